@@ -1,0 +1,56 @@
+import { z } from "zod";
+
+/**
+ * The configuration file (TOML). Every table is strict: an unknown key is an error that names
+ * the key, because config that is not enforced must fail loudly.
+ */
+export const ConfigSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: z.number().int().min(0).max(65535).default(8080),
+      workspace_root: z.string().min(1).default("~/oqto"),
+      /** Origins allowed for cookie-authenticated unsafe requests and WebSocket upgrades. */
+      allowed_origins: z.array(z.url()).default([]),
+      /** `auto`: Secure cookies unless the request came over plain HTTP. */
+      secure_cookies: z.enum(["auto", "always", "never"]).default("auto"),
+      max_upload_mb: z.number().int().positive().max(100_000).default(100),
+      /** How long a mux command may wait for the runner before failing with `timeout`. */
+      command_timeout_s: z.number().positive().max(3600).default(45),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** HS256 secret; generated into the data dir at first start when absent. */
+      jwt_secret: z.string().min(32, "auth.jwt_secret must be at least 32 bytes").optional(),
+      token_ttl_s: z.number().int().positive().max(30 * 86400).default(86400),
+    })
+    .prefault({}),
+  runner: z
+    .strictObject({
+      idle_timeout_s: z.number().positive().default(300),
+      replay_buffer_events: z.number().int().min(16).max(1_000_000).default(2048),
+      replay_buffer_bytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+      max_sessions: z.number().int().positive().max(1000).default(32),
+      /** Watchdog: no `agent_start` this long after an accepted prompt ends the turn. */
+      start_timeout_s: z.number().positive().default(45),
+      /** Watchdog: no pi output this long while generating/thinking ends the turn. */
+      silence_timeout_s: z.number().positive().default(180),
+      /** After an abort, pi is killed if the turn has not ended within this time. */
+      abort_timeout_s: z.number().positive().default(10),
+    })
+    .prefault({}),
+  pi: z
+    .strictObject({
+      /** Runtime that runs pi's cli.js: a path, or unset for `bun` on PATH, else this binary. */
+      runtime: z.string().min(1).optional(),
+      /** Path to pi's `dist/cli.js`; unset to use the installed copy. */
+      cli: z.string().min(1).optional(),
+      /** Extra arguments for every pi process (tests pass `--no-context-files`). */
+      extra_args: z.array(z.string()).default([]),
+      /** Flat session directory (`PI_CODING_AGENT_SESSION_DIR`); unset keeps pi's default. */
+      session_dir: z.string().min(1).optional(),
+    })
+    .prefault({}),
+});
+export type Config = z.infer<typeof ConfigSchema>;

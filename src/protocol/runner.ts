@@ -1,0 +1,131 @@
+import { z } from "zod";
+import { ErrorCode, PROTOCOL_VERSION, SessionId } from "./common.ts";
+import { Command } from "./commands.ts";
+
+/** Maximum size of one runner line (PROTOCOL.md §3.1). */
+export const MAX_RUNNER_LINE_BYTES = 16 * 1024 * 1024;
+export const RUNNER_HEARTBEAT_MS = 10_000;
+export const RUNNER_SILENCE_LIMIT_MS = 30_000;
+export const RUNNER_HELLO_TIMEOUT_MS = 5_000;
+
+export const ServerHello = z.strictObject({
+  type: z.literal("hello"),
+  protocol_version: z.number().int(),
+  role: z.literal("server"),
+  server_version: z.string(),
+  token: z.string().optional(),
+});
+export type ServerHello = z.infer<typeof ServerHello>;
+
+export const RunnerCapabilities = z.object({
+  harnesses: z.array(z.string()),
+  pi_version: z.string(),
+  sandbox: z.object({ enabled: z.boolean(), backend: z.string(), version: z.string().optional() }),
+  history: z.object({ mode: z.enum(["embedded", "external", "none"]) }),
+  features: z.array(z.string()),
+  max_sessions: z.number(),
+  replay_buffer_events: z.number(),
+});
+
+export const RunnerHello = z.object({
+  type: z.literal("hello"),
+  protocol_version: z.number().int(),
+  role: z.literal("runner"),
+  runner_id: z.string(),
+  runner_version: z.string(),
+  user: z.string(),
+  uid: z.number(),
+  pid: z.number(),
+  started_at: z.number(),
+  capabilities: RunnerCapabilities,
+});
+export type RunnerHello = z.infer<typeof RunnerHello>;
+
+export const RunnerRequest = z.strictObject({
+  type: z.literal("request"),
+  id: z.string().min(1).max(128),
+  method: z.string(),
+  params: z.unknown(),
+});
+export type RunnerRequest = z.infer<typeof RunnerRequest>;
+
+export const RunnerErrorBody = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type RunnerErrorBody = z.infer<typeof RunnerErrorBody>;
+
+export const RunnerResponse = z.union([
+  z.object({ type: z.literal("response"), id: z.string(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ type: z.literal("response"), id: z.string(), ok: z.literal(false), error: RunnerErrorBody }),
+]);
+export type RunnerResponse = z.infer<typeof RunnerResponse>;
+
+export const Heartbeat = z.object({
+  type: z.literal("heartbeat"),
+  ts: z.number(),
+  sessions: z.number().optional(),
+  terminals: z.number().optional(),
+  rss_bytes: z.number().optional(),
+});
+
+export const RunnerErrorFrame = z.object({ type: z.literal("error"), code: ErrorCode, message: z.string() });
+
+/** Frames the server may send after the hello. */
+export const ServerFrame = z.discriminatedUnion("type", [RunnerRequest, Heartbeat]);
+/** Non-event frames the runner may send after the hello (event lines are routed before parsing). */
+export const RunnerFrame = z.union([RunnerResponse, Heartbeat, RunnerErrorFrame]);
+
+export function isCompatibleVersion(version: number): boolean {
+  return version === PROTOCOL_VERSION;
+}
+
+/** Params and results of runner methods (PROTOCOL.md §3.4). */
+export const RunnerMethods = {
+  "runner.status": { params: z.strictObject({}) },
+  "runner.shutdown": { params: z.strictObject({ grace_s: z.number().nonnegative().max(60).optional() }) },
+  "agent.command": {
+    params: z.strictObject({ command: Command, user_display_name: z.string().optional() }),
+  },
+  "agent.subscribe": {
+    params: z.strictObject({ session_id: SessionId, after_seq: z.number().int().nonnegative().optional() }),
+  },
+  "agent.unsubscribe": { params: z.strictObject({ session_id: SessionId }) },
+  "workspace.list": { params: z.strictObject({}) },
+  "workspace.create": {
+    params: z.strictObject({ name: z.string(), display_name: z.string().max(200).optional() }),
+  },
+  "models.write": {
+    params: z.strictObject({
+      models_json: z.record(z.string(), z.unknown()),
+      settings: z.record(z.string(), z.unknown()).optional(),
+    }),
+  },
+} as const;
+export type RunnerMethod = keyof typeof RunnerMethods;
+export type RunnerParams<M extends RunnerMethod> = z.infer<(typeof RunnerMethods)[M]["params"]>;
+
+export const SubscribeResult = z.object({
+  seq: z.number(),
+  epoch: z.string(),
+  running: z.boolean(),
+  /** Replayed event lines, byte-identical to the live ones (relayed without re-encoding). */
+  events: z.array(z.string()),
+  resync_required: z.boolean(),
+  dropped_count: z.number().optional(),
+});
+export type SubscribeResult = z.infer<typeof SubscribeResult>;
+
+export const WorkspaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$/, "workspace names are 1-64 letters, digits, '.', '_', '-' or spaces")
+  .refine((n) => n !== "." && n !== ".." && !n.endsWith(" "), "invalid workspace name");
+
+export const Workspace = z.object({
+  name: z.string(),
+  path: z.string(),
+  display_name: z.string().optional(),
+  sandbox_profile: z.string(),
+});
+export type Workspace = z.infer<typeof Workspace>;
