@@ -1,0 +1,55 @@
+import { Hono } from "hono";
+import type { Config } from "../config/schema.ts";
+import { type AppEnv, type Auth, requireAdmin } from "./auth/index.ts";
+import { ApiError, errorResponse } from "./http-errors.ts";
+import { registerAuthRoutes } from "./routes/auth.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerMeRoutes } from "./routes/me.ts";
+import { registerProviderRoutes } from "./routes/providers.ts";
+import type { Store } from "./store/index.ts";
+
+export type { AppEnv, AuthUser } from "./auth/index.ts";
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  auth: Auth;
+  version: string;
+  /** Called after every provider change (the server pushes models.json to the runners). Must not throw. */
+  onProvidersChanged: () => void;
+  /** Registered after the auth middleware: every /api route added here requires authentication. */
+  extraRoutes?: (app: Hono<AppEnv>) => void;
+}
+
+function isApiPath(path: string): boolean {
+  return path === "/api" || path.startsWith("/api/");
+}
+
+/** The `oqto serve` HTTP app: REST API with JSON errors, auth on everything but the public routes. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.onError((error) => {
+    if (error instanceof ApiError) return error.toResponse();
+    console.error("unhandled error in request:", error);
+    return errorResponse("INTERNAL_ERROR", "internal server error");
+  });
+  app.notFound((c) =>
+    isApiPath(c.req.path)
+      ? errorResponse("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)
+      : c.text("404 Not Found", 404),
+  );
+
+  // Public routes come first: a handler that responds ends the chain before the auth middleware runs.
+  registerHealthRoutes(app, { version: deps.version });
+  registerAuthRoutes(app, { config: deps.config, store: deps.store, auth: deps.auth });
+
+  app.use("/api/*", deps.auth.middleware);
+  // The whole admin namespace is admin-only, including routes added later.
+  app.use("/api/admin/*", requireAdmin);
+
+  registerMeRoutes(app);
+  registerProviderRoutes(app, { store: deps.store, onProvidersChanged: deps.onProvidersChanged });
+  deps.extraRoutes?.(app);
+  return app;
+}

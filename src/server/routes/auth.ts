@@ -1,0 +1,102 @@
+import type { Context, Hono } from "hono";
+import type { Config } from "../../config/schema.ts";
+import { type AuthResponse, LoginRequest, SetupRequest } from "../../protocol/rest.ts";
+import { clientIp } from "../auth/client-ip.ts";
+import { clearAuthCookie, setAuthCookie } from "../auth/cookie.ts";
+import type { AppEnv, Auth } from "../auth/index.ts";
+import { checkPassword, hashPassword } from "../auth/passwords.ts";
+import { hashSetupToken } from "../auth/setup-token.ts";
+import { ApiError, parseJsonBody } from "../http-errors.ts";
+import { type Store, toPublicUser, type UserRecord } from "../store/index.ts";
+
+export interface AuthRouteDeps {
+  config: Config;
+  store: Store;
+  auth: Auth;
+}
+
+function rateLimited(retryAfterS: number): ApiError {
+  return new ApiError("RATE_LIMITED", `too many attempts, retry in ${retryAfterS} s`, undefined, {
+    "Retry-After": String(retryAfterS),
+  });
+}
+
+/**
+ * Public auth routes (PROTOCOL.md §4.2): first-admin setup, login, logout. Login and setup are rate
+ * limited per client IP and per username.
+ */
+export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: AuthRouteDeps): void {
+  const limiter = auth.rateLimiter;
+
+  function admitRequest(c: Context): void {
+    const wait = limiter.admitRequest(clientIp(c));
+    if (wait > 0) throw rateLimited(wait);
+  }
+
+  function admitUsername(username: string): void {
+    const wait = limiter.usernameLockedFor(username);
+    if (wait > 0) throw rateLimited(wait);
+  }
+
+  /** Issues a token for `user`, sets the session cookie and builds the response body. */
+  async function signIn(c: Context, user: UserRecord): Promise<AuthResponse> {
+    const token = await auth.tokens.sign(user);
+    setAuthCookie(c, config, token);
+    return { token, user: toPublicUser(user) };
+  }
+
+  app.get("/api/auth/setup", (c) => c.json({ setup_required: !store.users.adminExists() }));
+
+  app.post("/api/auth/setup", async (c) => {
+    admitRequest(c);
+    const body = await parseJsonBody(c.req.raw, SetupRequest);
+    admitUsername(body.username);
+    if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
+    const passwordHash = await hashPassword(body.password);
+    // Token check, user creation and token cleanup commit together: a failure leaves the token usable.
+    const admin = store.db
+      .transaction((): UserRecord => {
+        if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
+        if (!store.setupTokens.consume(hashSetupToken(body.setup_token))) {
+          limiter.recordFailure(body.username);
+          throw new ApiError("FORBIDDEN", "invalid or expired setup token");
+        }
+        const created = store.users.create({
+          username: body.username,
+          passwordHash,
+          role: "admin",
+          ...(body.email !== undefined && { email: body.email }),
+          ...(body.display_name !== undefined && { displayName: body.display_name }),
+        });
+        if (!created) throw new ApiError("CONFLICT", `username '${body.username}' is taken`);
+        store.setupTokens.clear();
+        return created;
+      })
+      .immediate();
+    limiter.recordSuccess(body.username);
+    return c.json(await signIn(c, admin), 201);
+  });
+
+  app.post("/api/auth/login", async (c) => {
+    admitRequest(c);
+    const { username, password } = await parseJsonBody(c.req.raw, LoginRequest);
+    admitUsername(username);
+    const user = store.users.byUsername(username);
+    // Always verify (against a dummy hash for unknown users) so timing does not reveal which users exist.
+    const passwordOk = await checkPassword(password, user?.password_hash ?? null);
+    if (!user || !passwordOk) {
+      limiter.recordFailure(username);
+      throw new ApiError("UNAUTHORIZED", "invalid username or password");
+    }
+    if (!user.is_active) throw new ApiError("UNAUTHORIZED", "this account is deactivated");
+    limiter.recordSuccess(username);
+    const now = Date.now();
+    store.users.recordLogin(user.id, now);
+    return c.json(await signIn(c, { ...user, last_login_at: now }), 200);
+  });
+
+  app.post("/api/auth/logout", (c) => {
+    clearAuthCookie(c, config);
+    return c.body(null, 204);
+  });
+}

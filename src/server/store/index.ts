@@ -1,0 +1,34 @@
+import type { Database } from "bun:sqlite";
+import { dataPaths } from "../../config/paths.ts";
+import { openDatabase } from "./database.ts";
+import { ProviderStore } from "./providers.ts";
+import { SessionStore } from "./sessions.ts";
+import { SetupTokenStore } from "./setup-tokens.ts";
+import { UserStore } from "./users.ts";
+
+export type { ProviderRecord } from "./providers.ts";
+export type { SessionClaim, SessionRecord } from "./sessions.ts";
+export { type NewUser, toPublicUser, type UserRecord } from "./users.ts";
+
+/** The platform DB (users, setup tokens, providers, session ownership), one typed accessor per table domain. */
+export interface Store {
+  readonly db: Database;
+  readonly users: UserStore;
+  readonly setupTokens: SetupTokenStore;
+  readonly providers: ProviderStore;
+  readonly sessions: SessionStore;
+  close(): void;
+}
+
+/** Opens the platform DB in `dataDir` (`dataPaths(dataDir).db`), creating and migrating it as needed. */
+export function openStore(dataDir: string): Store {
+  const db = openDatabase(dataPaths(dataDir).db);
+  return {
+    db,
+    users: new UserStore(db),
+    setupTokens: new SetupTokenStore(db),
+    providers: new ProviderStore(db),
+    sessions: new SessionStore(db),
+    close: () => db.close(),
+  };
+}
