@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { z } from "zod";
+import type { z } from "zod";
 import { type Config, ConfigSchema } from "./schema.ts";
 
 export class ConfigError extends Error {

@@ -23,14 +23,27 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** HS256 secret; generated into the data dir at first start when absent. */
       jwt_secret: z.string().min(32, "auth.jwt_secret must be at least 32 bytes").optional(),
-      token_ttl_s: z.number().int().positive().max(30 * 86400).default(86400),
+      token_ttl_s: z
+        .number()
+        .int()
+        .positive()
+        .max(30 * 86400)
+        .default(86400),
     })
     .prefault({}),
   runner: z
     .strictObject({
+      /** Runner socket; default `<data dir>/run/runner.sock`. */
+      socket: z.string().min(1).optional(),
+      /** `serve` starts and supervises the runner; false: connect to one managed elsewhere (systemd, a bench). */
+      supervise: z.boolean().default(true),
       idle_timeout_s: z.number().positive().default(300),
       replay_buffer_events: z.number().int().min(16).max(1_000_000).default(2048),
-      replay_buffer_bytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+      replay_buffer_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(8 * 1024 * 1024),
       max_sessions: z.number().int().positive().max(1000).default(32),
       /** Watchdog: no `agent_start` this long after an accepted prompt ends the turn. */
       start_timeout_s: z.number().positive().default(45),

@@ -42,10 +42,25 @@ export const ERROR_CODES = [
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
-export const AgentPhase = z.enum(["initializing", "generating", "thinking", "tool_running", "compacting", "retrying"]);
+export const AgentPhase = z.enum([
+  "initializing",
+  "generating",
+  "thinking",
+  "tool_running",
+  "compacting",
+  "retrying",
+]);
 export type AgentPhase = z.infer<typeof AgentPhase>;
 
-export const SessionState = z.enum(["starting", "idle", "streaming", "compacting", "aborting", "stopping", "closed"]);
+export const SessionState = z.enum([
+  "starting",
+  "idle",
+  "streaming",
+  "compacting",
+  "aborting",
+  "stopping",
+  "closed",
+]);
 export type SessionState = z.infer<typeof SessionState>;
 
 export const StopReason = z.enum(["stop", "length", "tool_use", "error", "aborted"]);

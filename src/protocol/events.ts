@@ -38,7 +38,10 @@ export const EventPayloads = {
     code: z.string().optional(),
   }),
   "agent.input_needed": z.object({ request: InputRequest }),
-  "agent.input_resolved": z.object({ request_id: z.string(), reason: z.enum(["answered", "cancelled", "timeout"]) }),
+  "agent.input_resolved": z.object({
+    request_id: z.string(),
+    reason: z.enum(["answered", "cancelled", "timeout"]),
+  }),
   "stream.message_start": z.object({
     message_id: z.string(),
     role: z.enum(["user", "assistant", "tool", "system"]),
@@ -148,8 +151,8 @@ export function encodeEventLine<E extends EventName>(
   return body === "{}" ? `${head}}` : `${head},${body.slice(1)}`;
 }
 
-/** Reads `session_id` and `seq` from the fixed leading keys of an event line. */
-export function peekEventLine(line: string): { sessionId: string; seq: number } | null {
+/** Reads `session_id`, `seq` and `event` from the fixed leading keys of an event line, without parsing it. */
+export function peekEventLine(line: string): { sessionId: string; seq: number; event: string } | null {
   if (!line.startsWith(RUNNER_EVENT_PREFIX)) return null;
   const sidStart = RUNNER_EVENT_PREFIX.length + '"session_id":"'.length;
   const sidEnd = line.indexOf('"', sidStart);
@@ -157,8 +160,13 @@ export function peekEventLine(line: string): { sessionId: string; seq: number } 
   const seqStart = sidEnd + '","seq":'.length;
   const seqEnd = line.indexOf(",", seqStart);
   const seq = Number(line.slice(seqStart, seqEnd));
-  if (!Number.isInteger(seq)) return null;
-  return { sessionId: line.slice(sidStart, sidEnd), seq };
+  if (seqEnd < 0 || !Number.isInteger(seq)) return null;
+  const eventKey = line.indexOf(',"event":"', seqEnd);
+  if (eventKey < 0) return null;
+  const eventStart = eventKey + ',"event":"'.length;
+  const eventEnd = line.indexOf('"', eventStart);
+  if (eventEnd < 0) return null;
+  return { sessionId: line.slice(sidStart, sidEnd), seq, event: line.slice(eventStart, eventEnd) };
 }
 
 /** Turns a runner event line into a mux frame by swapping the prefix: the same bytes otherwise. */

@@ -42,7 +42,10 @@ const FileRefPart = z.object({
   label: z.string().optional(),
   range: z.object({ startLine: z.number().optional(), endLine: z.number().optional() }).optional(),
 });
-const ImagePart = z.intersection(z.object({ type: z.literal("image"), id: z.string(), alt: z.string().optional() }), MediaSource);
+const ImagePart = z.intersection(
+  z.object({ type: z.literal("image"), id: z.string(), alt: z.string().optional() }),
+  MediaSource,
+);
 
 export const Part = z.union([TextPart, ThinkingPart, ToolCallPart, ToolResultPart, FileRefPart, ImagePart]);
 export type Part = z.infer<typeof Part>;

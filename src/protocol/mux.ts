@@ -37,5 +37,10 @@ export const SystemRunnerStatus = z.object({
   state: z.enum(["connected", "disconnected"]),
 });
 
-export const SystemFrame = z.discriminatedUnion("type", [SystemConnected, SystemPing, SystemError, SystemRunnerStatus]);
+export const SystemFrame = z.discriminatedUnion("type", [
+  SystemConnected,
+  SystemPing,
+  SystemError,
+  SystemRunnerStatus,
+]);
 export type SystemFrame = z.infer<typeof SystemFrame>;

@@ -27,7 +27,10 @@ export type RestError = z.infer<typeof RestError>;
 
 export const Username = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]{2,26}$/, "usernames are 3-27 characters: a lowercase letter, then a-z, 0-9, '_' or '-'");
+  .regex(
+    /^[a-z][a-z0-9_-]{2,26}$/,
+    "usernames are 3-27 characters: a lowercase letter, then a-z, 0-9, '_' or '-'",
+  );
 export const Password = z.string().min(8, "at least 8 characters").max(256, "at most 256 characters");
 export const Role = z.enum(["user", "admin"]);
 export type Role = z.infer<typeof Role>;
@@ -52,11 +55,19 @@ export const SetupRequest = z.strictObject({
   email: z.email().optional(),
   display_name: z.string().max(200).optional(),
 });
-export const LoginRequest = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+export const LoginRequest = z.strictObject({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(256),
+});
 export const AuthResponse = z.object({ token: z.string(), user: User });
 export type AuthResponse = z.infer<typeof AuthResponse>;
 
-export const ProviderApi = z.enum(["openai-completions", "anthropic-messages", "openai-responses", "google-generative-ai"]);
+export const ProviderApi = z.enum([
+  "openai-completions",
+  "anthropic-messages",
+  "openai-responses",
+  "google-generative-ai",
+]);
 export const ProviderName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "provider names are 1-64 characters: a-z, 0-9, '_' or '-'");
@@ -76,4 +87,7 @@ export const Provider = ProviderBody.omit({ api_key: true }).extend({
 });
 export type Provider = z.infer<typeof Provider>;
 
-export const CreateWorkspaceRequest = z.strictObject({ name: WorkspaceName, display_name: z.string().max(200).optional() });
+export const CreateWorkspaceRequest = z.strictObject({
+  name: WorkspaceName,
+  display_name: z.string().max(200).optional(),
+});

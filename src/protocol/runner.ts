@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { ErrorCode, PROTOCOL_VERSION, SessionId } from "./common.ts";
 import { Command } from "./commands.ts";
+import { ErrorCode, PROTOCOL_VERSION, SessionId } from "./common.ts";
 
 /** Maximum size of one runner line (PROTOCOL.md §3.1). */
 export const MAX_RUNNER_LINE_BYTES = 16 * 1024 * 1024;
@@ -119,7 +119,10 @@ export type SubscribeResult = z.infer<typeof SubscribeResult>;
 
 export const WorkspaceName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$/, "workspace names are 1-64 letters, digits, '.', '_', '-' or spaces")
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$/,
+    "workspace names are 1-64 letters, digits, '.', '_', '-' or spaces",
+  )
   .refine((n) => n !== "." && n !== ".." && !n.endsWith(" "), "invalid workspace name");
 
 export const Workspace = z.object({

@@ -1,0 +1,176 @@
+import { mkdirSync } from "node:fs";
+import type { Server } from "bun";
+import uiIndex from "../../ui/index.html";
+import { dataPaths, expandHome } from "../config/paths.ts";
+import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
+import { createApp } from "../server/app.ts";
+import { createAuth, mintSetupToken } from "../server/auth/index.ts";
+import { errorResponse } from "../server/http-errors.ts";
+import { AgentChannel, type SessionOwnership } from "../server/mux/agent-channel.ts";
+import type { SocketData } from "../server/mux/mux-connection.ts";
+import { MuxServer } from "../server/mux/mux-server.ts";
+import { SessionHub } from "../server/mux/session-hub.ts";
+import { registerWorkspaceRoutes } from "../server/routes/workspaces.ts";
+import { RunnerClient } from "../server/runner/runner-client.ts";
+import { RunnerSupervisor } from "../server/runner/runner-supervisor.ts";
+import { openStore, type Store } from "../server/store/index.ts";
+import { cliContext, portFlag } from "./context.ts";
+import { selfCommand } from "./self-command.ts";
+import { VERSION } from "./version.ts";
+
+export const SERVE_USAGE = `usage: oqto serve [--config FILE] [--data-dir DIR] [--host H] [--port N] [--workspace-root DIR]
+
+Runs the web server. In single-user mode it starts and supervises its own runner.
+On first start (no admin yet) it prints a one-time setup token for /setup.`;
+
+const MUX_PATH = "/api/ws/mux";
+
+function ownershipFrom(store: Store): SessionOwnership {
+  return {
+    claim: (sessionId, userId, workspacePath) =>
+      store.sessions.claimSession(sessionId, userId, workspacePath).user_id === userId,
+    owner: (sessionId) => store.sessions.sessionOwner(sessionId) ?? undefined,
+  };
+}
+
+export async function runServe(argv: string[]): Promise<number> {
+  const ctx = cliContext(argv, {
+    host: { type: "string" },
+    port: { type: "string" },
+    "workspace-root": { type: "string" },
+  });
+  if (ctx.flags.help) {
+    console.log(SERVE_USAGE);
+    return 0;
+  }
+  const { config, dataDir } = ctx;
+  const host = (ctx.flags.host as string | undefined) ?? config.server.host;
+  const port = portFlag(ctx.flags.port, "port") ?? config.server.port;
+  const workspaceRoot = expandHome(
+    (ctx.flags["workspace-root"] as string | undefined) ?? config.server.workspace_root,
+  );
+  const paths = dataPaths(dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(workspaceRoot, { recursive: true, mode: 0o700 });
+  const log = (message: string) => console.error(`[serve] ${message}`);
+
+  const store = openStore(dataDir);
+  const auth = createAuth({ config, store, dataDir });
+
+  // Single-user mode: one runner, as this Linux user, serves every platform user of this server.
+  const runnerArgs = ["runner", "--data-dir", dataDir, "--workspace-root", workspaceRoot];
+  if (typeof ctx.flags.config === "string") runnerArgs.push("--config", expandHome(ctx.flags.config));
+  const runnerSocket = config.runner.socket ? expandHome(config.runner.socket) : paths.runnerSocket;
+  runnerArgs.push("--socket", runnerSocket);
+  const supervisor = new RunnerSupervisor({
+    argv: [...selfCommand(), ...runnerArgs],
+    env: process.env as Record<string, string>,
+    log,
+  });
+
+  let agent: AgentChannel | undefined;
+  let mux: MuxServer | undefined;
+  const hub = new SessionHub({
+    unsubscribeRunner: (sessionId) => {
+      runner.request("agent.unsubscribe", { session_id: sessionId }, 10_000).catch(() => {});
+    },
+    onClosed: (sessionId, line) => agent?.onSessionClosed(sessionId, line),
+  });
+  const pushModels = () => {
+    const providers = store.providers.list();
+    runner
+      .request(
+        "models.write",
+        { models_json: { ...buildModelsJson(providers) }, settings: { ...buildSettings(providers) } },
+        10_000,
+      )
+      .catch((error: Error) => log(`could not write models.json: ${error.message}`));
+  };
+  const runner: RunnerClient = new RunnerClient({
+    socketPath: runnerSocket,
+    serverVersion: VERSION,
+    onEvent: (line) => hub.relay(line),
+    onConnected: (hello, restarted) => {
+      log(`runner connected (pid ${hello.pid}${restarted ? ", restarted" : ""})`);
+      pushModels();
+      mux?.broadcastRunnerStatus("connected");
+      void agent?.resubscribeAll(null, restarted);
+    },
+    onDisconnected: (reason) => {
+      log(`runner disconnected: ${reason}`);
+      mux?.broadcastRunnerStatus("disconnected");
+    },
+    log,
+  });
+  agent = new AgentChannel({
+    hub,
+    runnerFor: () => runner,
+    ownership: ownershipFrom(store),
+    workspaceRootFor: () => workspaceRoot,
+    defaultTimeoutMs: config.server.command_timeout_s * 1000,
+    log,
+  });
+  mux = new MuxServer({ agent, hub, serverVersion: VERSION, log });
+
+  const app = createApp({
+    config,
+    store,
+    auth,
+    version: VERSION,
+    onProvidersChanged: pushModels,
+    extraRoutes: (api) => registerWorkspaceRoutes(api, () => runner),
+  });
+
+  const upgradeMux = async (req: Request, server: Server<SocketData>) => {
+    const user = await auth.authenticateRequest(req);
+    if (!user) return errorResponse("UNAUTHORIZED", "authentication required");
+    const upgraded = server.upgrade(req, {
+      data: { user: { id: user.id, username: user.username, role: user.role } },
+    });
+    return upgraded ? undefined : errorResponse("BAD_REQUEST", "expected a WebSocket upgrade");
+  };
+
+  const server = Bun.serve<SocketData>({
+    hostname: host,
+    port,
+    development: false,
+    routes: {
+      // Every non-API path is the single-page UI, bundled by Bun and embedded by `bun build --compile`.
+      "/*": uiIndex,
+      "/api/*": (req: Request, srv: Server<SocketData>) =>
+        new URL(req.url).pathname === MUX_PATH ? upgradeMux(req, srv) : app.fetch(req, srv),
+    },
+    fetch: (req, srv) => app.fetch(req, srv),
+    websocket: mux.websocket(),
+  });
+
+  if (config.runner.supervise) supervisor.start();
+  runner.start();
+  mux.start();
+
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  console.log(`oqto ${VERSION} listening on ${url}`);
+  const setupToken = mintSetupToken(store);
+  if (setupToken) {
+    console.log(
+      `\nNo admin account exists yet. Open ${url}/setup and enter this one-time setup token (valid 24 h):\n\n  ${setupToken}\n\nor create one offline: oqto user add NAME --admin --password-stdin\n`,
+    );
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = async () => {
+      log("shutting down");
+      mux?.stop();
+      hub.stop();
+      await runner.request("runner.shutdown", { grace_s: 3 }, 8_000).catch(() => {});
+      runner.stop();
+      await supervisor.stop();
+      server.stop(true);
+      store.close();
+      resolve();
+    };
+    process.once("SIGTERM", () => void stop());
+    process.once("SIGINT", () => void stop());
+  });
+  return 0;
+}

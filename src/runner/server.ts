@@ -1,0 +1,247 @@
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Socket, TCPSocketListener, UnixSocketListener } from "bun";
+import type { z } from "zod";
+import {
+  describeZodError,
+  isCompatibleVersion,
+  MAX_RUNNER_LINE_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  RUNNER_HEARTBEAT_MS,
+  RUNNER_HELLO_TIMEOUT_MS,
+  RUNNER_SILENCE_LIMIT_MS,
+  type RunnerHello,
+  type RunnerMethod,
+  RunnerMethods,
+  type RunnerParams,
+  ServerFrame,
+  ServerHello,
+} from "../protocol/index.ts";
+import { LineConnection } from "../shared/line-connection.ts";
+import type { SessionManager } from "./session-manager.ts";
+import type { WorkspaceService } from "./workspaces.ts";
+
+/** Bytes the server may leave unread before the runner drops the connection. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+export interface RunnerServerOptions {
+  socketPath: string;
+  hello: Omit<RunnerHello, "type" | "protocol_version" | "role">;
+  sessions: SessionManager;
+  workspaces: WorkspaceService;
+  log: (message: string) => void;
+}
+
+type Handler<M extends RunnerMethod> = (params: RunnerParams<M>) => Promise<unknown> | unknown;
+
+interface ConnectionState {
+  conn: LineConnection;
+  helloDone: boolean;
+  helloTimer: Timer;
+}
+
+/**
+ * The runner's side of the runner protocol (PROTOCOL.md §3) on a unix socket. One server
+ * connection is active at a time: a new one (a restarted `oqto serve`) replaces the old.
+ */
+export class RunnerServer {
+  private listener: UnixSocketListener<ConnectionState> | TCPSocketListener<ConnectionState> | undefined;
+  private active: ConnectionState | undefined;
+  private heartbeat: Timer | undefined;
+  private readonly handlers: { [M in RunnerMethod]: Handler<M> };
+
+  constructor(private readonly options: RunnerServerOptions) {
+    const { sessions, workspaces } = options;
+    this.handlers = {
+      "runner.status": () => ({
+        runner_id: options.hello.runner_id,
+        version: options.hello.runner_version,
+        uptime_s: Math.round((Date.now() - options.hello.started_at) / 1000),
+        sessions: sessions.status().sessions,
+        terminals: 0,
+        history: { mode: "none", ok: true },
+      }),
+      "runner.shutdown": async ({ grace_s }) => {
+        await sessions.shutdown(grace_s);
+        return {};
+      },
+      "agent.command": ({ command }) => sessions.command(command),
+      "agent.subscribe": ({ session_id, after_seq }) => sessions.subscribe(session_id, after_seq),
+      "agent.unsubscribe": ({ session_id }) => {
+        sessions.unsubscribe(session_id);
+        return {};
+      },
+      "workspace.list": async () => ({ workspaces: await workspaces.list() }),
+      "workspace.create": ({ name, display_name }) => workspaces.create(name, display_name),
+      "models.write": async ({ models_json, settings }) => {
+        await sessions.writeModels(models_json, settings);
+        return {};
+      },
+    };
+  }
+
+  start(): void {
+    const { socketPath } = this.options;
+    mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
+    rmSync(socketPath, { force: true });
+    // Created owner-only from the start: no window in which another user could connect.
+    const previousUmask = process.umask(0o177);
+    try {
+      this.listener = Bun.listen<ConnectionState>({
+        unix: socketPath,
+        socket: {
+          open: (socket) => this.onOpen(socket),
+          data: (socket, data) => socket.data.conn.receive(data),
+          drain: (socket) => socket.data.conn.flush(),
+          close: (socket) => socket.data?.conn.closedByPeer(),
+          error: (_socket, error) => this.options.log(`runner socket error: ${error.message}`),
+        },
+      });
+    } finally {
+      process.umask(previousUmask);
+    }
+    chmodSync(socketPath, 0o600);
+    this.heartbeat = setInterval(() => this.tick(), RUNNER_HEARTBEAT_MS);
+  }
+
+  async stop(graceS = 3): Promise<void> {
+    clearInterval(this.heartbeat);
+    await this.options.sessions.shutdown(graceS);
+    this.active?.conn.close("runner stopping");
+    this.listener?.stop(true);
+    rmSync(this.options.socketPath, { force: true });
+  }
+
+  /** Forwards an event line of a subscribed session to the active server connection. */
+  forwardEvent(line: string): void {
+    if (this.active?.helloDone) this.active.conn.send(line);
+  }
+
+  private onOpen(socket: Socket<ConnectionState>): void {
+    const state = {} as ConnectionState;
+    state.helloDone = false;
+    state.conn = new LineConnection(socket as Socket<unknown>, {
+      maxLineBytes: MAX_RUNNER_LINE_BYTES,
+      maxQueuedBytes: MAX_QUEUED_BYTES,
+      onLine: (line) => this.onLine(state, line),
+      onClose: (reason) => this.onClose(state, reason),
+    });
+    state.helloTimer = setTimeout(() => {
+      if (!state.helloDone) this.fail(state, "invalid_request", "no hello within 5 s");
+    }, RUNNER_HELLO_TIMEOUT_MS);
+    socket.data = state;
+  }
+
+  private onClose(state: ConnectionState, reason: string): void {
+    clearTimeout(state.helloTimer);
+    if (this.active === state) {
+      this.active = undefined;
+      this.options.sessions.unsubscribeAll();
+      this.options.log(`server connection closed: ${reason}`);
+    }
+  }
+
+  private onLine(state: ConnectionState, line: string): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      this.fail(state, "invalid_request", "frame is not JSON");
+      return;
+    }
+    if (!state.helloDone) {
+      this.onHello(state, raw);
+      return;
+    }
+    const frame = ServerFrame.safeParse(raw);
+    if (!frame.success) {
+      this.fail(state, "invalid_request", `invalid frame: ${describeZodError(frame.error)}`);
+      return;
+    }
+    if (frame.data.type === "request")
+      void this.onRequest(state, frame.data.id, frame.data.method, frame.data.params);
+  }
+
+  private onHello(state: ConnectionState, raw: unknown): void {
+    const hello = ServerHello.safeParse(raw);
+    if (!hello.success) {
+      this.fail(state, "invalid_request", `expected hello: ${describeZodError(hello.error)}`);
+      return;
+    }
+    if (!isCompatibleVersion(hello.data.protocol_version)) {
+      this.fail(state, "unsupported_version", `runner speaks protocol ${PROTOCOL_VERSION}`);
+      return;
+    }
+    clearTimeout(state.helloTimer);
+    if (this.active && this.active !== state) {
+      this.active.conn.close("replaced by a new server connection");
+      this.options.sessions.unsubscribeAll();
+    }
+    state.helloDone = true;
+    this.active = state;
+    state.conn.sendJson({
+      type: "hello",
+      protocol_version: PROTOCOL_VERSION,
+      role: "runner",
+      ...this.options.hello,
+    });
+  }
+
+  private async onRequest(
+    state: ConnectionState,
+    id: string,
+    method: string,
+    params: unknown,
+  ): Promise<void> {
+    const spec = RunnerMethods[method as RunnerMethod] as { params: z.ZodType } | undefined;
+    if (!spec) {
+      state.conn.sendJson({
+        type: "response",
+        id,
+        ok: false,
+        error: { code: "unknown_method", message: method },
+      });
+      return;
+    }
+    const parsed = spec.params.safeParse(params ?? {});
+    if (!parsed.success) {
+      const message = `invalid params for ${method}: ${describeZodError(parsed.error)}`;
+      state.conn.sendJson({ type: "response", id, ok: false, error: { code: "invalid_request", message } });
+      return;
+    }
+    try {
+      const handler = this.handlers[method as RunnerMethod] as Handler<RunnerMethod>;
+      const result = await handler(parsed.data as never);
+      state.conn.sendJson({ type: "response", id, ok: true, result });
+    } catch (error) {
+      const known = error instanceof ProtocolError;
+      if (!known) this.options.log(`${method} failed: ${(error as Error).stack ?? error}`);
+      const body = known
+        ? { code: error.code, message: error.message }
+        : { code: "internal", message: `${method} failed: ${(error as Error).message}` };
+      state.conn.sendJson({ type: "response", id, ok: false, error: body });
+    }
+  }
+
+  private fail(state: ConnectionState, code: string, message: string): void {
+    state.conn.sendJson({ type: "error", code, message });
+    state.conn.close(message);
+  }
+
+  private tick(): void {
+    const state = this.active;
+    if (!state) return;
+    if (Date.now() - state.conn.lastReceivedAt > RUNNER_SILENCE_LIMIT_MS) {
+      state.conn.close("server silent for 30 s");
+      return;
+    }
+    state.conn.sendJson({
+      type: "heartbeat",
+      ts: Date.now(),
+      sessions: this.options.sessions.status().sessions.length,
+      terminals: 0,
+      rss_bytes: process.memoryUsage.rss(),
+    });
+  }
+}

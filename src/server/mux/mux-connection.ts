@@ -1,0 +1,145 @@
+import type { ServerWebSocket } from "bun";
+import type { ErrorCode, MuxChannel } from "../../protocol/index.ts";
+
+/** Outgoing bytes a socket may hold before it counts as a slow consumer (PROTOCOL.md §2.6). */
+export const SLOW_CONSUMER_BYTES = 8 * 1024 * 1024;
+/** Live frames held per subscription while its replay is being fetched. */
+const MAX_BUFFERED_FRAMES = 4096;
+
+/** Outstanding commands per queue (PROTOCOL.md §2.6). */
+const QUEUE_LIMITS = { agent: 256, files: 128, misc: 128 } as const;
+export type QueueName = keyof typeof QUEUE_LIMITS;
+
+export interface MuxUser {
+  id: string;
+  username: string;
+  role: "user" | "admin";
+}
+
+export interface SocketData {
+  user: MuxUser;
+  connection?: MuxConnection;
+}
+
+interface Subscription {
+  /** Highest seq delivered to this socket. */
+  lastSeq: number;
+  /** While a replay is fetched, live frames wait here. */
+  buffer: Array<{ seq: number; frame: string }> | null;
+  /** Events skipped while the socket was slow; a resync follows once it drains. */
+  dropped: number;
+}
+
+/**
+ * One browser WebSocket: its user, its session subscriptions with their last delivered seq,
+ * its bounded command queues, and slow-consumer handling.
+ */
+export class MuxConnection {
+  readonly subscriptions = new Map<string, Subscription>();
+  private readonly outstanding: Record<QueueName, number> = { agent: 0, files: 0, misc: 0 };
+  private slow = false;
+  closed = false;
+
+  constructor(
+    readonly ws: ServerWebSocket<SocketData>,
+    readonly user: MuxUser,
+  ) {}
+
+  /** Reserves a slot in a queue; false when the queue is full. */
+  acquire(queue: QueueName): boolean {
+    if (this.outstanding[queue] >= QUEUE_LIMITS[queue]) return false;
+    this.outstanding[queue] += 1;
+    return true;
+  }
+
+  release(queue: QueueName): void {
+    this.outstanding[queue] = Math.max(0, this.outstanding[queue] - 1);
+  }
+
+  send(frame: string): void {
+    if (this.closed) return;
+    this.ws.send(frame);
+  }
+
+  sendJson(value: unknown): void {
+    this.send(JSON.stringify(value));
+  }
+
+  sendError(channel: MuxChannel | string, code: ErrorCode, error: string, id?: string): void {
+    this.sendJson({ channel, type: "error", ...(id === undefined ? {} : { id }), error, code });
+  }
+
+  isSubscribed(sessionId: string): boolean {
+    return this.subscriptions.has(sessionId);
+  }
+
+  /** Starts (or restarts) a subscription in buffering mode: live frames are held until `finishReplay`. */
+  beginSubscription(sessionId: string): void {
+    const existing = this.subscriptions.get(sessionId);
+    if (existing) existing.buffer ??= [];
+    else this.subscriptions.set(sessionId, { lastSeq: 0, buffer: [], dropped: 0 });
+  }
+
+  /** Subscribes live with no replay (the caller just created the stream). */
+  subscribeLive(sessionId: string): void {
+    if (!this.subscriptions.has(sessionId))
+      this.subscriptions.set(sessionId, { lastSeq: 0, buffer: null, dropped: 0 });
+  }
+
+  unsubscribe(sessionId: string): boolean {
+    return this.subscriptions.delete(sessionId);
+  }
+
+  /**
+   * Sends replayed frames (already in mux form) and then the live frames that arrived meanwhile,
+   * skipping anything at or below what was already delivered.
+   */
+  finishReplay(sessionId: string, replay: Array<{ seq: number; frame: string }>): void {
+    const sub = this.subscriptions.get(sessionId);
+    if (!sub) return;
+    const held = sub.buffer ?? [];
+    sub.buffer = null;
+    for (const item of [...replay, ...held]) this.deliver(sessionId, item.seq, item.frame);
+  }
+
+  /** Resets the delivered seq after the runner's stream changed epoch. */
+  resetSeq(sessionId: string, seq: number): void {
+    const sub = this.subscriptions.get(sessionId);
+    if (sub) sub.lastSeq = seq;
+  }
+
+  /** Delivers one broadcast event frame (hot path: no parsing, no re-encoding). */
+  deliver(sessionId: string, seq: number, frame: string): void {
+    const sub = this.subscriptions.get(sessionId);
+    if (!sub || this.closed) return;
+    if (sub.buffer) {
+      if (sub.buffer.length < MAX_BUFFERED_FRAMES) sub.buffer.push({ seq, frame });
+      else sub.dropped += 1;
+      return;
+    }
+    if (seq <= sub.lastSeq) return;
+    if (this.slow || this.ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) {
+      this.slow = true;
+      sub.dropped += 1;
+      sub.lastSeq = seq;
+      return;
+    }
+    this.ws.send(frame);
+    sub.lastSeq = seq;
+  }
+
+  /**
+   * Called when the socket drained: a slow consumer that caught up is told, per session that
+   * lost events, to resync.
+   */
+  onDrain(resync: (sessionId: string, dropped: number, currentSeq: number) => void): void {
+    if (!this.slow || this.ws.getBufferedAmount() > SLOW_CONSUMER_BYTES / 2) return;
+    this.slow = false;
+    for (const [sessionId, sub] of this.subscriptions) {
+      if (sub.dropped === 0) continue;
+      const dropped = sub.dropped;
+      sub.dropped = 0;
+      resync(sessionId, dropped, sub.lastSeq);
+    }
+  }
+}

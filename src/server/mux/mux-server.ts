@@ -1,0 +1,140 @@
+import type { ServerWebSocket, WebSocketHandler } from "bun";
+import { MAX_MUX_FRAME_BYTES, MuxChannel, PROTOCOL_VERSION } from "../../protocol/index.ts";
+import type { AgentChannel } from "./agent-channel.ts";
+import { MuxConnection, type SocketData } from "./mux-connection.ts";
+import type { SessionHub } from "./session-hub.ts";
+
+export const PING_INTERVAL_MS = 10_000;
+/** Bun closes a socket that sent nothing (not even a pong) for this long. */
+const IDLE_TIMEOUT_S = 30;
+
+export interface MuxServerOptions {
+  agent: AgentChannel;
+  hub: SessionHub;
+  serverVersion: string;
+  log: (message: string) => void;
+}
+
+/** The multiplexed WebSocket `/api/ws/mux` (PROTOCOL.md §2): framing, channels, keepalive. */
+export class MuxServer {
+  private readonly connections = new Set<MuxConnection>();
+  private pinger: Timer | undefined;
+
+  constructor(private readonly options: MuxServerOptions) {}
+
+  start(): void {
+    this.pinger = setInterval(() => {
+      const frame = JSON.stringify({ channel: "system", type: "ping", ts: Date.now() });
+      for (const conn of this.connections) conn.send(frame);
+    }, PING_INTERVAL_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.pinger);
+    for (const conn of this.connections) conn.ws.close(1001, "server stopping");
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Tells the sockets of affected users that their runner went away or came back. */
+  broadcastRunnerStatus(state: "connected" | "disconnected"): void {
+    const frame = JSON.stringify({ channel: "system", type: "runner_status", runner_id: "local", state });
+    for (const conn of this.connections) conn.send(frame);
+  }
+
+  websocket(): WebSocketHandler<SocketData> {
+    return {
+      // Frames up to the limit get a clear error; far larger ones are cut off by Bun itself.
+      maxPayloadLength: MAX_MUX_FRAME_BYTES + 1024 * 1024,
+      idleTimeout: IDLE_TIMEOUT_S,
+      sendPings: true,
+      perMessageDeflate: false,
+      open: (ws) => this.onOpen(ws),
+      message: (ws, message) => this.onMessage(ws, message),
+      close: (ws) => this.onClose(ws),
+      drain: (ws) => this.onDrain(ws),
+    };
+  }
+
+  private onOpen(ws: ServerWebSocket<SocketData>): void {
+    const conn = new MuxConnection(ws, ws.data.user);
+    ws.data.connection = conn;
+    this.connections.add(conn);
+    conn.sendJson({
+      channel: "system",
+      type: "connected",
+      protocol_version: PROTOCOL_VERSION,
+      server_version: this.options.serverVersion,
+      user: conn.user,
+      ping_interval_ms: PING_INTERVAL_MS,
+    });
+  }
+
+  private onMessage(ws: ServerWebSocket<SocketData>, message: string | Buffer): void {
+    const conn = ws.data.connection;
+    if (!conn) return;
+    if (typeof message !== "string") {
+      conn.sendError("system", "invalid_request", "binary frames are not supported; send JSON text frames");
+      return;
+    }
+    if (message.length > MAX_MUX_FRAME_BYTES && Buffer.byteLength(message) > MAX_MUX_FRAME_BYTES) {
+      conn.sendError("system", "too_large", `frame exceeds ${MAX_MUX_FRAME_BYTES} bytes`);
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(message);
+    } catch {
+      conn.sendError("system", "invalid_request", "frame is not valid JSON");
+      return;
+    }
+    if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
+      conn.sendError("system", "invalid_request", "frame must be a JSON object");
+      return;
+    }
+    const body = frame as Record<string, unknown>;
+    const id = typeof body.id === "string" ? body.id : undefined;
+    const channel = MuxChannel.safeParse(body.channel);
+    if (!channel.success) {
+      conn.sendError("system", "invalid_request", `unknown channel ${JSON.stringify(body.channel)}`, id);
+      return;
+    }
+    switch (channel.data) {
+      case "agent":
+        void this.options.agent.handle(conn, body);
+        return;
+      case "system":
+        conn.sendError("system", "invalid_request", "the system channel is server-to-client only", id);
+        return;
+      default:
+        conn.sendError(channel.data, "not_supported", `the ${channel.data} channel is not available yet`, id);
+    }
+  }
+
+  private onClose(ws: ServerWebSocket<SocketData>): void {
+    const conn = ws.data.connection;
+    if (!conn) return;
+    conn.closed = true;
+    this.connections.delete(conn);
+    this.options.hub.detachAll(conn);
+  }
+
+  private onDrain(ws: ServerWebSocket<SocketData>): void {
+    ws.data.connection?.onDrain((sessionId, dropped, currentSeq) => {
+      ws.data.connection?.sendJson({
+        channel: "agent",
+        event: "stream.resync_required",
+        session_id: sessionId,
+        runner_id: "local",
+        ts: Date.now(),
+        seq: currentSeq,
+        dropped_count: dropped,
+        reason: "slow_consumer",
+        current_seq: currentSeq,
+        epoch: "",
+      });
+    });
+  }
+}

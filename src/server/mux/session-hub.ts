@@ -1,0 +1,85 @@
+import { peekEventLine, runnerLineToMuxFrame } from "../../protocol/index.ts";
+import type { MuxConnection } from "./mux-connection.ts";
+
+/** The runner subscription of a session ends this long after its last socket left (PROTOCOL.md §2.6). */
+export const RUNNER_UNSUBSCRIBE_DELAY_MS = 30_000;
+
+export interface SessionHubOptions {
+  /** Ends the runner-side subscription of a session nobody watches any more. */
+  unsubscribeRunner: (sessionId: string) => void;
+  /** A stream ended (`session.closed`): a re-bound one moves its sockets to the next session. */
+  onClosed: (sessionId: string, line: string) => void;
+}
+
+/**
+ * Routes runner event lines to the sockets subscribed to their session. This is the relay
+ * hot path: the line is never parsed, only its fixed prefix is read and swapped.
+ */
+export class SessionHub {
+  private readonly sockets = new Map<string, Set<MuxConnection>>();
+  private readonly lastSeq = new Map<string, number>();
+  private readonly unsubscribeTimers = new Map<string, Timer>();
+
+  constructor(private readonly options: SessionHubOptions) {}
+
+  /** The last seq relayed for a session (0 if none): server-made responses carry it. */
+  seqOf(sessionId: string): number {
+    return this.lastSeq.get(sessionId) ?? 0;
+  }
+
+  setSeq(sessionId: string, seq: number): void {
+    this.lastSeq.set(sessionId, seq);
+  }
+
+  sessionIds(): string[] {
+    return [...this.sockets.keys()];
+  }
+
+  socketsOf(sessionId: string): ReadonlySet<MuxConnection> {
+    return this.sockets.get(sessionId) ?? new Set();
+  }
+
+  attach(sessionId: string, conn: MuxConnection): void {
+    clearTimeout(this.unsubscribeTimers.get(sessionId));
+    this.unsubscribeTimers.delete(sessionId);
+    let set = this.sockets.get(sessionId);
+    if (!set) {
+      set = new Set();
+      this.sockets.set(sessionId, set);
+    }
+    set.add(conn);
+  }
+
+  detach(sessionId: string, conn: MuxConnection): void {
+    const set = this.sockets.get(sessionId);
+    if (!set?.delete(conn) || set.size > 0) return;
+    this.sockets.delete(sessionId);
+    const timer = setTimeout(() => {
+      this.unsubscribeTimers.delete(sessionId);
+      if (!this.sockets.has(sessionId)) this.options.unsubscribeRunner(sessionId);
+    }, RUNNER_UNSUBSCRIBE_DELAY_MS);
+    this.unsubscribeTimers.set(sessionId, timer);
+  }
+
+  detachAll(conn: MuxConnection): void {
+    for (const sessionId of conn.subscriptions.keys()) this.detach(sessionId, conn);
+  }
+
+  /** Relays one runner event line to every subscribed socket. */
+  relay(line: string): void {
+    const head = peekEventLine(line);
+    if (!head) return;
+    this.lastSeq.set(head.sessionId, head.seq);
+    const set = this.sockets.get(head.sessionId);
+    if (set && set.size > 0) {
+      const frame = runnerLineToMuxFrame(line);
+      for (const conn of set) conn.deliver(head.sessionId, head.seq, frame);
+    }
+    if (head.event === "session.closed") this.options.onClosed(head.sessionId, line);
+  }
+
+  stop(): void {
+    for (const timer of this.unsubscribeTimers.values()) clearTimeout(timer);
+    this.unsubscribeTimers.clear();
+  }
+}

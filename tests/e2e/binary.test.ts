@@ -1,0 +1,73 @@
+/**
+ * The single compiled executable: `dist/oqto` serves the embedded UI and runs the whole chat
+ * path (serve, its runner, pi) with nothing beside it but pi.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
+import { type Stack, startStack } from "../helpers/stack.ts";
+
+const REPO = resolve(import.meta.dir, "../..");
+const BINARY = join(REPO, "dist/oqto");
+const PI_CLI = join(dirname(Bun.resolveSync("@mariozechner/pi-coding-agent", REPO)), "cli.js");
+
+let stack: Stack;
+
+beforeAll(async () => {
+  if (!existsSync(BINARY)) {
+    const build = Bun.spawnSync(["bun", "run", "build"], { cwd: REPO, stdout: "inherit", stderr: "inherit" });
+    expect(build.exitCode).toBe(0);
+  }
+  stack = await startStack({ binary: BINARY, extraConfig: `cli = ${JSON.stringify(PI_CLI)}\n` });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+test("the binary reports its version and serves the embedded UI with its assets", async () => {
+  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+  const version = Bun.spawnSync([BINARY, "version"]).stdout.toString().trim();
+  expect(version).toBe(pkg.version);
+  const health = (await (await fetch(`${stack.baseUrl}/api/health`)).json()) as { status: string; version: string };
+  expect(health).toEqual({ status: "ok", version: pkg.version });
+
+  for (const path of ["/", "/login", "/setup"]) {
+    const page = await fetch(`${stack.baseUrl}${path}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+  }
+  const html = await (await fetch(`${stack.baseUrl}/`)).text();
+  const scripts = [...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1] as string);
+  expect(scripts.length).toBeGreaterThan(0);
+  for (const src of scripts) {
+    const asset = await fetch(new URL(src, stack.baseUrl));
+    expect(asset.status).toBe(200);
+    expect((await asset.text()).length).toBeGreaterThan(1000);
+  }
+});
+
+test("a chat turn runs through the binary's serve, runner and pi", async () => {
+  const ws = await fetch(`${stack.baseUrl}/api/workspaces`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${stack.admin.token}` },
+    body: JSON.stringify({ name: "bin" }),
+  });
+  const { path } = (await ws.json()) as { path: string };
+  const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
+  const sessionId = newSessionId();
+  const created = await client.command(sessionId, "session.create", { config: { harness: "pi", cwd: path } });
+  expect(created.success).toBe(true);
+  await stack.fakeLlm.script([{ text: ["from ", "the ", "binary"] }]);
+  const from = client.frames.length;
+  expect((await client.command(sessionId, "prompt", { message: "hi" })).success).toBe(true);
+  await client.event(sessionId, "agent.idle", from, 60_000);
+  const text = client
+    .events(sessionId)
+    .filter((f) => f.event === "stream.text_delta")
+    .map((f) => f.delta)
+    .join("");
+  expect(text).toBe("from the binary");
+  client.close();
+});

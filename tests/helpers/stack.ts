@@ -1,0 +1,200 @@
+/**
+ * Starts the whole product for end-to-end tests: the fake LLM, `oqto serve` (which starts its
+ * runner, which starts real pi processes) in an isolated HOME, an admin user created with the
+ * CLI, and the fake provider configured through the admin REST API.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm.ts";
+
+const REPO = resolve(import.meta.dir, "../..");
+
+export interface StackOptions {
+  /** Run this executable instead of `bun src/cli/main.ts` (e.g. the compiled dist/oqto). */
+  binary?: string;
+  /** Extra TOML appended to the generated config. */
+  extraConfig?: string;
+  /** Skip configuring the fake provider. */
+  noProvider?: boolean;
+}
+
+export interface Stack {
+  baseUrl: string;
+  wsUrl: string;
+  fakeLlm: FakeLlm;
+  admin: { username: string; password: string; token: string };
+  workspaceRoot: string;
+  dataDir: string;
+  home: string;
+  /** Output of the serve process (and its runner) so far. */
+  logs: () => string;
+  serve: Subprocess;
+  /** Runs `oqto <args>` with this stack's config and data dir. */
+  cli: (args: string[], stdin?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Kills `oqto serve` and starts it again on the same port and data. */
+  restartServe: () => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+function commandFor(binary: string | undefined): string[] {
+  return binary ? [binary] : [process.execPath, join(REPO, "src/cli/main.ts")];
+}
+
+async function drain(stream: ReadableStream<Uint8Array>, sink: string[]): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) sink.push(decoder.decode(chunk, { stream: true }));
+}
+
+async function readUntil(
+  stream: ReadableStream<Uint8Array>,
+  sink: string[],
+  pattern: RegExp,
+  timeoutMs: number,
+) {
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  const deadline = Date.now() + timeoutMs;
+  let match: RegExpExecArray | null = null;
+  const pump = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      sink.push(decoder.decode(value, { stream: true }));
+      if (!match) match = pattern.exec(sink.join(""));
+    }
+  })();
+  while (!match && Date.now() < deadline) await Bun.sleep(25);
+  return { match: match as RegExpExecArray | null, pump };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const root = mkdtempSync("/tmp/oqto-e2e-");
+  const home = join(root, "home");
+  const dataDir = join(root, "data");
+  const workspaceRoot = join(root, "ws");
+  for (const dir of [home, dataDir, workspaceRoot]) mkdirSync(dir, { recursive: true });
+  const fakeLlm = await startFakeLlm();
+  const configFile = join(root, "config.toml");
+  writeFileSync(
+    configFile,
+    `[server]
+host = "127.0.0.1"
+port = 0
+workspace_root = ${JSON.stringify(workspaceRoot)}
+
+[pi]
+extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prompt-templates", "--no-themes"]
+session_dir = ${JSON.stringify(join(root, "pi-sessions"))}
+${options.extraConfig ?? ""}
+`,
+  );
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    XDG_DATA_HOME: join(home, ".local/share"),
+    XDG_STATE_HOME: join(home, ".local/state"),
+  };
+  const base = [...commandFor(options.binary)];
+  const common = ["--config", configFile, "--data-dir", dataDir];
+
+  const cli: Stack["cli"] = async (args, stdin) => {
+    const proc = Bun.spawn([...base, ...args, ...common], {
+      env,
+      stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { code, stdout, stderr };
+  };
+
+  const admin = { username: "admin", password: "correct-horse-battery", token: "" };
+  const added = await cli(
+    ["user", "add", admin.username, "--admin", "--password-stdin"],
+    `${admin.password}\n`,
+  );
+  if (added.code !== 0) throw new Error(`user add failed: ${added.stderr}`);
+
+  const output: string[] = [];
+  let port = 0;
+  let serve: Subprocess<"ignore", "pipe", "pipe">;
+  const launch = async (fixedPort: number) => {
+    const portArgs = fixedPort > 0 ? ["--port", String(fixedPort)] : [];
+    serve = Bun.spawn([...base, "serve", ...common, ...portArgs], { env, stdout: "pipe", stderr: "pipe" });
+    void drain(serve.stderr, output);
+    const { match } = await readUntil(
+      serve.stdout,
+      output,
+      /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+      30_000,
+    );
+    if (!match) throw new Error(`oqto serve did not start:\n${output.join("")}`);
+    port = Number(match[1]);
+  };
+  await launch(0);
+  const baseUrl = () => `http://127.0.0.1:${port}`;
+
+  const login = await fetch(`${baseUrl()}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: admin.username, password: admin.password }),
+  });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  admin.token = ((await login.json()) as { token: string }).token;
+
+  if (!options.noProvider) {
+    const res = await fetch(`${baseUrl()}/api/admin/providers`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${admin.token}` },
+      body: JSON.stringify({
+        name: "fake",
+        api: "openai-completions",
+        base_url: fakeLlm.url,
+        api_key: "fake-key",
+        models: ["fake-model", "fake-model-2"],
+      }),
+    });
+    if (res.status !== 201) throw new Error(`provider setup failed: ${res.status} ${await res.text()}`);
+  }
+
+  const stopServe = async () => {
+    serve.kill("SIGTERM");
+    const killer = setTimeout(() => serve.kill("SIGKILL"), 8000);
+    await serve.exited;
+    clearTimeout(killer);
+  };
+
+  return {
+    get baseUrl() {
+      return baseUrl();
+    },
+    get wsUrl() {
+      return `ws://127.0.0.1:${port}/api/ws/mux`;
+    },
+    get serve() {
+      return serve;
+    },
+    fakeLlm,
+    admin,
+    workspaceRoot,
+    dataDir,
+    home,
+    logs: () => output.join(""),
+    cli,
+    restartServe: async () => {
+      await stopServe();
+      await launch(port);
+    },
+    stop: async () => {
+      await stopServe();
+      fakeLlm.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
