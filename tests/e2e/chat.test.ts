@@ -374,6 +374,16 @@ describe("bad input", () => {
     expect(hijack.success).toBe(false);
     const list = await mallory.command("_system", "list_sessions");
     expect((list.data as { sessions: unknown[] }).sessions).toEqual([]);
+    // Her own session cannot reach the victim's conversation either.
+    const own = await createSession(mallory);
+    const viaParent = await mallory.command(own, "session.new", { parent_session: victim });
+    expect(viaParent.error_code).toBe("session_not_found");
+    const viaSwitch = await mallory.command(own, "session.switch", { target_session_id: victim });
+    expect(viaSwitch.error_code).toBe("session_not_found");
+    const viaContinue = await mallory.command(newSessionId(), "session.create", {
+      config: { harness: "pi", cwd: workspace, continue_session: victim },
+    });
+    expect(viaContinue.error_code).toBe("session_not_found");
     expect(existsSync(workspace)).toBe(true);
     mallory.close();
   });

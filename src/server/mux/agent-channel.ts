@@ -146,11 +146,15 @@ export class AgentChannel {
       this.options.hub.detach(sessionId, conn);
       return this.success(sessionId, command.cmd, command.id);
     }
-    if (
-      command.cmd === "session.switch" &&
-      this.options.ownership.owner(command.target_session_id) !== user.id
-    ) {
-      throw new ProtocolError("session_not_found", `no session ${command.target_session_id}`);
+    // Session references inside commands must be the caller's own Oqto sessions (never pi ids).
+    const referenced =
+      command.cmd === "session.switch"
+        ? command.target_session_id
+        : command.cmd === "session.new"
+          ? command.parent_session
+          : undefined;
+    if (referenced !== undefined && this.options.ownership.owner(referenced) !== user.id) {
+      throw new ProtocolError("session_not_found", `no session ${referenced}`);
     }
 
     // session.create subscribes the caller: attach before the first event (session.created) can arrive.
@@ -240,6 +244,7 @@ export class AgentChannel {
     }
     const resync = result.resync_required || epochChanged;
     if (epochChanged || hub.seqOf(sessionId) < result.seq) hub.setSeq(sessionId, result.seq);
+    hub.setEpoch(sessionId, result.epoch);
     if (reply) {
       this.reply(
         conn,
@@ -253,18 +258,13 @@ export class AgentChannel {
       );
     }
     if (resync) {
-      conn.sendJson({
-        channel: "agent",
-        event: "stream.resync_required",
-        session_id: sessionId,
-        runner_id: "local",
-        ts: Date.now(),
-        seq: result.seq,
-        dropped_count: result.dropped_count ?? 0,
-        reason: epochChanged ? "epoch_changed" : "replay_window",
-        current_seq: result.seq,
-        epoch: result.epoch,
-      });
+      this.sendResync(
+        conn,
+        sessionId,
+        epochChanged ? "epoch_changed" : "replay_window",
+        result.dropped_count ?? 0,
+        result.seq,
+      );
     }
     const replay = result.events.map((line) => ({
       seq: peekEventLine(line)?.seq ?? 0,
@@ -272,7 +272,30 @@ export class AgentChannel {
     }));
     // What the client has already seen: its after_seq, or everything up to now on live-only or resync.
     conn.resetSeq(sessionId, afterSeq !== undefined && !resync ? afterSeq : result.seq);
-    conn.finishReplay(sessionId, replay);
+    const overflow = conn.finishReplay(sessionId, replay);
+    if (overflow > 0) this.sendResync(conn, sessionId, "slow_consumer", overflow, hub.seqOf(sessionId));
+  }
+
+  /** Tells one socket that it missed events of a session and must refetch state (addressed, not replayed). */
+  sendResync(
+    conn: MuxConnection,
+    sessionId: string,
+    reason: "replay_window" | "slow_consumer" | "epoch_changed",
+    droppedCount: number,
+    currentSeq: number,
+  ): void {
+    conn.sendJson({
+      channel: "agent",
+      event: "stream.resync_required",
+      session_id: sessionId,
+      runner_id: "local",
+      ts: Date.now(),
+      seq: currentSeq,
+      dropped_count: droppedCount,
+      reason,
+      current_seq: currentSeq,
+      epoch: this.options.hub.epochOf(sessionId),
+    });
   }
 
   private detach(conn: MuxConnection, sessionId: string): void {

@@ -92,14 +92,18 @@ export class MuxConnection {
 
   /**
    * Sends replayed frames (already in mux form) and then the live frames that arrived meanwhile,
-   * skipping anything at or below what was already delivered.
+   * skipping anything at or below what was already delivered. Returns how many live frames did
+   * not fit the hold buffer (the caller must then tell the client to resync).
    */
-  finishReplay(sessionId: string, replay: Array<{ seq: number; frame: string }>): void {
+  finishReplay(sessionId: string, replay: Array<{ seq: number; frame: string }>): number {
     const sub = this.subscriptions.get(sessionId);
-    if (!sub) return;
+    if (!sub) return 0;
     const held = sub.buffer ?? [];
     sub.buffer = null;
+    const overflow = sub.dropped;
+    sub.dropped = 0;
     for (const item of [...replay, ...held]) this.deliver(sessionId, item.seq, item.frame);
+    return overflow;
   }
 
   /** Resets the delivered seq after the runner's stream changed epoch. */

@@ -122,19 +122,9 @@ export class MuxServer {
   }
 
   private onDrain(ws: ServerWebSocket<SocketData>): void {
-    ws.data.connection?.onDrain((sessionId, dropped, currentSeq) => {
-      ws.data.connection?.sendJson({
-        channel: "agent",
-        event: "stream.resync_required",
-        session_id: sessionId,
-        runner_id: "local",
-        ts: Date.now(),
-        seq: currentSeq,
-        dropped_count: dropped,
-        reason: "slow_consumer",
-        current_seq: currentSeq,
-        epoch: "",
-      });
-    });
+    const conn = ws.data.connection;
+    conn?.onDrain((sessionId, dropped, currentSeq) =>
+      this.options.agent.sendResync(conn, sessionId, "slow_consumer", dropped, currentSeq),
+    );
   }
 }

@@ -18,6 +18,7 @@ export interface SessionHubOptions {
 export class SessionHub {
   private readonly sockets = new Map<string, Set<MuxConnection>>();
   private readonly lastSeq = new Map<string, number>();
+  private readonly epochs = new Map<string, string>();
   private readonly unsubscribeTimers = new Map<string, Timer>();
 
   constructor(private readonly options: SessionHubOptions) {}
@@ -29,6 +30,15 @@ export class SessionHub {
 
   setSeq(sessionId: string, seq: number): void {
     this.lastSeq.set(sessionId, seq);
+  }
+
+  /** The runner stream epoch last reported for a session ("" before the first subscribe). */
+  epochOf(sessionId: string): string {
+    return this.epochs.get(sessionId) ?? "";
+  }
+
+  setEpoch(sessionId: string, epoch: string): void {
+    this.epochs.set(sessionId, epoch);
   }
 
   sessionIds(): string[] {
