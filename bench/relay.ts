@@ -166,8 +166,12 @@ function eventLine(sessionId: string, seq: number): string {
   );
 }
 
+/** seq keeps growing across phases: the relay drops anything at or below what a socket has seen. */
+let nextSeq = 1;
+
 async function emitAll(runner: PlayedRunner, sessions: string[], paced: boolean): Promise<void> {
-  for (let seq = 1; seq <= EVENTS_PER_SESSION; seq++) {
+  for (let i = 0; i < EVENTS_PER_SESSION; i++) {
+    const seq = nextSeq++;
     for (const sessionId of sessions) runner.emit(eventLine(sessionId, seq));
     if (paced) await Bun.sleep(PACE_MS);
     else if (seq % 50 === 0) await Bun.sleep(0);
@@ -204,6 +208,28 @@ async function measure(
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   return { eventsPerS: received / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** Opens a raw WebSocket subscribed to one session; text deltas go to `onDelta`. */
+async function watchSession(
+  wsUrl: string,
+  token: string,
+  sessionId: string,
+  onDelta: (delta: string) => void,
+): Promise<WebSocket> {
+  const ws = new WebSocket(`${wsUrl}?token=${encodeURIComponent(token)}`);
+  await new Promise<void>((resolve) => {
+    ws.onmessage = (event) => {
+      const frame = JSON.parse(String(event.data)) as { event?: string; id?: string; delta?: string };
+      if (frame.event === "stream.text_delta") onDelta(frame.delta as string);
+      else if (frame.id === "sub") resolve();
+    };
+    ws.onopen = () =>
+      ws.send(
+        JSON.stringify({ channel: "agent", id: "sub", session_id: sessionId, cmd: "session.subscribe" }),
+      );
+  });
+  return ws;
 }
 
 // ---- the stack -------------------------------------------------------------------------------
@@ -248,29 +274,30 @@ async function relayTable(): Promise<string[]> {
     const { url, token, serve } = await startServe(root, socketPath);
     await runner.connected;
     const wsUrl = `${url.replace("http", "ws")}/api/ws/mux`;
-    const clients = await Promise.all(Array.from({ length: count }, () => MuxClient.connect(wsUrl, token)));
+    // Sessions are created over one setup connection; each is then watched by its own browser-like
+    // socket with a single handler, so the client side does the same work as the direct reader.
+    const setup = await MuxClient.connect(wsUrl, token);
     const sessions: string[] = [];
-    for (const client of clients) {
+    for (let i = 0; i < count; i++) {
       const sessionId = newSessionId();
-      const res = await client.command(sessionId, "session.create", {
+      const res = await setup.command(sessionId, "session.create", {
         config: { harness: "pi", cwd: join(root, "ws") },
       });
       if (!res.success) throw new Error(`session.create failed: ${JSON.stringify(res)}`);
       sessions.push(sessionId);
     }
+    setup.close();
+    let onServeDelta: (delta: string) => void = () => {};
+    const sockets = await Promise.all(
+      sessions.map((sessionId) => watchSession(wsUrl, token, sessionId, (d) => onServeDelta(d))),
+    );
     const viaServe = (paced: boolean) =>
-      measure(runner, sessions, paced, (onDelta) => {
-        for (const client of clients) {
-          client.frames.length = 0;
-          client.ws.onmessage = (event) => {
-            const frame = JSON.parse(String(event.data)) as { event?: string; delta?: string };
-            if (frame.event === "stream.text_delta") onDelta(frame.delta as string);
-          };
-        }
+      measure(runner, sessions, paced, (cb) => {
+        onServeDelta = cb;
       });
     const servePaced = await viaServe(true);
     const serveFlat = await viaServe(false);
-    for (const client of clients) client.close();
+    for (const socket of sockets) socket.close();
     serve.kill("SIGTERM");
     await serve.exited;
 
