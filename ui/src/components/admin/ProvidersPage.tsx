@@ -1,0 +1,183 @@
+import { useSignal } from "@preact/signals";
+import { useEffect } from "preact/hooks";
+import type { Provider, ProviderBody } from "../../../../src/protocol/index.ts";
+import { api } from "../../lib/api.ts";
+import { errorText } from "../../lib/errors.ts";
+import { currentUser } from "../../state/auth.ts";
+import { FormError } from "../common/Field.tsx";
+import { relativeTime } from "../common/format.ts";
+import { PlusIcon } from "../common/icons.tsx";
+import { ProviderForm } from "./ProviderForm.tsx";
+
+type Editing = { mode: "closed" } | { mode: "add" } | { mode: "edit"; provider: Provider };
+
+/** Admin: LLM providers whose keys the server writes into every user's pi models.json. */
+export function ProvidersPage() {
+  const providers = useSignal<Provider[] | null>(null);
+  const error = useSignal<string | null>(null);
+  const editing = useSignal<Editing>({ mode: "closed" });
+  const confirmDelete = useSignal<string | null>(null);
+
+  const reload = async () => {
+    try {
+      providers.value = await api.listProviders();
+      error.value = null;
+    } catch (caught) {
+      error.value = errorText(caught);
+    }
+  };
+
+  useEffect(() => {
+    void reload();
+  }, []);
+
+  if (currentUser.value?.role !== "admin") {
+    return (
+      <main class="page">
+        <h1>Administration</h1>
+        <p class="muted">Only administrators can open this page.</p>
+      </main>
+    );
+  }
+
+  const save = async (body: ProviderBody) => {
+    const state = editing.value;
+    if (state.mode === "edit") await api.updateProvider(state.provider.name, body);
+    else await api.createProvider(body);
+    editing.value = { mode: "closed" };
+    await reload();
+  };
+
+  const remove = async (name: string) => {
+    confirmDelete.value = null;
+    try {
+      await api.deleteProvider(name);
+      await reload();
+    } catch (caught) {
+      error.value = errorText(caught);
+    }
+  };
+
+  const state = editing.value;
+  return (
+    <main class="page" aria-labelledby="providers-title">
+      <div class="page-head">
+        <div>
+          <h1 id="providers-title">Providers</h1>
+          <p class="muted">
+            LLM endpoints available to every user. Keys are stored on the server and never shown again.
+          </p>
+        </div>
+        {state.mode === "closed" && (
+          <button
+            type="button"
+            class="button primary"
+            onClick={() => {
+              editing.value = { mode: "add" };
+            }}
+            data-testid="provider-add"
+          >
+            <PlusIcon /> Add provider
+          </button>
+        )}
+      </div>
+      <FormError message={error.value} />
+      {state.mode !== "closed" && (
+        <ProviderForm
+          key={state.mode === "edit" ? state.provider.name : "new"}
+          editing={state.mode === "edit" ? state.provider : null}
+          onSave={save}
+          onCancel={() => {
+            editing.value = { mode: "closed" };
+          }}
+        />
+      )}
+      {providers.value === null && !error.value && <p class="muted">Loading providers…</p>}
+      {providers.value?.length === 0 && (
+        <div class="empty-state">
+          <p>No providers yet. Agents need at least one to answer.</p>
+        </div>
+      )}
+      {providers.value && providers.value.length > 0 && (
+        <ul class="provider-list" aria-label="Providers">
+          {providers.value.map((provider) => (
+            <li
+              key={provider.name}
+              class="provider-card"
+              data-testid="provider-item"
+              data-provider={provider.name}
+            >
+              <div class="provider-main">
+                <div class="provider-title">
+                  <strong>{provider.name}</strong>
+                  <span class="badge">{provider.api}</span>
+                  <span class="badge" data-ok={provider.has_api_key}>
+                    {provider.has_api_key ? "key stored" : "no key"}
+                  </span>
+                </div>
+                <div class="provider-url">{provider.base_url}</div>
+                <ul class="chips" aria-label={`Models of ${provider.name}`}>
+                  {provider.models.map((model) => (
+                    <li key={model} class="chip">
+                      {model}
+                    </li>
+                  ))}
+                </ul>
+                <div class="muted small">Updated {relativeTime(provider.updated_at)}</div>
+              </div>
+              <div class="provider-actions">
+                {confirmDelete.value === provider.name ? (
+                  <>
+                    <span class="small">Delete {provider.name}?</span>
+                    <button
+                      type="button"
+                      class="button danger small"
+                      onClick={() => void remove(provider.name)}
+                      data-testid="provider-delete-confirm"
+                    >
+                      Delete
+                    </button>
+                    <button
+                      type="button"
+                      class="button ghost small"
+                      onClick={() => {
+                        confirmDelete.value = null;
+                      }}
+                    >
+                      Keep
+                    </button>
+                  </>
+                ) : (
+                  <>
+                    <button
+                      type="button"
+                      class="button small"
+                      onClick={() => {
+                        editing.value = { mode: "edit", provider };
+                      }}
+                      aria-label={`Edit ${provider.name}`}
+                      data-testid="provider-edit"
+                    >
+                      Edit
+                    </button>
+                    <button
+                      type="button"
+                      class="button ghost small"
+                      onClick={() => {
+                        confirmDelete.value = provider.name;
+                      }}
+                      aria-label={`Delete ${provider.name}`}
+                      data-testid="provider-delete"
+                    >
+                      Delete
+                    </button>
+                  </>
+                )}
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </main>
+  );
+}

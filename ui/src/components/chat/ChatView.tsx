@@ -1,0 +1,138 @@
+import type { AgentPhase, SessionState } from "../../../../src/protocol/index.ts";
+import type { ChatSession } from "../../state/chat/chat-session.ts";
+import { ArrowDownIcon, MenuIcon } from "../common/icons.tsx";
+import { AlertStack } from "./AlertStack.tsx";
+import { Composer } from "./Composer.tsx";
+import { InputRequestDialog } from "./InputRequestDialog.tsx";
+import { MessageView } from "./MessageView.tsx";
+import { ModelPicker } from "./ModelPicker.tsx";
+import { QueuePanel } from "./QueuePanel.tsx";
+import { useStickToBottom } from "./useStickToBottom.ts";
+
+const PHASE_LABELS: Record<AgentPhase, string> = {
+  initializing: "Starting",
+  generating: "Writing",
+  thinking: "Thinking",
+  tool_running: "Running a tool",
+  compacting: "Compacting",
+  retrying: "Retrying",
+};
+
+const STATE_LABELS: Record<SessionState, string> = {
+  starting: "Starting",
+  idle: "Ready",
+  streaming: "Working",
+  compacting: "Compacting",
+  aborting: "Stopping",
+  stopping: "Stopping",
+  closed: "Stopped",
+};
+
+export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSessions: () => void }) {
+  const { scrollRef, contentRef, atBottom, scrollToBottom } = useStickToBottom();
+  return (
+    <section class="chat" aria-label="Conversation" data-testid="chat-view" data-session-id={chat.id}>
+      <header class="chat-header">
+        <button
+          type="button"
+          class="icon-button sessions-toggle"
+          aria-label="Show sessions"
+          onClick={onShowSessions}
+        >
+          <MenuIcon />
+        </button>
+        <div class="chat-heading">
+          <h1 class="chat-title" data-testid="chat-title">
+            {chat.title.value ?? "New session"}
+          </h1>
+          <SessionStatus chat={chat} />
+        </div>
+        <ModelPicker chat={chat} />
+      </header>
+      <div class="chat-scroll" ref={scrollRef}>
+        <div class="chat-content" ref={contentRef}>
+          <MessageList chat={chat} />
+          <WorkingIndicator chat={chat} />
+        </div>
+      </div>
+      {!atBottom.value && (
+        <button
+          type="button"
+          class="jump-latest"
+          onClick={scrollToBottom}
+          aria-label="Scroll to the latest message"
+        >
+          <ArrowDownIcon size={14} /> Latest
+        </button>
+      )}
+      <div class="chat-footer">
+        <AlertStack chat={chat} />
+        <QueuePanel chat={chat} />
+        <Composer chat={chat} onSent={scrollToBottom} />
+      </div>
+      <InputRequestDialog chat={chat} />
+    </section>
+  );
+}
+
+/** Renders when messages are added or removed; streaming content updates inside each message. */
+function MessageList({ chat }: { chat: ChatSession }) {
+  const load = chat.load.value;
+  const messages = chat.messages.value;
+  if (load.status === "failed") {
+    return (
+      <div class="chat-empty" role="alert" data-testid="chat-load-error">
+        <p>{load.error}</p>
+        <button type="button" class="button" onClick={() => void chat.retry()}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  if (load.status === "loading" && messages.length === 0) {
+    return <p class="chat-empty muted">Loading the conversation…</p>;
+  }
+  if (messages.length === 0) {
+    return (
+      <div class="chat-empty">
+        <p class="chat-empty-title">What should the agent do?</p>
+        <p class="muted">It works inside {chat.workspace.path} and can read, write and run commands there.</p>
+      </div>
+    );
+  }
+  return (
+    <div class="message-list" data-testid="message-list">
+      {messages.map((message) => (
+        <MessageView key={message.key} message={message} />
+      ))}
+    </div>
+  );
+}
+
+function WorkingIndicator({ chat }: { chat: ChatSession }) {
+  if (!chat.busy.value) return null;
+  const phase = chat.phase.value;
+  const label = phase ? PHASE_LABELS[phase.phase] : "Working";
+  return (
+    <div class="working" data-testid="working-indicator">
+      <span class="working-dots" aria-hidden="true">
+        <span />
+        <span />
+        <span />
+      </span>
+      {label}
+      {phase?.detail ? `: ${phase.detail}` : "…"}
+    </div>
+  );
+}
+
+function SessionStatus({ chat }: { chat: ChatSession }) {
+  const state = chat.state.value;
+  if (state === null) return null;
+  return (
+    <span class="session-status" data-state={state} data-testid="session-state">
+      <span class="state-dot" data-state={state} aria-hidden="true" />
+      {STATE_LABELS[state]}
+    </span>
+  );
+}

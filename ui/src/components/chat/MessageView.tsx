@@ -1,0 +1,104 @@
+import type { ReadonlySignal } from "@preact/signals";
+import {
+  FileRefPartModel,
+  ImagePartModel,
+  type MessageModel,
+  type PartModel,
+  TextPartModel,
+  ThinkingPartModel,
+  ToolCallModel,
+  ToolResultModel,
+} from "../../state/chat/message-model.ts";
+import { formatTokens } from "../common/format.ts";
+import { MarkdownText } from "./MarkdownText.tsx";
+import { ToolCallCard, ToolResultCard } from "./ToolCallCard.tsx";
+
+/** One message. It re-renders when its parts list changes; text inside parts updates on its own. */
+export function MessageView({ message }: { message: MessageModel }) {
+  if (message.hidden.value) return null;
+  const parts = message.parts.value;
+  const streaming = message.streaming.value;
+  if (message.role === "user") {
+    return (
+      <article
+        class="message user"
+        data-testid="chat-message"
+        data-role="user"
+        data-optimistic={message.optimistic.value}
+        aria-label="Your message"
+      >
+        <div class="bubble">
+          {parts.map((part, index) => (
+            <PartView key={index} part={part} streaming={streaming} />
+          ))}
+        </div>
+      </article>
+    );
+  }
+  const error = message.errorMessage.value;
+  return (
+    <article
+      class={`message ${message.role}`}
+      data-testid="chat-message"
+      data-role={message.role}
+      data-streaming={streaming}
+      aria-label={message.role === "assistant" ? "Agent message" : `${message.role} message`}
+      aria-busy={streaming}
+    >
+      {parts.map((part, index) => (
+        <PartView key={index} part={part} streaming={streaming} />
+      ))}
+      {error && (
+        <p class="message-error" role="alert">
+          {error}
+        </p>
+      )}
+      {message.stopReason.value === "aborted" && <p class="message-note">Stopped.</p>}
+      <MessageFooter message={message} />
+    </article>
+  );
+}
+
+function PartView({ part, streaming }: { part: PartModel; streaming: boolean }) {
+  if (part instanceof TextPartModel) {
+    return part.format === "markdown" ? <MarkdownText text={part.text} /> : <PlainText text={part.text} />;
+  }
+  if (part instanceof ThinkingPartModel) return <ThinkingBlock text={part.text} streaming={streaming} />;
+  if (part instanceof ToolCallModel) return <ToolCallCard call={part} />;
+  if (part instanceof ToolResultModel) return <ToolResultCard result={part} />;
+  if (part instanceof ImagePartModel) {
+    return part.src ? (
+      <img class="message-image" src={part.src} alt={part.alt} />
+    ) : (
+      <span class="file-ref">{part.alt}</span>
+    );
+  }
+  if (part instanceof FileRefPartModel) return <span class="file-ref">{part.label}</span>;
+  return null;
+}
+
+/** The signal is passed as a child: Preact binds it to one text node, no component render per delta. */
+function PlainText({ text }: { text: ReadonlySignal<string> }) {
+  return <div class="plain-text">{text}</div>;
+}
+
+function ThinkingBlock({ text, streaming }: { text: ReadonlySignal<string>; streaming: boolean }) {
+  return (
+    <details class="thinking" data-testid="thinking">
+      <summary>{streaming ? "Thinking…" : "Thought process"}</summary>
+      <div class="thinking-text">{text}</div>
+    </details>
+  );
+}
+
+function MessageFooter({ message }: { message: MessageModel }) {
+  const meta = message.meta.value;
+  if (message.role !== "assistant" || !meta || message.streaming.value) return null;
+  const usage = meta.usage;
+  const bits = [
+    meta.model,
+    usage && `${formatTokens(usage.input_tokens)} in · ${formatTokens(usage.output_tokens)} out`,
+  ].filter(Boolean);
+  if (bits.length === 0) return null;
+  return <footer class="message-meta">{bits.join(" · ")}</footer>;
+}

@@ -1,0 +1,45 @@
+import { useSignal } from "@preact/signals";
+import { useCallback, useEffect, useRef } from "preact/hooks";
+
+/** Within this many pixels of the end counts as "at the bottom". */
+const BOTTOM_SLACK_PX = 48;
+
+/**
+ * Follows new content only while the user is at the bottom: reading older messages during a stream
+ * is never interrupted. `scrollToBottom` re-attaches (after sending, or from the "latest" button).
+ */
+export function useStickToBottom() {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const contentRef = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const atBottom = useSignal(true);
+
+  useEffect(() => {
+    const scroller = scrollRef.current;
+    const content = contentRef.current;
+    if (!scroller || !content) return;
+    const onScroll = () => {
+      stick.current = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= BOTTOM_SLACK_PX;
+      atBottom.value = stick.current;
+    };
+    const observer = new ResizeObserver(() => {
+      if (stick.current) scroller.scrollTop = scroller.scrollHeight;
+    });
+    observer.observe(content);
+    scroller.addEventListener("scroll", onScroll, { passive: true });
+    scroller.scrollTop = scroller.scrollHeight;
+    return () => {
+      observer.disconnect();
+      scroller.removeEventListener("scroll", onScroll);
+    };
+  }, []);
+
+  const scrollToBottom = useCallback(() => {
+    const scroller = scrollRef.current;
+    stick.current = true;
+    atBottom.value = true;
+    if (scroller) scroller.scrollTop = scroller.scrollHeight;
+  }, []);
+
+  return { scrollRef, contentRef, atBottom, scrollToBottom };
+}

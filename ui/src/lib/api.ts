@@ -1,0 +1,102 @@
+import { z } from "zod";
+import {
+  AuthResponse,
+  Provider,
+  type ProviderBody,
+  RestError,
+  User,
+  Workspace,
+} from "../../../src/protocol/index.ts";
+
+/** A failed REST call: the server's `{error, code, details?}` body, or a network/format failure. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+async function request<T>(method: Method, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers = { ...init.headers, "Content-Type": "application/json" };
+    init.body = JSON.stringify(body);
+  }
+  let response: Response;
+  try {
+    response = await fetch(`/api${path}`, init);
+  } catch {
+    throw new ApiError(0, "NETWORK_ERROR", "The server cannot be reached. Check your connection.");
+  }
+  const text = await response.text();
+  const json = parseJson(text);
+  if (!response.ok) {
+    const parsed = RestError.safeParse(json);
+    if (parsed.success) {
+      throw new ApiError(
+        response.status,
+        parsed.data.code,
+        describeRestError(parsed.data),
+        parsed.data.details,
+      );
+    }
+    throw new ApiError(
+      response.status,
+      "HTTP_ERROR",
+      `Request failed (${response.status} ${response.statusText})`,
+    );
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new ApiError(response.status, "BAD_RESPONSE", `Unexpected response from ${method} /api${path}`);
+  }
+  return parsed.data;
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `details.issues` of a 400: the zod issues of the rejected body, `path` joined with dots. */
+const FieldIssues = z.array(z.object({ path: z.string(), message: z.string() }));
+
+/** A 400 names the fields; its `details` say what is wrong with each, which is what the user needs. */
+function describeRestError(body: RestError): string {
+  const issues = FieldIssues.safeParse(body.details?.issues);
+  if (!issues.success || issues.data.length === 0) return body.error;
+  return issues.data
+    .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
+    .join("; ");
+}
+
+const Empty = z.unknown();
+const SetupStatus = z.object({ setup_required: z.boolean() });
+
+export const api = {
+  setupStatus: () => request("GET", "/auth/setup", SetupStatus),
+  setup: (body: { setup_token: string; username: string; password: string }) =>
+    request("POST", "/auth/setup", AuthResponse, body),
+  login: (body: { username: string; password: string }) => request("POST", "/auth/login", AuthResponse, body),
+  logout: () => request("POST", "/auth/logout", Empty),
+  me: () => request("GET", "/me", User),
+  listWorkspaces: () => request("GET", "/workspaces", z.array(Workspace)),
+  createWorkspace: (name: string) => request("POST", "/workspaces", Workspace, { name }),
+  listProviders: () => request("GET", "/admin/providers", z.array(Provider)),
+  // The provider list is reloaded after each change, so the bodies of these replies are not used.
+  createProvider: (body: ProviderBody) => request("POST", "/admin/providers", Empty, body),
+  updateProvider: (name: string, body: ProviderBody) =>
+    request("PUT", `/admin/providers/${encodeURIComponent(name)}`, Empty, body),
+  deleteProvider: (name: string) => request("DELETE", `/admin/providers/${encodeURIComponent(name)}`, Empty),
+};

@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { AgentPhase, InputRequest, Message, Model, SessionState } from "../../../src/protocol/index.ts";
+
+/**
+ * Schemas of the `data` of the command replies the UI reads (PROTOCOL.md §1.2). They list only the
+ * fields the UI uses; harness state carries many more (pi `get_state`, camelCase).
+ */
+export const SessionCreateResult = z.object({
+  session_id: z.string(),
+  workspace_path: z.string(),
+  already_running: z.boolean(),
+  seq: z.number(),
+  epoch: z.string(),
+});
+
+export const SubscribeResult = z.object({
+  seq: z.number(),
+  epoch: z.string(),
+  running: z.boolean(),
+  resync_required: z.boolean(),
+});
+
+export const ModelRef = z.object({ provider: z.string(), id: z.string(), name: z.string().optional() });
+export type ModelRef = z.infer<typeof ModelRef>;
+
+export const StateResult = z.object({
+  session_state: SessionState,
+  phase: AgentPhase.optional(),
+  seq: z.number(),
+  epoch: z.string(),
+  pending_inputs: z.array(InputRequest).optional(),
+  model: ModelRef.nullish(),
+  sessionName: z.string().optional(),
+});
+export type StateResult = z.infer<typeof StateResult>;
+
+export const MessagesResult = z.object({
+  messages: z.array(Message),
+  version: z.number(),
+  message_count: z.number(),
+});
+
+export const ModelsResult = z.array(Model);
+
+export const SessionListEntry = z.object({
+  session_id: z.string(),
+  state: SessionState,
+  phase: AgentPhase.optional(),
+  workspace_path: z.string(),
+  title: z.string().optional(),
+  last_activity: z.number(),
+  model: z.string().optional(),
+  provider: z.string().optional(),
+  seq: z.number(),
+});
+export type SessionListEntry = z.infer<typeof SessionListEntry>;
+export const SessionListResult = z.object({ sessions: z.array(SessionListEntry) });
+
+export const NoData = z.unknown();

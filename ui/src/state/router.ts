@@ -1,0 +1,57 @@
+import { signal } from "@preact/signals";
+
+export type Route =
+  | { page: "workspaces" }
+  | { page: "login" }
+  | { page: "setup" }
+  | { page: "admin" }
+  | { page: "workspace"; workspace: string; sessionId: string | null }
+  | { page: "not-found"; path: string };
+
+/** Client-side routes; the server serves the same HTML for every non-/api path. */
+export function parseRoute(pathname: string): Route {
+  const segments = pathname
+    .split("/")
+    .filter((s) => s.length > 0)
+    .map((s) => decodeURIComponent(s));
+  const [first, second, third, fourth] = segments;
+  if (segments.length === 0) return { page: "workspaces" };
+  if (segments.length === 1 && first === "login") return { page: "login" };
+  if (segments.length === 1 && first === "setup") return { page: "setup" };
+  if (segments.length === 1 && first === "admin") return { page: "admin" };
+  if (first === "w" && second !== undefined) {
+    if (segments.length === 2) return { page: "workspace", workspace: second, sessionId: null };
+    if (segments.length === 4 && third === "s" && fourth !== undefined) {
+      return { page: "workspace", workspace: second, sessionId: fourth };
+    }
+  }
+  return { page: "not-found", path: pathname };
+}
+
+export function workspacePath(workspace: string, sessionId?: string): string {
+  const base = `/w/${encodeURIComponent(workspace)}`;
+  return sessionId ? `${base}/s/${encodeURIComponent(sessionId)}` : base;
+}
+
+export const route = signal<Route>(parseRoute(location.pathname));
+
+export function navigate(path: string, options: { replace?: boolean } = {}): void {
+  if (path === location.pathname) return;
+  if (options.replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  route.value = parseRoute(path);
+}
+
+window.addEventListener("popstate", () => {
+  route.value = parseRoute(location.pathname);
+});
+
+/** Click handler for in-app links: keeps modifier-clicks (new tab) working. */
+export function linkHandler(path: string) {
+  return (event: MouseEvent): void => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey)
+      return;
+    event.preventDefault();
+    navigate(path);
+  };
+}
