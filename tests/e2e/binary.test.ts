@@ -30,7 +30,10 @@ test("the binary reports its version and serves the embedded UI with its assets"
   const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
   const version = Bun.spawnSync([BINARY, "version"]).stdout.toString().trim();
   expect(version).toBe(pkg.version);
-  const health = (await (await fetch(`${stack.baseUrl}/api/health`)).json()) as { status: string; version: string };
+  const health = (await (await fetch(`${stack.baseUrl}/api/health`)).json()) as {
+    status: string;
+    version: string;
+  };
   expect(health).toEqual({ status: "ok", version: pkg.version });
 
   for (const path of ["/", "/login", "/setup"]) {

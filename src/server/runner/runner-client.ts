@@ -95,7 +95,11 @@ export class RunnerClient {
    * Sends a request; rejects with ProtocolError (`runner_unavailable`, `timeout`, or the runner's code).
    * While the runner is (re)starting, the request waits up to RECONNECT_GRACE_MS for it.
    */
-  async request<M extends RunnerMethod>(method: M, params: RunnerParams<M>, timeoutMs: number): Promise<unknown> {
+  async request<M extends RunnerMethod>(
+    method: M,
+    params: RunnerParams<M>,
+    timeoutMs: number,
+  ): Promise<unknown> {
     if (!this.ready && !(await this.waitReady(Math.min(timeoutMs, RECONNECT_GRACE_MS)))) {
       throw new ProtocolError("runner_unavailable", "the runner is not connected");
     }
