@@ -9,4 +9,4 @@ bash scripts/setup-deps.sh
 echo "== typecheck"; bun run typecheck
 echo "== lint"; bun run lint
 echo "== build"; bun run build
-echo "== tests"; bun test
+echo "== tests"; bun run test

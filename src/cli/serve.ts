@@ -162,7 +162,7 @@ export async function runServe(argv: string[]): Promise<number> {
       log("shutting down");
       mux?.stop();
       hub.stop();
-      await runner.request("runner.shutdown", { grace_s: 3 }, 8_000).catch(() => {});
+      if (runner.isReady) await runner.request("runner.shutdown", { grace_s: 3 }, 8_000).catch(() => {});
       runner.stop();
       await supervisor.stop();
       server.stop(true);

@@ -9,7 +9,7 @@ import type { Config } from "../config/schema.ts";
 import type { CommandOf } from "../protocol/commands.ts";
 import { type AgentPhase, ProtocolError, type SessionState } from "../protocol/common.ts";
 import { type EventName, type EventPayload, encodeEventLine } from "../protocol/events.ts";
-import type { InputRequest } from "../protocol/message.ts";
+import type { InputRequest, Message } from "../protocol/message.ts";
 import type { SubscribeResult } from "../protocol/runner.ts";
 import { countConversationMessages } from "./harness/pi/message-mapper.ts";
 import { type PiExit, PiProcess } from "./harness/pi/pi-process.ts";
@@ -549,7 +549,12 @@ export class Session {
 
   private translatorHooks() {
     return {
-      emit: <E extends EventName>(event: E, payload: EventPayload<E>) => this.emit(event, payload),
+      emit: <E extends EventName>(event: E, payload: EventPayload<E>) => {
+        this.emit(event, payload);
+        if (event === "stream.message_end" && this.title === undefined) {
+          this.titleFromFirstMessage((payload as EventPayload<"stream.message_end">).message);
+        }
+      },
       agentStarted: () => {
         clearTimeout(this.rerunHold);
         this.rerunHold = undefined;
@@ -593,6 +598,20 @@ export class Session {
   }
 
   // ---- other state ----
+
+  /** Until pi names the session, its title is the first user message (80 chars), as history does. */
+  private titleFromFirstMessage(message: Message): void {
+    if (message.role !== "user") return;
+    const text = message.parts
+      .flatMap((part) => (part.type === "text" ? [part.text] : []))
+      .join(" ")
+      .replace(/\s+/g, " ")
+      .trim();
+    if (!text) return;
+    this.title = text.length > 80 ? `${text.slice(0, 79)}…` : text;
+    this.saveIndex();
+    this.emit("session.title_changed", { title: this.title });
+  }
 
   setAutoRetry(enabled: boolean): void {
     this.autoRetryEnabled = enabled;

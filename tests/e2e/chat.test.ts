@@ -81,6 +81,15 @@ describe("auth", () => {
   });
 });
 
+describe("providers", () => {
+  test("get_models lists the models of the configured providers", async () => {
+    const res = await client.command("_system", "get_models");
+    expect(res.success).toBe(true);
+    const models = res.data as Array<{ provider: string; id: string }>;
+    expect(models.map((m) => `${m.provider}/${m.id}`).sort()).toEqual(["fake/fake-model", "fake/fake-model-2"]);
+  });
+});
+
 describe("streaming chat", () => {
   test("streamed text arrives in order with increasing seq", async () => {
     const sessionId = await createSession();
@@ -94,6 +103,11 @@ describe("streaming chat", () => {
     expect(all).toEqual([...all].sort((a, b) => a - b));
     expect(new Set(all).size).toBe(all.length);
     expect(all[0]).toBe(1);
+    const title = events.find((f) => f.event === "session.title_changed");
+    expect(title?.title).toBe("say hello");
+    const list = await client.command("_system", "list_sessions");
+    const listed = (list.data as { sessions: Array<{ session_id: string; title?: string }> }).sessions;
+    expect(listed.find((s) => s.session_id === sessionId)?.title).toBe("say hello");
     const end = events.filter((f) => f.event === "stream.message_end").at(-1) as Frame;
     const message = end.message as { role: string; parts: Array<{ type: string; text?: string }> };
     expect(message.role).toBe("assistant");

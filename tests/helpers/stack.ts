@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm.ts";
+import { runProcess } from "./run-process.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 
@@ -99,20 +100,8 @@ ${options.extraConfig ?? ""}
   const base = [...commandFor(options.binary)];
   const common = ["--config", configFile, "--data-dir", dataDir];
 
-  const cli: Stack["cli"] = async (args, stdin) => {
-    const proc = Bun.spawn([...base, ...args, ...common], {
-      env,
-      stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
-  };
+  const cli: Stack["cli"] = (args, stdin) =>
+    runProcess([...base, ...args, ...common], { env, ...(stdin === undefined ? {} : { stdin }) });
 
   const admin = { username: "admin", password: "correct-horse-battery", token: "" };
   const added = await cli(

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { buildModelsJson, buildSettings } from "../../src/llm/models-json.ts";
 import type { ProviderBody } from "../../src/protocol/rest.ts";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm.ts";
+import { runProcess } from "../helpers/run-process.ts";
 
 const PI_CLI = resolve(import.meta.dir, "../../node_modules/@mariozechner/pi-coding-agent/dist/cli.js");
 
@@ -92,7 +93,7 @@ describe("a real pi with the generated files", () => {
       JSON.stringify({ ...buildSettings(providers), quietStartup: true, retry: { enabled: false } }),
     );
     llm.script([{ text: "generated config works" }]);
-    const proc = Bun.spawn(
+    const { stdout, stderr, code } = await runProcess(
       [
         process.execPath,
         PI_CLI,
@@ -111,15 +112,8 @@ describe("a real pi with the generated files", () => {
           PI_CODING_AGENT_DIR: agentDir,
           PI_OFFLINE: "1",
         },
-        stdout: "pipe",
-        stderr: "pipe",
       },
     );
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(stdout).toContain("generated config works");
     const [request] = llm.requests() as Record<string, unknown>[];

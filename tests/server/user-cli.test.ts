@@ -5,6 +5,7 @@ import { runUserCommand, type UserCommandIo } from "../../src/cli/user.ts";
 import { checkPassword } from "../../src/server/auth/passwords.ts";
 import { mintSetupToken } from "../../src/server/auth/setup-token.ts";
 import { openStore } from "../../src/server/store/index.ts";
+import { runProcess } from "../helpers/run-process.ts";
 
 let dir: string;
 let common: string[];
@@ -121,16 +122,10 @@ describe("oqto user add", () => {
       script,
       `import { runUserCommand } from ${JSON.stringify(entry)};\nprocess.exitCode = await runUserCommand(process.argv.slice(2));\n`,
     );
-    const proc = Bun.spawn([process.execPath, script, "add", "bob", "--password-stdin", ...common], {
-      stdin: new TextEncoder().encode("bobs-password\n"),
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
+    const { stdout, stderr, code } = await runProcess(
+      [process.execPath, script, "add", "bob", "--password-stdin", ...common],
+      { stdin: "bobs-password\n" },
+    );
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(stdout).toStartWith("created user 'bob'");
     const user = withStore((store) => store.users.byUsername("bob"));

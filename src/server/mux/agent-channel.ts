@@ -307,11 +307,25 @@ export class AgentChannel {
     conn.sendJson({ channel: "agent", ...response });
   }
 
-  private success(
+  private success(sessionId: string, cmd: string, id: string | undefined, data?: unknown) {
+    return this.response(
+      sessionId,
+      cmd,
+      id,
+      data === undefined ? { success: true } : { success: true, data },
+    );
+  }
+
+  private failure(sessionId: string, cmd: string, id: string | undefined, code: ErrorCode, error: string) {
+    return this.response(sessionId, cmd, id, { success: false, error, error_code: code });
+  }
+
+  /** A server-made canonical response: it carries the last seq relayed for the session (0 for `_system`). */
+  private response(
     sessionId: string,
     cmd: string,
     id: string | undefined,
-    data?: unknown,
+    outcome: { success: true; data?: unknown } | { success: false; error: string; error_code: ErrorCode },
   ): Record<string, unknown> {
     return {
       event: "response",
@@ -321,23 +335,7 @@ export class AgentChannel {
       seq: sessionId === SYSTEM_SESSION_ID ? 0 : this.options.hub.seqOf(sessionId),
       ...(id === undefined ? {} : { id }),
       cmd,
-      success: true,
-      ...(data === undefined ? {} : { data }),
-    };
-  }
-
-  private failure(sessionId: string, cmd: string, id: string | undefined, code: ErrorCode, error: string) {
-    return {
-      event: "response",
-      session_id: sessionId,
-      runner_id: "local",
-      ts: Date.now(),
-      seq: sessionId === SYSTEM_SESSION_ID ? 0 : this.options.hub.seqOf(sessionId),
-      ...(id === undefined ? {} : { id }),
-      cmd,
-      success: false,
-      error,
-      error_code: code,
+      ...outcome,
     };
   }
 }
