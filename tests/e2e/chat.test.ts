@@ -86,7 +86,10 @@ describe("providers", () => {
     const res = await client.command("_system", "get_models");
     expect(res.success).toBe(true);
     const models = res.data as Array<{ provider: string; id: string }>;
-    expect(models.map((m) => `${m.provider}/${m.id}`).sort()).toEqual(["fake/fake-model", "fake/fake-model-2"]);
+    expect(models.map((m) => `${m.provider}/${m.id}`).sort()).toEqual([
+      "fake/fake-model",
+      "fake/fake-model-2",
+    ]);
   });
 });
 
