@@ -7,7 +7,7 @@ import { connect, type Socket } from "node:net";
 
 export class RawWebSocket {
   readonly frames: string[] = [];
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
 
   private constructor(private readonly socket: Socket) {
     socket.on("data", (chunk: Buffer) => {
