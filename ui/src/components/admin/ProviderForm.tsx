@@ -1,7 +1,8 @@
 import { useSignal } from "@preact/signals";
 import type { Provider, ProviderBody } from "../../../../src/protocol/index.ts";
-import { errorText } from "../../lib/errors.ts";
-import { Field, FormError } from "../common/Field.tsx";
+import { bindValue } from "../common/bind-value.ts";
+import { Field, FormError, TextField } from "../common/Field.tsx";
+import { useFormSubmit } from "../common/useFormSubmit.ts";
 
 const APIS: readonly ProviderBody["api"][] = [
   "openai-completions",
@@ -24,30 +25,18 @@ export function ProviderForm({ editing, onSave, onCancel }: ProviderFormProps) {
   const baseUrl = useSignal(editing?.base_url ?? "");
   const apiKey = useSignal("");
   const models = useSignal(editing?.models.join("\n") ?? "");
-  const error = useSignal<string | null>(null);
-  const busy = useSignal(false);
-
-  const submit = async (event: SubmitEvent) => {
-    event.preventDefault();
-    busy.value = true;
-    error.value = null;
-    try {
-      await onSave({
-        name: name.value.trim(),
-        api: api.value,
-        base_url: baseUrl.value.trim(),
-        api_key: apiKey.value,
-        models: models.value
-          .split(/[\n,]/)
-          .map((m) => m.trim())
-          .filter((m) => m.length > 0),
-      });
-    } catch (caught) {
-      error.value = errorText(caught);
-    } finally {
-      busy.value = false;
-    }
-  };
+  const { error, busy, submit } = useFormSubmit(() =>
+    onSave({
+      name: name.value.trim(),
+      api: api.value,
+      base_url: baseUrl.value.trim(),
+      api_key: apiKey.value,
+      models: models.value
+        .split(/[\n,]/)
+        .map((m) => m.trim())
+        .filter((m) => m.length > 0),
+    }),
+  );
 
   return (
     <form
@@ -57,20 +46,14 @@ export function ProviderForm({ editing, onSave, onCancel }: ProviderFormProps) {
     >
       <h2>{editing ? `Edit ${editing.name}` : "Add a provider"}</h2>
       <div class="form-grid">
-        <Field label="Name" hint="a–z, 0–9, _ or -; used as the provider id in pi.">
-          {(control) => (
-            <input
-              {...control}
-              required
-              disabled={editing !== null}
-              value={name}
-              onInput={(e) => {
-                name.value = e.currentTarget.value;
-              }}
-              data-testid="provider-name"
-            />
-          )}
-        </Field>
+        <TextField
+          label="Name"
+          hint="a–z, 0–9, _ or -; used as the provider id in pi."
+          value={name}
+          required
+          disabled={editing !== null}
+          data-testid="provider-name"
+        />
         <Field label="API">
           {(control) => (
             <select
@@ -89,52 +72,27 @@ export function ProviderForm({ editing, onSave, onCancel }: ProviderFormProps) {
             </select>
           )}
         </Field>
-        <Field label="Base URL">
-          {(control) => (
-            <input
-              {...control}
-              type="url"
-              required
-              placeholder="https://api.example.com/v1"
-              value={baseUrl}
-              onInput={(e) => {
-                baseUrl.value = e.currentTarget.value;
-              }}
-              data-testid="provider-base-url"
-            />
-          )}
-        </Field>
-        <Field
+        <TextField
+          label="Base URL"
+          value={baseUrl}
+          type="url"
+          required
+          placeholder="https://api.example.com/v1"
+          data-testid="provider-base-url"
+        />
+        <TextField
           label="API key"
           hint={editing?.has_api_key ? "A key is stored; enter it again to save changes." : undefined}
-        >
-          {(control) => (
-            <input
-              {...control}
-              type="password"
-              autocomplete="off"
-              required
-              value={apiKey}
-              onInput={(e) => {
-                apiKey.value = e.currentTarget.value;
-              }}
-              data-testid="provider-api-key"
-            />
-          )}
-        </Field>
+          value={apiKey}
+          type="password"
+          autocomplete="off"
+          required
+          data-testid="provider-api-key"
+        />
       </div>
       <Field label="Models" hint="Model ids, one per line.">
         {(control) => (
-          <textarea
-            {...control}
-            rows={4}
-            required
-            value={models}
-            onInput={(e) => {
-              models.value = e.currentTarget.value;
-            }}
-            data-testid="provider-models"
-          />
+          <textarea {...control} {...bindValue(models)} rows={4} required data-testid="provider-models" />
         )}
       </Field>
       <FormError message={error.value} />

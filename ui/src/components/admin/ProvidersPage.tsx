@@ -4,9 +4,9 @@ import type { Provider, ProviderBody } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
 import { errorText } from "../../lib/errors.ts";
 import { currentUser } from "../../state/auth.ts";
-import { FormError } from "../common/Field.tsx";
 import { relativeTime } from "../common/format.ts";
 import { PlusIcon } from "../common/icons.tsx";
+import { ListPage } from "../common/ListPage.tsx";
 import { ProviderForm } from "./ProviderForm.tsx";
 
 type Editing = { mode: "closed" } | { mode: "add" } | { mode: "edit"; provider: Provider };
@@ -60,15 +60,12 @@ export function ProvidersPage() {
 
   const state = editing.value;
   return (
-    <main class="page" aria-labelledby="providers-title">
-      <div class="page-head">
-        <div>
-          <h1 id="providers-title">Providers</h1>
-          <p class="muted">
-            LLM endpoints available to every user. Keys are stored on the server and never shown again.
-          </p>
-        </div>
-        {state.mode === "closed" && (
+    <ListPage
+      titleId="providers-title"
+      title="Providers"
+      intro="LLM endpoints available to every user. Keys are stored on the server and never shown again."
+      actions={
+        state.mode === "closed" && (
           <button
             type="button"
             class="button primary"
@@ -79,28 +76,15 @@ export function ProvidersPage() {
           >
             <PlusIcon /> Add provider
           </button>
-        )}
-      </div>
-      <FormError message={error.value} />
-      {state.mode !== "closed" && (
-        <ProviderForm
-          key={state.mode === "edit" ? state.provider.name : "new"}
-          editing={state.mode === "edit" ? state.provider : null}
-          onSave={save}
-          onCancel={() => {
-            editing.value = { mode: "closed" };
-          }}
-        />
-      )}
-      {providers.value === null && !error.value && <p class="muted">Loading providers…</p>}
-      {providers.value?.length === 0 && (
-        <div class="empty-state">
-          <p>No providers yet. Agents need at least one to answer.</p>
-        </div>
-      )}
-      {providers.value && providers.value.length > 0 && (
+        )
+      }
+      error={error.value}
+      items={providers.value}
+      loadingText="Loading providers…"
+      empty={<p>No providers yet. Agents need at least one to answer.</p>}
+      renderList={(list) => (
         <ul class="provider-list" aria-label="Providers">
-          {providers.value.map((provider) => (
+          {list.map((provider) => (
             <li
               key={provider.name}
               class="provider-card"
@@ -178,6 +162,17 @@ export function ProvidersPage() {
           ))}
         </ul>
       )}
-    </main>
+    >
+      {state.mode !== "closed" && (
+        <ProviderForm
+          key={state.mode === "edit" ? state.provider.name : "new"}
+          editing={state.mode === "edit" ? state.provider : null}
+          onSave={save}
+          onCancel={() => {
+            editing.value = { mode: "closed" };
+          }}
+        />
+      )}
+    </ListPage>
   );
 }

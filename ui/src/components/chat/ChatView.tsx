@@ -1,6 +1,7 @@
 import type { AgentPhase, SessionState } from "../../../../src/protocol/index.ts";
 import type { ChatSession } from "../../state/chat/chat-session.ts";
-import { ArrowDownIcon, MenuIcon } from "../common/icons.tsx";
+import { ArrowDownIcon } from "../common/icons.tsx";
+import { SessionsToggle } from "../sessions/SessionsToggle.tsx";
 import { AlertStack } from "./AlertStack.tsx";
 import { Composer } from "./Composer.tsx";
 import { InputRequestDialog } from "./InputRequestDialog.tsx";
@@ -33,14 +34,7 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
   return (
     <section class="chat" aria-label="Conversation" data-testid="chat-view" data-session-id={chat.id}>
       <header class="chat-header">
-        <button
-          type="button"
-          class="icon-button sessions-toggle"
-          aria-label="Show sessions"
-          onClick={onShowSessions}
-        >
-          <MenuIcon />
-        </button>
+        <SessionsToggle onClick={onShowSessions} />
         <div class="chat-heading">
           <h1 class="chat-title" data-testid="chat-title">
             {chat.title.value ?? "New session"}

@@ -1,6 +1,7 @@
 import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import type { ChatSession, SendMode } from "../../state/chat/chat-session.ts";
+import { bindValue } from "../common/bind-value.ts";
 import { SendIcon, StopIcon } from "../common/icons.tsx";
 
 const MAX_HEIGHT_PX = 240;
@@ -59,10 +60,7 @@ export function Composer({ chat, onSent }: { chat: ChatSession; onSent: () => vo
             ? "Steer the agent (Enter) or queue a follow-up (Alt+Enter)…"
             : "Message the agent… (Shift+Enter for a new line)"
         }
-        value={draft}
-        onInput={(event) => {
-          draft.value = event.currentTarget.value;
-        }}
+        {...bindValue(draft)}
         onKeyDown={onKeyDown}
         disabled={unavailable}
         data-testid="composer-input"

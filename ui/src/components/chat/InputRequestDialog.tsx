@@ -3,6 +3,7 @@ import type { ComponentChild } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import type { InputRequest } from "../../../../src/protocol/index.ts";
 import type { ChatSession, InputAnswer } from "../../state/chat/chat-session.ts";
+import { bindValue } from "../common/bind-value.ts";
 
 /** The agent (an extension) asks the user something; the first pending request is shown as a modal. */
 export function InputRequestDialog({ chat }: { chat: ChatSession }) {
@@ -115,9 +116,6 @@ function TextRequest({
   cancel: ComponentChild;
 }) {
   const value = useSignal(request.prefill ?? "");
-  const onInput = (event: { currentTarget: HTMLInputElement | HTMLTextAreaElement }) => {
-    value.value = event.currentTarget.value;
-  };
   return (
     <form
       class="form"
@@ -131,12 +129,11 @@ function TextRequest({
           class="modal-textarea"
           aria-label={request.title}
           placeholder={request.placeholder}
-          value={value}
-          onInput={onInput}
+          {...bindValue(value)}
           rows={8}
         />
       ) : (
-        <input aria-label={request.title} placeholder={request.placeholder} value={value} onInput={onInput} />
+        <input aria-label={request.title} placeholder={request.placeholder} {...bindValue(value)} />
       )}
       <div class="modal-actions">
         {cancel}

@@ -1,5 +1,7 @@
-import type { ComponentChildren } from "preact";
+import type { Signal } from "@preact/signals";
+import type { ComponentChildren, InputHTMLAttributes } from "preact";
 import { useId } from "preact/hooks";
+import { bindValue } from "./bind-value.ts";
 
 /** Attributes that tie a control to its label and hint. */
 export interface FieldControl {
@@ -29,6 +31,27 @@ export function Field({ label, hint, children }: FieldProps) {
         </span>
       )}
     </div>
+  );
+}
+
+/** `Omit` for each member of a union: preact types `<input>` props as one union per `type`. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+type TextFieldProps = OmitEach<
+  InputHTMLAttributes<HTMLInputElement>,
+  "id" | "label" | "value" | "onInput"
+> & {
+  label: string;
+  hint?: ComponentChildren;
+  value: Signal<string>;
+};
+
+/** A labelled `<input>` bound to a string signal; other props go to the input. */
+export function TextField({ label, hint, value, ...input }: TextFieldProps) {
+  return (
+    <Field label={label} hint={hint}>
+      {(control) => <input {...control} {...input} {...bindValue(value)} />}
+    </Field>
   );
 }
 

@@ -7,8 +7,9 @@ import { refreshSessions } from "../../state/session-list.ts";
 import { findWorkspace, loadWorkspaces, workspaces, workspacesError } from "../../state/workspaces.ts";
 import { ChatView } from "../chat/ChatView.tsx";
 import { FormError } from "../common/Field.tsx";
-import { MenuIcon, PlusIcon } from "../common/icons.tsx";
+import { PlusIcon } from "../common/icons.tsx";
 import { SessionSidebar } from "./SessionSidebar.tsx";
+import { SessionsToggle } from "./SessionsToggle.tsx";
 
 export function WorkspacePage({ name, sessionId }: { name: string; sessionId: string | null }) {
   const sidebarOpen = useSignal(false);
@@ -53,47 +54,34 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
   }
 
   const chat = activeChat.value;
+  const openSidebar = () => {
+    sidebarOpen.value = true;
+  };
+  const closeSidebar = () => {
+    sidebarOpen.value = false;
+  };
   return (
     <div class="workspace-layout">
       <SessionSidebar
         workspace={workspace}
         activeSessionId={sessionId}
         open={sidebarOpen.value}
-        onNavigate={() => {
-          sidebarOpen.value = false;
-        }}
+        onNavigate={closeSidebar}
       />
       {sidebarOpen.value && (
         <button
           type="button"
           class="sidebar-scrim"
           aria-label="Close the session list"
-          onClick={() => {
-            sidebarOpen.value = false;
-          }}
+          onClick={closeSidebar}
         />
       )}
       <main class="chat-area">
         {chat && chat.id === sessionId ? (
-          <ChatView
-            key={chat.id}
-            chat={chat}
-            onShowSessions={() => {
-              sidebarOpen.value = true;
-            }}
-          />
+          <ChatView key={chat.id} chat={chat} onShowSessions={openSidebar} />
         ) : (
           <div class="empty-chat">
-            <button
-              type="button"
-              class="icon-button sessions-toggle"
-              aria-label="Show sessions"
-              onClick={() => {
-                sidebarOpen.value = true;
-              }}
-            >
-              <MenuIcon />
-            </button>
+            <SessionsToggle onClick={openSidebar} />
             <h1>{workspace.display_name ?? workspace.name}</h1>
             <p class="muted">Pick a session on the left, or start a new one.</p>
             <button type="button" class="button primary" onClick={() => startNewChat(workspace)}>

@@ -1,36 +1,35 @@
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import { errorText } from "../../lib/errors.ts";
 import { linkHandler, navigate, workspacePath } from "../../state/router.ts";
 import { createWorkspace, loadWorkspaces, workspaces, workspacesError } from "../../state/workspaces.ts";
+import { bindValue } from "../common/bind-value.ts";
 import { FormError } from "../common/Field.tsx";
 import { FolderIcon, PlusIcon } from "../common/icons.tsx";
+import { ListPage } from "../common/ListPage.tsx";
+import { useFormSubmit } from "../common/useFormSubmit.ts";
 
 /** The directories under the user's workspace root; each is a project with its own sessions. */
 export function WorkspacesPage() {
   useEffect(() => {
     void loadWorkspaces();
   }, []);
-  const list = workspaces.value;
 
   return (
-    <main class="page" aria-labelledby="workspaces-title">
-      <div class="page-head">
-        <div>
-          <h1 id="workspaces-title">Workspaces</h1>
-          <p class="muted">Each workspace is a directory with its own agent sessions, files and sandbox.</p>
-        </div>
-        <CreateWorkspaceForm />
-      </div>
-      <FormError message={workspacesError.value} />
-      {list === null && !workspacesError.value && <p class="muted">Loading workspaces…</p>}
-      {list?.length === 0 && (
-        <div class="empty-state">
+    <ListPage
+      titleId="workspaces-title"
+      title="Workspaces"
+      intro="Each workspace is a directory with its own agent sessions, files and sandbox."
+      actions={<CreateWorkspaceForm />}
+      error={workspacesError.value}
+      items={workspaces.value}
+      loadingText="Loading workspaces…"
+      empty={
+        <>
           <FolderIcon size={28} />
           <p>No workspaces yet. Create one to start working with an agent.</p>
-        </div>
-      )}
-      {list && list.length > 0 && (
+        </>
+      }
+      renderList={(list) => (
         <ul class="workspace-grid" aria-label="Workspaces">
           {list.map((workspace) => (
             <li key={workspace.path}>
@@ -56,43 +55,32 @@ export function WorkspacesPage() {
           ))}
         </ul>
       )}
-    </main>
+    />
   );
 }
 
 function CreateWorkspaceForm() {
   const name = useSignal("");
-  const error = useSignal<string | null>(null);
-  const busy = useSignal(false);
+  const { error, busy, submit } = useFormSubmit(async () => {
+    const created = await createWorkspace(name.value.trim());
+    name.value = "";
+    navigate(workspacePath(created.name));
+  });
 
-  const submit = async (event: SubmitEvent) => {
-    event.preventDefault();
-    const trimmed = name.value.trim();
-    if (!trimmed) return;
-    busy.value = true;
-    error.value = null;
-    try {
-      const created = await createWorkspace(trimmed);
-      name.value = "";
-      navigate(workspacePath(created.name));
-    } catch (caught) {
-      error.value = errorText(caught);
-    } finally {
-      busy.value = false;
-    }
+  // `required` stops an empty name; a name of only spaces is ignored the same way.
+  const submitName = (event: SubmitEvent) => {
+    if (name.value.trim()) void submit(event);
+    else event.preventDefault();
   };
 
   return (
-    <form class="inline-form" onSubmit={submit} aria-label="New workspace">
+    <form class="inline-form" onSubmit={submitName} aria-label="New workspace">
       <div class="inline-form-row">
         <input
           aria-label="New workspace name"
           placeholder="new-workspace"
           required
-          value={name}
-          onInput={(e) => {
-            name.value = e.currentTarget.value;
-          }}
+          {...bindValue(name)}
           data-testid="workspace-name-input"
         />
         <button type="submit" class="button primary" disabled={busy.value} data-testid="workspace-create">
