@@ -1,0 +1,45 @@
+import { cliContext } from "../../cli/context.ts";
+import { expandHome } from "../../config/paths.ts";
+import { defaultHstrySocketPath, historyDbPath } from "./paths.ts";
+import { startHstryService } from "./server.ts";
+
+export const HSTRY_USAGE = `usage: oqto hstry [--config FILE] [--data-dir DIR] [--socket PATH] [--db PATH]
+
+Runs the embedded history service (hstry-compatible gRPC over a unix socket, mode 0600) for this
+Linux user. The runner starts it when no external hstry is configured.
+  --socket PATH   unix socket (default $XDG_STATE_HOME/oqto/hstry.sock)
+  --db PATH       SQLite database (default <data dir>/history.db)`;
+
+/** `oqto hstry`: serves until SIGTERM/SIGINT, then closes connections, the socket and the DB. */
+export async function runHstryCommand(argv: string[]): Promise<number> {
+  const ctx = cliContext(argv, { socket: { type: "string" }, db: { type: "string" } });
+  if (ctx.flags.help) {
+    console.log(HSTRY_USAGE);
+    return 0;
+  }
+  if (ctx.positionals.length > 0) {
+    console.error(`oqto hstry: unexpected argument '${ctx.positionals[0]}'\n\n${HSTRY_USAGE}`);
+    return 2;
+  }
+  const socketFlag = ctx.flags.socket as string | undefined;
+  const dbFlag = ctx.flags.db as string | undefined;
+  const socketPath = socketFlag ? expandHome(socketFlag) : defaultHstrySocketPath();
+  const dbPath = dbFlag ? expandHome(dbFlag) : historyDbPath(ctx.dataDir);
+  const log = (message: string) => console.error(`[hstry] ${message}`);
+
+  let service: Awaited<ReturnType<typeof startHstryService>>;
+  try {
+    service = await startHstryService({ socketPath, dbPath, log });
+  } catch (error) {
+    console.error(`oqto hstry: ${(error as Error).message}`);
+    return 1;
+  }
+  log(`listening on ${socketPath} (db ${dbPath})`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  log("shutting down");
+  await service.stop();
+  return 0;
+}
