@@ -1,9 +1,20 @@
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
-import { dataPaths, expandHome } from "../config/paths.ts";
+import { dataPaths, defaultSandboxFile, expandHome } from "../config/paths.ts";
+import { FileService } from "../runner/files/file-service.ts";
+import { StreamRegistry } from "../runner/files/stream-registry.ts";
+import { connectHistory } from "../runner/history/history-connection.ts";
+import { SessionHistory } from "../runner/history/session-history.ts";
+import { agentMethods } from "../runner/methods/agent-methods.ts";
+import { filesMethods } from "../runner/methods/files-methods.ts";
+import { historyMethods } from "../runner/methods/history-methods.ts";
+import { terminalMethods } from "../runner/methods/terminal-methods.ts";
+import { workspaceMethods } from "../runner/methods/workspace-methods.ts";
 import { resolvePi } from "../runner/pi-install.ts";
+import { sandboxWrapper } from "../runner/sandbox/wrap.ts";
 import { RunnerServer } from "../runner/server.ts";
 import { SessionManager } from "../runner/session-manager.ts";
+import { TerminalManager } from "../runner/terminal/terminal-manager.ts";
 import { WorkspaceService } from "../runner/workspaces.ts";
 import { cliContext } from "./context.ts";
 import { VERSION } from "./version.ts";
@@ -38,6 +49,7 @@ export async function runRunner(argv: string[]): Promise<number> {
   }
 
   let server: RunnerServer | undefined;
+  const history = await connectHistory({ config, dataDir: ctx.dataDir, log });
   const sessions = new SessionManager({
     runnerId: "local",
     config,
@@ -45,14 +57,55 @@ export async function runRunner(argv: string[]): Promise<number> {
     workspaceRoot,
     agentDir: process.env.PI_CODING_AGENT_DIR ?? join(home, ".pi", "agent"),
     home,
+    history: history.store,
     onEvent: (_sessionId, line) => server?.forwardEvent(line),
   });
+  const files = new FileService({ workspaceRoot });
+  const terminals = new TerminalManager({
+    workspaceRoot,
+    wrapCommand: sandboxWrapper({
+      systemFile: defaultSandboxFile(),
+      home,
+      multiUser: false,
+      kind: "terminal",
+    }),
+    onOutput: (terminalId, bytes) =>
+      push({
+        type: "terminal_output",
+        terminal_id: terminalId,
+        data_base64: Buffer.from(bytes).toString("base64"),
+      }),
+    onExit: (terminalId, status) => push({ type: "terminal_exit", terminal_id: terminalId, ...status }),
+  });
+  const transfers = new StreamRegistry();
+  const push = (frame: Record<string, unknown>) => server?.push(frame);
   const user = userInfo();
   server = new RunnerServer({
     socketPath,
-    sessions,
-    workspaces: new WorkspaceService(workspaceRoot),
     log,
+    methods: {
+      ...agentMethods(sessions),
+      ...historyMethods(new SessionHistory({ store: history.store, sessions })),
+      ...filesMethods(files, transfers, push),
+      ...terminalMethods(terminals),
+      ...workspaceMethods(new WorkspaceService(workspaceRoot)),
+    },
+    status: () => ({
+      sessions: sessions.status().sessions,
+      terminals: terminals.count,
+      history: history.status(),
+    }),
+    shutdown: async (graceS) => {
+      await sessions.shutdown(graceS);
+      await terminals.closeAll();
+      transfers.closeAll();
+      await files.close();
+      await history.stop();
+    },
+    onServerGone: () => {
+      sessions.unsubscribeAll();
+      terminals.detachAll();
+    },
     hello: {
       runner_id: "local",
       runner_version: VERSION,
@@ -64,8 +117,8 @@ export async function runRunner(argv: string[]): Promise<number> {
         harnesses: ["pi"],
         pi_version: piVersion,
         sandbox: { enabled: false, backend: "none" },
-        history: { mode: "none" },
-        features: ["replay"],
+        history: { mode: history.mode },
+        features: ["replay", "terminal", "files.watch"],
         max_sessions: config.runner.max_sessions,
         replay_buffer_events: config.runner.replay_buffer_events,
       },

@@ -5,11 +5,17 @@ import { dataPaths, expandHome } from "../config/paths.ts";
 import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
 import { createApp } from "../server/app.ts";
 import { createAuth, mintSetupToken } from "../server/auth/index.ts";
+import { HistoryGateway } from "../server/history-gateway.ts";
 import { errorResponse } from "../server/http-errors.ts";
 import { AgentChannel, type SessionOwnership } from "../server/mux/agent-channel.ts";
+import { FilesChannel } from "../server/mux/files-channel.ts";
+import { HistoryChannel } from "../server/mux/history-channel.ts";
 import type { SocketData } from "../server/mux/mux-connection.ts";
 import { MuxServer } from "../server/mux/mux-server.ts";
 import { SessionHub } from "../server/mux/session-hub.ts";
+import { TerminalChannel } from "../server/mux/terminal-channel.ts";
+import { registerFileRoutes } from "../server/routes/files.ts";
+import { registerSessionRoutes } from "../server/routes/sessions.ts";
 import { registerWorkspaceRoutes } from "../server/routes/workspaces.ts";
 import { RunnerClient } from "../server/runner/runner-client.ts";
 import { RunnerSupervisor } from "../server/runner/runner-supervisor.ts";
@@ -70,6 +76,8 @@ export async function runServe(argv: string[]): Promise<number> {
 
   let agent: AgentChannel | undefined;
   let mux: MuxServer | undefined;
+  let files: FilesChannel | undefined;
+  let terminal: TerminalChannel | undefined;
   const hub = new SessionHub({
     unsubscribeRunner: (sessionId) => {
       runner.request("agent.unsubscribe", { session_id: sessionId }, 10_000).catch(() => {});
@@ -95,6 +103,14 @@ export async function runServe(argv: string[]): Promise<number> {
       pushModels();
       mux?.broadcastRunnerStatus("connected");
       void agent?.resubscribeAll(null, restarted);
+      if (restarted) {
+        void files?.rewatchAll();
+        terminal?.forgetAll();
+      }
+    },
+    onPush: (push) => {
+      if (push.type === "file_changed") files?.onPush(push);
+      else terminal?.onPush(push);
     },
     onDisconnected: (reason) => {
       log(`runner disconnected: ${reason}`);
@@ -110,7 +126,22 @@ export async function runServe(argv: string[]): Promise<number> {
     defaultTimeoutMs: config.server.command_timeout_s * 1000,
     log,
   });
-  mux = new MuxServer({ agent, hub, serverVersion: VERSION, log });
+  const history = new HistoryGateway({
+    runnerFor: () => runner,
+    ownership: ownershipFrom(store),
+    workspaceRootFor: () => workspaceRoot,
+  });
+  files = new FilesChannel({ runnerFor: () => runner, workspaceRootFor: () => workspaceRoot, log });
+  terminal = new TerminalChannel({ runnerFor: () => runner, workspaceRootFor: () => workspaceRoot, log });
+  mux = new MuxServer({
+    agent,
+    history: new HistoryChannel(history, log),
+    files,
+    terminal,
+    hub,
+    serverVersion: VERSION,
+    log,
+  });
 
   const app = createApp({
     config,
@@ -118,7 +149,15 @@ export async function runServe(argv: string[]): Promise<number> {
     auth,
     version: VERSION,
     onProvidersChanged: pushModels,
-    extraRoutes: (api) => registerWorkspaceRoutes(api, () => runner),
+    extraRoutes: (api) => {
+      registerWorkspaceRoutes(api, () => runner);
+      registerSessionRoutes(api, history, () => workspaceRoot);
+      registerFileRoutes(api, {
+        runnerFor: () => runner,
+        workspaceRootFor: () => workspaceRoot,
+        maxUploadBytes: config.server.max_upload_mb * 1024 * 1024,
+      });
+    },
   });
 
   const upgradeMux = async (req: Request, server: Server<SocketData>) => {

@@ -235,3 +235,35 @@ export const FileChangedFrame = FileChangedPush.omit({ type: true, watch_id: tru
   type: z.literal("file_changed"),
 });
 export type FileChangedFrame = z.infer<typeof FileChangedFrame>;
+
+/** Byte transfers pulled through the runner chunk by chunk (REST downloads and folder zips). */
+export const FilesOpenReadParams = z.strictObject({
+  workspace_path: WorkspacePath,
+  path: RelativePath,
+  start: z.number().int().nonnegative().optional(),
+  /** Inclusive, as in an HTTP Range. */
+  end: z.number().int().nonnegative().optional(),
+});
+export const FilesOpenReadResult = z.object({
+  stream_id: z.string(),
+  size: z.number(),
+  start: z.number(),
+  length: z.number(),
+  mime_type: z.string(),
+  modified_at: z.number(),
+});
+export const FilesOpenZipParams = z.strictObject({ workspace_path: WorkspacePath, path: RelativePath });
+export const FilesOpenZipResult = z.object({
+  stream_id: z.string(),
+  file_name: z.string(),
+  entries: z.number(),
+});
+export const FilesStreamParams = z.strictObject({ stream_id: z.string().min(1).max(128) });
+export const FilesStreamNextResult = z.object({ data: z.string(), eof: z.boolean() });
+
+export const FilesTransferMethods = {
+  "files.open_read": { params: FilesOpenReadParams, result: FilesOpenReadResult },
+  "files.open_zip": { params: FilesOpenZipParams, result: FilesOpenZipResult },
+  "files.stream_next": { params: FilesStreamParams, result: FilesStreamNextResult },
+  "files.stream_close": { params: FilesStreamParams, result: z.strictObject({}) },
+} as const;

@@ -1,6 +1,16 @@
 import { z } from "zod";
 import { Command } from "./commands.ts";
 import { ErrorCode, PROTOCOL_VERSION, SessionId } from "./common.ts";
+import { FileChangedPush, FilesMethods, FilesTransferMethods } from "./files.ts";
+import {
+  HistoryDeleteParams,
+  HistoryGetParams,
+  HistoryListParams,
+  HistoryMessagesParams,
+  HistoryRenameParams,
+  HistorySearchParams,
+} from "./history.ts";
+import { TerminalExitPush, TerminalMethods, TerminalOutputPush } from "./terminal.ts";
 
 /** Maximum size of one runner line (PROTOCOL.md §3.1). */
 export const MAX_RUNNER_LINE_BYTES = 16 * 1024 * 1024;
@@ -72,10 +82,18 @@ export const Heartbeat = z.object({
 
 export const RunnerErrorFrame = z.object({ type: z.literal("error"), code: ErrorCode, message: z.string() });
 
+/** Unsolicited frames the runner pushes beside events: file watches and terminal output. */
+export const RunnerPush = z.discriminatedUnion("type", [
+  FileChangedPush,
+  TerminalOutputPush,
+  TerminalExitPush,
+]);
+export type RunnerPush = z.infer<typeof RunnerPush>;
+
 /** Frames the server may send after the hello. */
 export const ServerFrame = z.discriminatedUnion("type", [RunnerRequest, Heartbeat]);
 /** Non-event frames the runner may send after the hello (event lines are routed before parsing). */
-export const RunnerFrame = z.union([RunnerResponse, Heartbeat, RunnerErrorFrame]);
+export const RunnerFrame = z.union([RunnerResponse, Heartbeat, RunnerErrorFrame, RunnerPush]);
 
 export function isCompatibleVersion(version: number): boolean {
   return version === PROTOCOL_VERSION;
@@ -96,6 +114,15 @@ export const RunnerMethods = {
   "workspace.create": {
     params: z.strictObject({ name: z.string(), display_name: z.string().max(200).optional() }),
   },
+  "history.list": { params: HistoryListParams },
+  "history.get": { params: HistoryGetParams },
+  "history.messages": { params: HistoryMessagesParams },
+  "history.search": { params: HistorySearchParams },
+  "history.rename": { params: HistoryRenameParams },
+  "history.delete": { params: HistoryDeleteParams },
+  ...FilesMethods,
+  ...FilesTransferMethods,
+  ...TerminalMethods,
   "models.write": {
     params: z.strictObject({
       models_json: z.record(z.string(), z.unknown()),

@@ -14,13 +14,11 @@ import {
   type RunnerHello,
   type RunnerMethod,
   RunnerMethods,
-  type RunnerParams,
   ServerFrame,
   ServerHello,
 } from "../protocol/index.ts";
 import { LineConnection } from "../shared/line-connection.ts";
-import type { SessionManager } from "./session-manager.ts";
-import type { WorkspaceService } from "./workspaces.ts";
+import type { MethodHandler, MethodTable } from "./methods/types.ts";
 
 /** Bytes the server may leave unread before the runner drops the connection. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
@@ -28,12 +26,16 @@ const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 export interface RunnerServerOptions {
   socketPath: string;
   hello: Omit<RunnerHello, "type" | "protocol_version" | "role">;
-  sessions: SessionManager;
-  workspaces: WorkspaceService;
+  /** Handlers of every method except `runner.*`, which the server answers itself. */
+  methods: MethodTable<Exclude<RunnerMethod, "runner.status" | "runner.shutdown">>;
+  /** Live counts for `runner.status` and heartbeats. */
+  status: () => { sessions: unknown[]; terminals: number; history: { mode: string; ok: boolean } };
+  /** Stops everything the runner owns (sessions, terminals, transfers). */
+  shutdown: (graceS?: number) => Promise<void>;
+  /** The server connection dropped: its subscriptions end. */
+  onServerGone: () => void;
   log: (message: string) => void;
 }
-
-type Handler<M extends RunnerMethod> = (params: RunnerParams<M>) => Promise<unknown> | unknown;
 
 interface ConnectionState {
   conn: LineConnection;
@@ -49,33 +51,19 @@ export class RunnerServer {
   private listener: UnixSocketListener<ConnectionState> | TCPSocketListener<ConnectionState> | undefined;
   private active: ConnectionState | undefined;
   private heartbeat: Timer | undefined;
-  private readonly handlers: { [M in RunnerMethod]: Handler<M> };
+  private readonly handlers: MethodTable<RunnerMethod>;
 
   constructor(private readonly options: RunnerServerOptions) {
-    const { sessions, workspaces } = options;
     this.handlers = {
+      ...options.methods,
       "runner.status": () => ({
         runner_id: options.hello.runner_id,
         version: options.hello.runner_version,
         uptime_s: Math.round((Date.now() - options.hello.started_at) / 1000),
-        sessions: sessions.status().sessions,
-        terminals: 0,
-        history: { mode: "none", ok: true },
+        ...options.status(),
       }),
       "runner.shutdown": async ({ grace_s }) => {
-        await sessions.shutdown(grace_s);
-        return {};
-      },
-      "agent.command": ({ command }) => sessions.command(command),
-      "agent.subscribe": ({ session_id, after_seq }) => sessions.subscribe(session_id, after_seq),
-      "agent.unsubscribe": ({ session_id }) => {
-        sessions.unsubscribe(session_id);
-        return {};
-      },
-      "workspace.list": async () => ({ workspaces: await workspaces.list() }),
-      "workspace.create": ({ name, display_name }) => workspaces.create(name, display_name),
-      "models.write": async ({ models_json, settings }) => {
-        await sessions.writeModels(models_json, settings);
+        await options.shutdown(grace_s);
         return {};
       },
     };
@@ -107,7 +95,7 @@ export class RunnerServer {
 
   async stop(graceS = 3): Promise<void> {
     clearInterval(this.heartbeat);
-    await this.options.sessions.shutdown(graceS);
+    await this.options.shutdown(graceS);
     this.active?.conn.close("runner stopping");
     this.listener?.stop(true);
     rmSync(this.options.socketPath, { force: true });
@@ -116,6 +104,11 @@ export class RunnerServer {
   /** Forwards an event line of a subscribed session to the active server connection. */
   forwardEvent(line: string): void {
     if (this.active?.helloDone) this.active.conn.send(line);
+  }
+
+  /** Sends an unsolicited frame (file_changed, terminal output) to the active server connection. */
+  push(frame: Record<string, unknown>): void {
+    if (this.active?.helloDone) this.active.conn.sendJson(frame);
   }
 
   private onOpen(socket: Socket<ConnectionState>): void {
@@ -137,7 +130,7 @@ export class RunnerServer {
     clearTimeout(state.helloTimer);
     if (this.active === state) {
       this.active = undefined;
-      this.options.sessions.unsubscribeAll();
+      this.options.onServerGone();
       this.options.log(`server connection closed: ${reason}`);
     }
   }
@@ -176,7 +169,7 @@ export class RunnerServer {
     clearTimeout(state.helloTimer);
     if (this.active && this.active !== state) {
       this.active.conn.close("replaced by a new server connection");
-      this.options.sessions.unsubscribeAll();
+      this.options.onServerGone();
     }
     state.helloDone = true;
     this.active = state;
@@ -211,7 +204,7 @@ export class RunnerServer {
       return;
     }
     try {
-      const handler = this.handlers[method as RunnerMethod] as Handler<RunnerMethod>;
+      const handler = this.handlers[method as RunnerMethod] as MethodHandler<RunnerMethod>;
       const result = await handler(parsed.data as never);
       state.conn.sendJson({ type: "response", id, ok: true, result });
     } catch (error) {
@@ -236,11 +229,12 @@ export class RunnerServer {
       state.conn.close("server silent for 30 s");
       return;
     }
+    const status = this.options.status();
     state.conn.sendJson({
       type: "heartbeat",
       ts: Date.now(),
-      sessions: this.options.sessions.status().sessions.length,
-      terminals: 0,
+      sessions: status.sessions.length,
+      terminals: status.terminals,
       rss_bytes: process.memoryUsage.rss(),
     });
   }

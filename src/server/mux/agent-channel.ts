@@ -1,4 +1,3 @@
-import { resolve, sep } from "node:path";
 import { z } from "zod";
 import {
   Command,
@@ -13,6 +12,7 @@ import {
   SYSTEM_SESSION_ID,
 } from "../../protocol/index.ts";
 import type { RunnerClient } from "../runner/runner-client.ts";
+import { assertInWorkspaceRoot } from "../workspace-scope.ts";
 import type { MuxConnection, MuxUser } from "./mux-connection.ts";
 import type { SessionHub } from "./session-hub.ts";
 
@@ -173,11 +173,7 @@ export class AgentChannel {
   }
 
   private authorizeCreate(user: MuxUser, command: Extract<Command, { cmd: "session.create" }>): void {
-    const root = this.options.workspaceRootFor(user);
-    const cwd = resolve(command.config.cwd);
-    if (cwd !== root && !cwd.startsWith(root + sep)) {
-      throw new ProtocolError("path_not_allowed", "the workspace must be inside your workspace root");
-    }
+    const cwd = assertInWorkspaceRoot(this.options.workspaceRootFor(user), command.config.cwd, true);
     const resumed = command.config.continue_session;
     if (resumed !== undefined && this.options.ownership.owner(resumed) !== user.id) {
       throw new ProtocolError("session_not_found", `no session ${resumed} to continue`);

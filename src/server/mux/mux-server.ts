@@ -1,8 +1,11 @@
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import { MAX_MUX_FRAME_BYTES, MuxChannel, PROTOCOL_VERSION } from "../../protocol/index.ts";
 import type { AgentChannel } from "./agent-channel.ts";
+import type { FilesChannel } from "./files-channel.ts";
+import type { HistoryChannel } from "./history-channel.ts";
 import { MuxConnection, type SocketData } from "./mux-connection.ts";
 import type { SessionHub } from "./session-hub.ts";
+import type { TerminalChannel } from "./terminal-channel.ts";
 
 export const PING_INTERVAL_MS = 10_000;
 /** Bun closes a socket that sent nothing (not even a pong) for this long. */
@@ -10,6 +13,9 @@ const IDLE_TIMEOUT_S = 30;
 
 export interface MuxServerOptions {
   agent: AgentChannel;
+  history: HistoryChannel;
+  files: FilesChannel;
+  terminal: TerminalChannel;
   hub: SessionHub;
   serverVersion: string;
   log: (message: string) => void;
@@ -105,11 +111,18 @@ export class MuxServer {
       case "agent":
         void this.options.agent.handle(conn, body);
         return;
+      case "terminal":
+        void this.options.terminal.handle(conn, body);
+        return;
+      case "files":
+        void this.options.files.handle(conn, body);
+        return;
+      case "history":
+        void this.options.history.handle(conn, body);
+        return;
       case "system":
         conn.sendError("system", "invalid_request", "the system channel is server-to-client only", id);
         return;
-      default:
-        conn.sendError(channel.data, "not_supported", `the ${channel.data} channel is not available yet`, id);
     }
   }
 
@@ -119,6 +132,8 @@ export class MuxServer {
     conn.closed = true;
     this.connections.delete(conn);
     this.options.hub.detachAll(conn);
+    this.options.files.release(conn);
+    this.options.terminal.release(conn);
   }
 
   private onDrain(ws: ServerWebSocket<SocketData>): void {

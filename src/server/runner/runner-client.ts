@@ -14,6 +14,7 @@ import {
   RunnerHello,
   type RunnerMethod,
   type RunnerParams,
+  type RunnerPush,
 } from "../../protocol/index.ts";
 import { LineConnection } from "../../shared/line-connection.ts";
 
@@ -31,6 +32,8 @@ export interface RunnerClientOptions {
   /** `restarted`: the runner process differs from the one seen before (new epochs). */
   onConnected: (hello: RunnerHello, restarted: boolean) => void;
   onDisconnected: (reason: string) => void;
+  /** Unsolicited runner frames (file changes; terminal output later). */
+  onPush: (push: RunnerPush) => void;
   log: (message: string) => void;
 }
 
@@ -183,6 +186,10 @@ export class RunnerClient {
     if (data.type === "heartbeat") return;
     if (data.type === "error") {
       this.options.log(`runner error: ${data.code}: ${data.message}`);
+      return;
+    }
+    if (data.type !== "response") {
+      this.options.onPush(data);
       return;
     }
     const pending = this.pending.get(data.id);

@@ -1,0 +1,27 @@
+import type { RunnerHistory } from "../history/runner-history.ts";
+import type { MethodTable } from "./types.ts";
+
+type HistoryMethod =
+  | "history.list"
+  | "history.get"
+  | "history.messages"
+  | "history.search"
+  | "history.rename"
+  | "history.delete";
+
+export function historyMethods(history: RunnerHistory): MethodTable<HistoryMethod> {
+  return {
+    "history.list": (params) => history.list(params),
+    "history.get": async ({ session_id }) => ({ session: await history.get(session_id) }),
+    "history.messages": ({ session_id, limit }) => history.messages(session_id, limit),
+    "history.search": (params) => history.search(params),
+    "history.rename": async ({ session_id, title }) => {
+      await history.rename(session_id, title);
+      return {};
+    },
+    "history.delete": async ({ session_id }) => {
+      await history.delete(session_id);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { join } from "node:path";
+import type { Hono } from "hono";
+import { z } from "zod";
+import { SearchMode, SessionId, WorkspaceName } from "../../protocol/index.ts";
+import type { AppEnv } from "../app.ts";
+import type { HistoryGateway } from "../history-gateway.ts";
+import { ApiError, parseJsonBody, zodIssueDetails } from "../http-errors.ts";
+import type { MuxUser } from "../mux/mux-connection.ts";
+import { runnerErrorToApi } from "../runner/runner-errors.ts";
+
+const Paging = {
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+};
+const ListQuery = z.strictObject({ workspace: WorkspaceName.optional(), ...Paging });
+const SearchQuery = z.strictObject({
+  q: z.string().trim().min(1, "q must not be empty").max(1000),
+  workspace: WorkspaceName.optional(),
+  mode: SearchMode.default("auto"),
+  ...Paging,
+  limit: Paging.limit.pipe(z.number().max(200)),
+});
+const MessagesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).optional() });
+const RenameBody = z.strictObject({ title: z.string().trim().min(1, "title must not be empty").max(200) });
+
+function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join(".") || "(query)");
+    throw new ApiError("BAD_REQUEST", `invalid query: ${fields.join(", ")}`, zodIssueDetails(parsed.error));
+  }
+  return parsed.data;
+}
+
+function sessionIdParam(raw: string): string {
+  const parsed = SessionId.safeParse(raw);
+  if (!parsed.success) throw new ApiError("BAD_REQUEST", "invalid session id");
+  return parsed.data;
+}
+
+/** Session history over REST (PROTOCOL.md §4.2): every read goes through the owning user's runner. */
+export function registerSessionRoutes(
+  app: Hono<AppEnv>,
+  history: HistoryGateway,
+  workspaceRootFor: (user: MuxUser) => string,
+): void {
+  const workspacePath = (user: MuxUser, name: string | undefined) =>
+    name === undefined ? undefined : join(workspaceRootFor(user), name);
+  const call = <T>(work: Promise<T>) =>
+    work.catch((error: unknown) => {
+      throw runnerErrorToApi(error);
+    });
+
+  app.get("/api/sessions", async (c) => {
+    const query = parseQuery(ListQuery, c.req.query());
+    const path = workspacePath(c.var.user, query.workspace);
+    return c.json(
+      await call(
+        history.list(c.var.user, {
+          limit: query.limit,
+          offset: query.offset,
+          ...(path ? { workspace_path: path } : {}),
+        }),
+      ),
+    );
+  });
+
+  app.get("/api/sessions/search", async (c) => {
+    const query = parseQuery(SearchQuery, c.req.query());
+    const path = workspacePath(c.var.user, query.workspace);
+    return c.json(
+      await call(
+        history.search(c.var.user, {
+          query: query.q,
+          mode: query.mode,
+          limit: query.limit,
+          offset: query.offset,
+          ...(path ? { workspace_path: path } : {}),
+        }),
+      ),
+    );
+  });
+
+  app.get("/api/sessions/:id", async (c) =>
+    c.json(await call(history.get(c.var.user, sessionIdParam(c.req.param("id"))))),
+  );
+
+  app.patch("/api/sessions/:id", async (c) => {
+    const id = sessionIdParam(c.req.param("id"));
+    const body = await parseJsonBody(c.req.raw, RenameBody);
+    return c.json(await call(history.rename(c.var.user, id, body.title)));
+  });
+
+  app.delete("/api/sessions/:id", async (c) => {
+    await call(history.delete(c.var.user, sessionIdParam(c.req.param("id"))));
+    return c.body(null, 204);
+  });
+
+  app.get("/api/sessions/:id/messages", async (c) => {
+    const id = sessionIdParam(c.req.param("id"));
+    const query = parseQuery(MessagesQuery, c.req.query());
+    return c.json(await call(history.messages(c.var.user, id, query.limit)));
+  });
+}

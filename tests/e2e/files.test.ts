@@ -1,0 +1,174 @@
+/**
+ * Workspace files through the whole product: the mux files channel and the REST byte routes,
+ * served by the user's runner.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
+import { runProcess } from "../helpers/run-process.ts";
+import { type Stack, startStack } from "../helpers/stack.ts";
+
+let stack: Stack;
+let client: MuxClient;
+let workspace: string;
+let auth: Record<string, string>;
+let nextId = 1;
+
+async function files(type: string, body: Record<string, unknown> = {}) {
+  const id = `f${nextId++}`;
+  const reply = client.waitFor((f) => f.channel === "files" && f.id === id, 30_000, client.frames.length);
+  client.send(JSON.stringify({ channel: "files", id, type, workspace_path: workspace, ...body }));
+  return reply;
+}
+
+const fileUrl = (path: string, query = "") => `${stack.baseUrl}/api/workspaces/main/files/${path}${query}`;
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+beforeAll(async () => {
+  stack = await startStack();
+  auth = { authorization: `Bearer ${stack.admin.token}` };
+  const res = await fetch(`${stack.baseUrl}/api/workspaces`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ name: "main" }),
+  });
+  workspace = ((await res.json()) as { path: string }).path;
+  client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
+}, 60_000);
+
+afterAll(async () => {
+  client?.close();
+  await stack?.stop();
+});
+
+describe("mux files channel", () => {
+  test("create, write, list, read, rename, delete", async () => {
+    expect((await files("create_directory", { path: "docs" })).type).toBe("create_directory_result");
+    const content = Buffer.from("# Notes\n").toString("base64");
+    const write = await files("write", { path: "docs/notes.md", content });
+    expect(write).toMatchObject({ type: "write_result", path: "docs/notes.md", size: 8, success: true });
+    const tree = await files("tree", { path: ".", depth: 2 });
+    expect(JSON.stringify(tree.entries)).toContain("notes.md");
+    const read = await files("read", { path: "docs/notes.md" });
+    expect(Buffer.from(String(read.content), "base64").toString()).toBe("# Notes\n");
+    expect((await files("rename", { from: "docs/notes.md", to: "docs/readme.md" })).type).toBe(
+      "rename_result",
+    );
+    expect(existsSync(join(workspace, "docs/readme.md"))).toBe(true);
+    expect((await files("delete", { path: "docs", recursive: true })).type).toBe("delete_result");
+    expect(existsSync(join(workspace, "docs"))).toBe(false);
+  });
+
+  test("escapes are refused with path_not_allowed", async () => {
+    symlinkSync("/etc", join(workspace, "etc-link"));
+    for (const path of ["../../etc/passwd", "/etc/passwd", "etc-link/passwd"]) {
+      const reply = await files("read", { path });
+      expect(reply.type).toBe("error");
+      expect(reply.code).toBe("path_not_allowed");
+    }
+    const outside = await files("tree", { workspace_path: "/etc" });
+    expect(outside.code).toBe("path_not_allowed");
+    const bad = await files("read", {});
+    expect(bad.code).toBe("invalid_request");
+  });
+
+  test("a watch reports the file the agent writes through pi", async () => {
+    const watch = await files("watch");
+    expect(watch.type).toBe("watch_result");
+    const sessionId = newSessionId();
+    await client.command(sessionId, "session.create", { config: { harness: "pi", cwd: workspace } });
+    stack.fakeLlm.script([
+      { toolCalls: [{ name: "write", arguments: { path: "from-agent.txt", content: "hi\n" } }] },
+      { text: "written" },
+    ]);
+    const from = client.frames.length;
+    await client.command(sessionId, "prompt", { message: "write a file" });
+    const change = await client.waitFor(
+      (f) => f.channel === "files" && f.type === "file_changed" && f.path === "from-agent.txt",
+      30_000,
+      from,
+    );
+    expect(change.workspace_path).toBe(workspace);
+    expect(change.entry_type).toBe("file");
+    await client.event(sessionId, "agent.idle", from, 60_000);
+    expect((await files("unwatch")).type).toBe("unwatch_result");
+  });
+});
+
+describe("REST file bytes", () => {
+  test("a binary upload downloads byte-identical, with Range support", async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 123);
+    const put = await fetch(fileUrl("bin/blob.dat", "?create_parents=1"), {
+      method: "PUT",
+      headers: auth,
+      body: bytes,
+    });
+    expect(put.status).toBe(201);
+    expect(await put.json()).toEqual({ path: "bin/blob.dat", size: bytes.length });
+    const again = await fetch(fileUrl("bin/blob.dat"), { method: "PUT", headers: auth, body: bytes });
+    expect(again.status).toBe(200);
+    const refused = await fetch(fileUrl("bin/blob.dat", "?overwrite=0"), {
+      method: "PUT",
+      headers: auth,
+      body: "x",
+    });
+    expect(refused.status).toBe(409);
+
+    const get = await fetch(fileUrl("bin/blob.dat", "?download=1"), { headers: auth });
+    expect(get.status).toBe(200);
+    // Bun.serve replaces a streamed body's Content-Length with chunked framing (oven-sh/bun#10507).
+    expect(get.headers.get("content-disposition")).toContain("blob.dat");
+    expect(sha256(new Uint8Array(await get.arrayBuffer()))).toBe(sha256(bytes));
+
+    const range = await fetch(fileUrl("bin/blob.dat"), { headers: { ...auth, range: "bytes=100-199" } });
+    expect(range.status).toBe(206);
+    expect(range.headers.get("content-range")).toBe(`bytes 100-199/${bytes.length}`);
+    expect(Buffer.from(await range.arrayBuffer()).equals(bytes.subarray(100, 200))).toBe(true);
+    const suffix = await fetch(fileUrl("bin/blob.dat"), { headers: { ...auth, range: "bytes=-10" } });
+    expect(Buffer.from(await suffix.arrayBuffer()).equals(bytes.subarray(bytes.length - 10))).toBe(true);
+    const beyond = await fetch(fileUrl("bin/blob.dat"), {
+      headers: { ...auth, range: `bytes=${bytes.length + 5}-` },
+    });
+    expect(beyond.status).toBe(416);
+  });
+
+  test("a folder downloads as a zip with the right entries", async () => {
+    writeFileSync(join(workspace, "zipme-a.txt"), "alpha\n");
+    await fetch(fileUrl("zipdir/one.txt", "?create_parents=1"), {
+      method: "PUT",
+      headers: auth,
+      body: "one\n",
+    });
+    await fetch(fileUrl("zipdir/sub/two.txt", "?create_parents=1"), {
+      method: "PUT",
+      headers: auth,
+      body: "two\n",
+    });
+    const res = await fetch(fileUrl("zipdir", "?zip=1"), { headers: auth });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/zip");
+    const zipPath = join(stack.home, "out.zip");
+    writeFileSync(zipPath, new Uint8Array(await res.arrayBuffer()));
+    const listing = await runProcess([
+      "python3",
+      "-c",
+      "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print('\\n'.join(sorted(n for n in z.namelist() if not n.endswith('/')))); print(z.read('zipdir/sub/two.txt').decode(), end='')",
+      zipPath,
+    ]);
+    expect(listing.code).toBe(0);
+    expect(listing.stdout).toBe("zipdir/one.txt\nzipdir/sub/two.txt\ntwo\n");
+    expect(readFileSync(join(workspace, "zipme-a.txt"), "utf8")).toBe("alpha\n");
+  });
+
+  test("bad requests get clear errors and escapes are refused", async () => {
+    expect((await fetch(fileUrl("missing.txt"), { headers: auth })).status).toBe(404);
+    expect((await fetch(fileUrl("..%2F..%2Fetc%2Fpasswd"), { headers: auth })).status).toBe(403);
+    expect((await fetch(fileUrl("etc-link/passwd"), { headers: auth })).status).toBe(403);
+    expect((await fetch(`${stack.baseUrl}/api/workspaces/..%2Fx/files/a`, { headers: auth })).status).toBe(
+      400,
+    );
+    expect((await fetch(fileUrl("x.txt"))).status).toBe(401);
+  });
+});
