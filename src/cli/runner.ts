@@ -60,7 +60,11 @@ export async function runRunner(argv: string[]): Promise<number> {
     history: history.store,
     onEvent: (_sessionId, line) => server?.forwardEvent(line),
   });
-  const files = new FileService({ workspaceRoot });
+  // Whole-file writes (REST uploads arrive as chunked writes) share the server's upload limit.
+  const files = new FileService({
+    workspaceRoot,
+    limits: { maxFileBytes: config.server.max_upload_mb * 1024 * 1024 },
+  });
   const terminals = new TerminalManager({
     workspaceRoot,
     wrapCommand: sandboxWrapper({

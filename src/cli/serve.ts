@@ -173,6 +173,8 @@ export async function runServe(argv: string[]): Promise<number> {
     hostname: host,
     port,
     development: false,
+    // Uploads stream through in chunks; the upload limit (checked with a clear 413 by the route) bounds them.
+    maxRequestBodySize: (config.server.max_upload_mb + 1) * 1024 * 1024,
     routes: {
       // Every non-API path is the single-page UI, bundled by Bun and embedded by `bun build --compile`.
       "/*": uiIndex,

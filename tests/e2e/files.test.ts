@@ -27,7 +27,7 @@ const fileUrl = (path: string, query = "") => `${stack.baseUrl}/api/workspaces/m
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ serverConfig: "max_upload_mb = 300" });
   auth = { authorization: `Bearer ${stack.admin.token}` };
   const res = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",
@@ -133,6 +133,49 @@ describe("REST file bytes", () => {
     });
     expect(beyond.status).toBe(416);
   });
+
+  test("a 200 MB upload streams through serve and runner without holding it in memory", async () => {
+    const rss = (pid: number) =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
+    const servePid = stack.serve.pid;
+    const before = rss(servePid);
+    const chunk = randomBytes(1024 * 1024);
+    const hash = createHash("sha256");
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 200) {
+          controller.close();
+          return;
+        }
+        sent += 1;
+        hash.update(chunk);
+        controller.enqueue(chunk);
+      },
+    });
+    const put = await fetch(fileUrl("big/upload.bin", "?create_parents=1"), {
+      method: "PUT",
+      headers: auth,
+      body,
+    });
+    expect(put.status).toBe(201);
+    expect(((await put.json()) as { size: number }).size).toBe(200 * 1024 * 1024);
+    expect(rss(servePid) - before).toBeLessThan(96 * 1024 * 1024);
+    const onDisk = createHash("sha256");
+    for await (const piece of Bun.file(join(workspace, "big/upload.bin")).stream()) onDisk.update(piece);
+    expect(onDisk.digest("hex")).toBe(hash.digest("hex"));
+    let left = 301;
+    const oversized = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (left-- === 0) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const tooBig = await fetch(fileUrl("big/too-big.bin"), { method: "PUT", headers: auth, body: oversized });
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as { code: string }).code).toBe("PAYLOAD_TOO_LARGE");
+    expect(existsSync(join(workspace, "big/too-big.bin"))).toBe(false);
+  }, 120_000);
 
   test("a folder downloads as a zip with the right entries", async () => {
     writeFileSync(join(workspace, "zipme-a.txt"), "alpha\n");

@@ -16,6 +16,8 @@ export interface StackOptions {
   binary?: string;
   /** Extra TOML appended to the generated config. */
   extraConfig?: string;
+  /** Extra keys for the `[server]` table. */
+  serverConfig?: string;
   /** Skip configuring the fake provider. */
   noProvider?: boolean;
 }
@@ -83,6 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 host = "127.0.0.1"
 port = 0
 workspace_root = ${JSON.stringify(workspaceRoot)}
+${options.serverConfig ?? ""}
 
 [pi]
 extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prompt-templates", "--no-themes"]
