@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   "watchdog",
   "timeout",
   "busy",
+  "slow_consumer",
   "runner_unavailable",
   "not_supported",
   "shutting_down",

@@ -1,6 +1,7 @@
 import { ProvidersPage } from "./components/admin/ProvidersPage.tsx";
 import { LoginPage } from "./components/auth/LoginPage.tsx";
 import { SetupPage } from "./components/auth/SetupPage.tsx";
+import { DialogHost } from "./components/common/DialogHost.tsx";
 import { AppHeader } from "./components/layout/AppHeader.tsx";
 import { WorkspacePage } from "./components/sessions/WorkspacePage.tsx";
 import { WorkspacesPage } from "./components/workspaces/WorkspacesPage.tsx";
@@ -21,6 +22,7 @@ export function App() {
     <div class="app">
       <AppHeader />
       <Page />
+      <DialogHost />
     </div>
   );
 }

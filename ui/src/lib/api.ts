@@ -1,9 +1,12 @@
 import { z } from "zod";
 import {
   AuthResponse,
+  HistoryListResult,
+  HistorySearchResult,
   Provider,
   type ProviderBody,
   RestError,
+  SessionSummary,
   User,
   Workspace,
 } from "../../../src/protocol/index.ts";
@@ -21,7 +24,7 @@ export class ApiError extends Error {
   }
 }
 
-type Method = "GET" | "POST" | "PUT" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 async function request<T>(method: Method, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
   const init: RequestInit = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
@@ -83,6 +86,19 @@ function describeRestError(body: RestError): string {
 
 const Empty = z.unknown();
 const SetupStatus = z.object({ setup_required: z.boolean() });
+/** One page of the session list; `next_offset` is there while more pages follow. */
+const SessionPage = HistoryListResult.extend({ next_offset: z.number().optional() });
+export type SessionPage = z.infer<typeof SessionPage>;
+
+/** `?a=1&b=x` from the defined values. */
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+const sessionPath = (id: string) => `/sessions/${encodeURIComponent(id)}`;
 
 export const api = {
   setupStatus: () => request("GET", "/auth/setup", SetupStatus),
@@ -99,4 +115,10 @@ export const api = {
   updateProvider: (name: string, body: ProviderBody) =>
     request("PUT", `/admin/providers/${encodeURIComponent(name)}`, Empty, body),
   deleteProvider: (name: string) => request("DELETE", `/admin/providers/${encodeURIComponent(name)}`, Empty),
+  listSessions: (params: { workspace?: string; limit: number; offset: number }) =>
+    request("GET", `/sessions${query(params)}`, SessionPage),
+  searchSessions: (params: { q: string; workspace?: string; limit: number }) =>
+    request("GET", `/sessions/search${query(params)}`, HistorySearchResult),
+  renameSession: (id: string, title: string) => request("PATCH", sessionPath(id), SessionSummary, { title }),
+  deleteSession: (id: string) => request("DELETE", sessionPath(id), Empty),
 };

@@ -42,18 +42,11 @@ export const MessagesResult = z.object({
 
 export const ModelsResult = z.array(Model);
 
-export const SessionListEntry = z.object({
-  session_id: z.string(),
-  state: SessionState,
-  phase: AgentPhase.optional(),
-  workspace_path: z.string(),
-  title: z.string().optional(),
-  last_activity: z.number(),
-  model: z.string().optional(),
-  provider: z.string().optional(),
-  seq: z.number(),
-});
-export type SessionListEntry = z.infer<typeof SessionListEntry>;
-export const SessionListResult = z.object({ sessions: z.array(SessionListEntry) });
+export const ForkPointsResult = z.array(
+  z.object({ entry_id: z.string(), role: z.literal("user"), preview: z.string() }),
+);
+
+export const ForkResult = z.object({ text: z.string(), cancelled: z.boolean(), new_session_id: z.string() });
+export type ForkResult = z.infer<typeof ForkResult>;
 
 export const NoData = z.unknown();

@@ -2,7 +2,13 @@ import { signal } from "@preact/signals";
 import type { z } from "zod";
 import type { AgentEvent, Command, ErrorCode } from "../../../src/protocol/index.ts";
 import { reconnectDelayMs } from "./backoff.ts";
-import { parseIncomingFrame, type ResponseFrame } from "./mux-frames.ts";
+import {
+  ChannelError,
+  type ChannelFrame,
+  parseIncomingFrame,
+  type ResponseFrame,
+  type TypedChannel,
+} from "./mux-frames.ts";
 
 export type ConnectionState = "offline" | "connecting" | "connected" | "reconnecting";
 
@@ -42,6 +48,12 @@ const COMMAND_TIMEOUT_MS: Partial<Record<Command["cmd"], number>> = {
   compact: 310_000,
 };
 const DEFAULT_COMMAND_TIMEOUT_MS = 55_000;
+// Typed channels: the server gives up on files after 30 s and on history after 10 s (PROTOCOL.md §2.6).
+const CHANNEL_TIMEOUT_MS: Record<TypedChannel, number> = {
+  files: 35_000,
+  history: 15_000,
+  terminal: DEFAULT_COMMAND_TIMEOUT_MS,
+};
 const DEFAULT_PING_INTERVAL_MS = 10_000;
 
 export interface MuxClientOptions {
@@ -68,6 +80,7 @@ export class MuxClient {
   private readonly pending = new Map<string, PendingCommand>();
   private readonly sessionListeners = new Map<string, Set<(event: AgentEvent) => void>>();
   private readonly readyListeners = new Set<() => void>();
+  private readonly channelListeners = new Map<TypedChannel, Set<(frame: ChannelFrame) => void>>();
 
   constructor(private readonly options: MuxClientOptions) {}
 
@@ -96,18 +109,63 @@ export class MuxClient {
    * the socket is down wait for the next connection (until their timeout).
    */
   command<T>(command: OutgoingCommand, schema: z.ZodType<T>): Promise<T> {
+    const timeoutMs = COMMAND_TIMEOUT_MS[command.cmd] ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    return this.enqueue(command.cmd, schema, timeoutMs, (id) => ({ channel: "agent", id, ...command }));
+  }
+
+  /**
+   * Sends a request on a typed channel (`{channel, id, type, ...}`) and resolves with its reply frame,
+   * validated by `schema`; an `error` reply rejects with its code. Waits for a connection like `command`.
+   */
+  request<T>(
+    channel: TypedChannel,
+    body: { type: string } & Record<string, unknown>,
+    schema: z.ZodType<T>,
+  ): Promise<T> {
+    return this.enqueue(`${channel} ${body.type}`, schema, CHANNEL_TIMEOUT_MS[channel], (id) => ({
+      channel,
+      id,
+      ...body,
+    }));
+  }
+
+  /**
+   * Sends a typed-channel frame that has no reply on success (terminal input and resize). Returns
+   * false when there is no connection: such frames are not worth holding, the state they carry is redone
+   * on reconnect.
+   */
+  post(channel: TypedChannel, body: { type: string } & Record<string, unknown>): boolean {
+    if (!this.socket || !this.greeted) return false;
+    this.socket.send(JSON.stringify({ channel, ...body }));
+    return true;
+  }
+
+  /** Receives the frames of a typed channel that answer no request of this client (pushes). */
+  onChannelFrame(channel: TypedChannel, listener: (frame: ChannelFrame) => void): () => void {
+    let listeners = this.channelListeners.get(channel);
+    if (!listeners) {
+      listeners = new Set();
+      this.channelListeners.set(channel, listeners);
+    }
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  private enqueue<T>(
+    label: string,
+    schema: z.ZodType<T>,
+    timeoutMs: number,
+    frameFor: (id: string) => object,
+  ): Promise<T> {
     if (!this.running)
       return Promise.reject(new CommandError("connection_lost", "Not connected (signed out)"));
     this.counter += 1;
     const id = `c${this.counter}`;
-    const frame = JSON.stringify({ channel: "agent", id, ...command });
+    const frame = JSON.stringify(frameFor(id));
     return new Promise<T>((resolve, reject) => {
-      const timeoutMs = COMMAND_TIMEOUT_MS[command.cmd] ?? DEFAULT_COMMAND_TIMEOUT_MS;
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(
-          new CommandError("timeout", `No reply to ${command.cmd} within ${Math.round(timeoutMs / 1000)} s`),
-        );
+        reject(new CommandError("timeout", `No reply to ${label} within ${Math.round(timeoutMs / 1000)} s`));
       }, timeoutMs);
       this.pending.set(id, {
         frame,
@@ -117,7 +175,7 @@ export class MuxClient {
         resolve: (data) => {
           const parsed = schema.safeParse(data);
           if (parsed.success) resolve(parsed.data);
-          else reject(new CommandError("bad_response", `Unexpected reply to ${command.cmd}`));
+          else reject(new CommandError("bad_response", `Unexpected reply to ${label}`));
         },
       });
       if (this.greeted) this.send(id);
@@ -204,6 +262,11 @@ export class MuxClient {
       case "event":
         for (const listener of this.sessionListeners.get(frame.event.session_id) ?? []) listener(frame.event);
         return;
+      case "channel":
+        if (frame.frame.id !== undefined && this.pending.has(frame.frame.id)) this.settleChannel(frame.frame);
+        else
+          for (const listener of this.channelListeners.get(frame.frame.channel) ?? []) listener(frame.frame);
+        return;
       case "ignored":
         console.warn(`oqto: dropped a WebSocket frame (${frame.reason})`);
         return;
@@ -238,6 +301,17 @@ export class MuxClient {
       pending.reject(
         new CommandError(response.error_code ?? "internal", response.error ?? `${response.cmd} failed`),
       );
+  }
+
+  private settleChannel(frame: ChannelFrame): void {
+    const pending = frame.id === undefined ? undefined : this.pending.get(frame.id);
+    if (!pending || frame.id === undefined) return;
+    this.pending.delete(frame.id);
+    clearTimeout(pending.timer);
+    const error = frame.type === "error" ? ChannelError.safeParse(frame) : null;
+    if (error?.success) pending.reject(new CommandError(error.data.code, error.data.error));
+    else if (error) pending.reject(new CommandError("bad_response", `Malformed ${frame.channel} error`));
+    else pending.resolve(frame);
   }
 
   private settleError(id: string, message: string): void {

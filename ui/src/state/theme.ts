@@ -1,4 +1,4 @@
-import { effect, signal } from "@preact/signals";
+import { computed, effect, signal } from "@preact/signals";
 
 export type ThemePreference = "system" | "light" | "dark";
 
@@ -11,6 +11,19 @@ function storedPreference(): ThemePreference {
 }
 
 export const themePreference = signal<ThemePreference>(storedPreference());
+
+const darkQuery = window.matchMedia("(prefers-color-scheme: dark)");
+const systemDark = signal(darkQuery.matches);
+darkQuery.addEventListener("change", (event) => {
+  systemDark.value = event.matches;
+});
+
+/** The theme on screen, for the few things CSS cannot color (the terminal). */
+export const effectiveTheme = computed<"light" | "dark">(() => {
+  const preference = themePreference.value;
+  if (preference !== "system") return preference;
+  return systemDark.value ? "dark" : "light";
+});
 
 /** Applies the preference to <html data-theme>; "system" leaves it to prefers-color-scheme in CSS. */
 export function installTheme(): void {

@@ -1,12 +1,20 @@
+import type { RefObject } from "preact";
+import { useEffect, useMemo } from "preact/hooks";
 import type { AgentPhase, SessionState } from "../../../../src/protocol/index.ts";
+import { toWorkspaceRelative } from "../../lib/paths.ts";
+import { forkChat } from "../../state/chat/active-chat.ts";
 import type { ChatSession } from "../../state/chat/chat-session.ts";
+import { messageFocus } from "../../state/chat/message-focus.ts";
+import { openFileInPanel } from "../../state/workspace-panel.ts";
 import { ArrowDownIcon } from "../common/icons.tsx";
+import { PanelToggles } from "../layout/PanelToggles.tsx";
 import { SessionsToggle } from "../sessions/SessionsToggle.tsx";
 import { AlertStack } from "./AlertStack.tsx";
 import { Composer } from "./Composer.tsx";
 import { InputRequestDialog } from "./InputRequestDialog.tsx";
 import { MessageView } from "./MessageView.tsx";
 import { ModelPicker } from "./ModelPicker.tsx";
+import { type MessageActions, messageElementId } from "./message-actions.ts";
 import { QueuePanel } from "./QueuePanel.tsx";
 import { useStickToBottom } from "./useStickToBottom.ts";
 
@@ -30,7 +38,16 @@ const STATE_LABELS: Record<SessionState, string> = {
 };
 
 export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSessions: () => void }) {
-  const { scrollRef, contentRef, atBottom, scrollToBottom } = useStickToBottom();
+  const { scrollRef, contentRef, atBottom, scrollToBottom, detach } = useStickToBottom();
+  const actions = useMemo<MessageActions>(
+    () => ({
+      fork: (message) => void forkChat(chat, message),
+      resolveFile: (path) => toWorkspaceRelative(chat.workspace.path, path),
+      openFile: (path) => openFileInPanel(chat.workspace, path),
+    }),
+    [chat],
+  );
+
   return (
     <section class="chat" aria-label="Conversation" data-testid="chat-view" data-session-id={chat.id}>
       <header class="chat-header">
@@ -42,10 +59,12 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
           <SessionStatus chat={chat} />
         </div>
         <ModelPicker chat={chat} />
+        <PanelToggles />
       </header>
       <div class="chat-scroll" ref={scrollRef}>
         <div class="chat-content" ref={contentRef}>
-          <MessageList chat={chat} />
+          <MessageList chat={chat} actions={actions} />
+          <FocusFollower chat={chat} root={scrollRef} detach={detach} />
           <WorkingIndicator chat={chat} />
         </div>
       </div>
@@ -70,7 +89,7 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
 }
 
 /** Renders when messages are added or removed; streaming content updates inside each message. */
-function MessageList({ chat }: { chat: ChatSession }) {
+function MessageList({ chat, actions }: { chat: ChatSession; actions: MessageActions }) {
   const load = chat.load.value;
   const messages = chat.messages.value;
   if (load.status === "failed") {
@@ -97,10 +116,51 @@ function MessageList({ chat }: { chat: ChatSession }) {
   return (
     <div class="message-list" data-testid="message-list">
       {messages.map((message) => (
-        <MessageView key={message.key} message={message} />
+        <MessageView key={message.key} message={message} actions={actions} />
       ))}
     </div>
   );
+}
+
+/**
+ * Brings a clicked search hit into view once its message is on screen, and marks it briefly. A
+ * component of its own so that the list changes it watches re-render nothing else.
+ */
+function FocusFollower({
+  chat,
+  root,
+  detach,
+}: {
+  chat: ChatSession;
+  root: RefObject<HTMLElement | null>;
+  detach: () => void;
+}) {
+  const focus = messageFocus.value;
+  const messages = chat.messages.value;
+  const loaded = chat.load.value.status === "ready";
+  useEffect(() => {
+    if (!focus || focus.sessionId !== chat.id || !loaded) return;
+    const target = messages.find((m) => m.id === focus.messageId);
+    const idx = target?.idx ?? Number(focus.messageId.slice(focus.messageId.lastIndexOf("#") + 1));
+    const element = nearestMessageElement(root.current, idx);
+    messageFocus.value = null;
+    if (!element) return;
+    detach();
+    element.scrollIntoView({ block: "center" });
+    element.dataset.focused = "true";
+    setTimeout(() => delete element.dataset.focused, 2500);
+  }, [focus, messages, loaded]);
+  return null;
+}
+
+/** The element of message `idx`, else of the closest shown message before it (tool results may be folded into their call). */
+function nearestMessageElement(root: HTMLElement | null, idx: number): HTMLElement | null {
+  if (!root || !Number.isInteger(idx)) return null;
+  let best: HTMLElement | null = null;
+  for (const element of root.querySelectorAll<HTMLElement>("[data-idx]")) {
+    if (Number(element.dataset.idx) <= idx) best = element;
+  }
+  return root.querySelector<HTMLElement>(`#${messageElementId(idx)}`) ?? best;
 }
 
 function WorkingIndicator({ chat }: { chat: ChatSession }) {

@@ -1,4 +1,3 @@
-import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import type { ChatSession, SendMode } from "../../state/chat/chat-session.ts";
 import { bindValue } from "../common/bind-value.ts";
@@ -11,7 +10,7 @@ const MAX_HEIGHT_PX = 240;
  * and Alt+Enter queues a follow-up (delivered when the run would stop). Shift+Enter is a new line.
  */
 export function Composer({ chat, onSent }: { chat: ChatSession; onSent: () => void }) {
-  const draft = useSignal("");
+  const draft = chat.draft;
   const textarea = useRef<HTMLTextAreaElement>(null);
   const busy = chat.busy.value;
   const unavailable = chat.load.value.status === "failed";

@@ -10,28 +10,51 @@ import {
   ToolResultModel,
 } from "../../state/chat/message-model.ts";
 import { formatTokens } from "../common/format.ts";
+import { BranchIcon } from "../common/icons.tsx";
 import { MarkdownText } from "./MarkdownText.tsx";
+import { type MessageActions, messageElementId } from "./message-actions.ts";
 import { ToolCallCard, ToolResultCard } from "./ToolCallCard.tsx";
 
 /** One message. It re-renders when its parts list changes; text inside parts updates on its own. */
-export function MessageView({ message }: { message: MessageModel }) {
+export function MessageView({ message, actions }: { message: MessageModel; actions: MessageActions }) {
   if (message.hidden.value) return null;
   const parts = message.parts.value;
   const streaming = message.streaming.value;
+  const optimistic = message.optimistic.value;
+  // Ids only once the agent assigned them: search hits and forks point at stored messages.
+  const anchor = optimistic
+    ? {}
+    : { id: messageElementId(message.idx), "data-message-id": message.id, "data-idx": message.idx };
   if (message.role === "user") {
     return (
       <article
         class="message user"
         data-testid="chat-message"
         data-role="user"
-        data-optimistic={message.optimistic.value}
+        data-optimistic={optimistic}
         aria-label="Your message"
+        {...anchor}
       >
         <div class="bubble">
           {parts.map((part, index) => (
-            <PartView key={index} part={part} streaming={streaming} />
+            <PartView key={index} part={part} streaming={streaming} actions={actions} />
           ))}
         </div>
+        {!optimistic && (
+          <div class="message-actions">
+            {/* Icon only: the message's text content stays exactly what the user wrote. */}
+            <button
+              type="button"
+              class="icon-button small"
+              onClick={() => actions.fork(message)}
+              title="Fork: start a new session from here, with this message to edit and resend"
+              aria-label="Fork the conversation from this message"
+              data-testid="message-fork"
+            >
+              <BranchIcon size={14} />
+            </button>
+          </div>
+        )}
       </article>
     );
   }
@@ -44,9 +67,10 @@ export function MessageView({ message }: { message: MessageModel }) {
       data-streaming={streaming}
       aria-label={message.role === "assistant" ? "Agent message" : `${message.role} message`}
       aria-busy={streaming}
+      {...anchor}
     >
       {parts.map((part, index) => (
-        <PartView key={index} part={part} streaming={streaming} />
+        <PartView key={index} part={part} streaming={streaming} actions={actions} />
       ))}
       {error && (
         <p class="message-error" role="alert">
@@ -59,12 +83,20 @@ export function MessageView({ message }: { message: MessageModel }) {
   );
 }
 
-function PartView({ part, streaming }: { part: PartModel; streaming: boolean }) {
+function PartView({
+  part,
+  streaming,
+  actions,
+}: {
+  part: PartModel;
+  streaming: boolean;
+  actions: MessageActions;
+}) {
   if (part instanceof TextPartModel) {
     return part.format === "markdown" ? <MarkdownText text={part.text} /> : <PlainText text={part.text} />;
   }
   if (part instanceof ThinkingPartModel) return <ThinkingBlock text={part.text} streaming={streaming} />;
-  if (part instanceof ToolCallModel) return <ToolCallCard call={part} />;
+  if (part instanceof ToolCallModel) return <ToolCallCard call={part} actions={actions} />;
   if (part instanceof ToolResultModel) return <ToolResultCard result={part} />;
   if (part instanceof ImagePartModel) {
     return part.src ? (

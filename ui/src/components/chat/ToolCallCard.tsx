@@ -2,7 +2,8 @@ import { useSignal } from "@preact/signals";
 import type { ToolCallStatus } from "../../../../src/protocol/index.ts";
 import type { ToolCallModel, ToolResultModel } from "../../state/chat/message-model.ts";
 import { formatDuration } from "../common/format.ts";
-import { ChevronIcon, ToolIcon } from "../common/icons.tsx";
+import { ChevronIcon, FileIcon, ToolIcon } from "../common/icons.tsx";
+import type { MessageActions } from "./message-actions.ts";
 
 const STATUS_LABELS: Record<ToolCallStatus, string> = {
   pending: "Preparing",
@@ -36,12 +37,21 @@ function firstLine(text: string): string {
   return line.length > 120 ? `${line.slice(0, 117)}…` : line;
 }
 
+/** pi's file tools name the file they work on in `path`. */
+const FILE_TOOLS = new Set(["read", "write", "edit"]);
+
+function filePathOf(name: string, input: { value: unknown } | null): string | null {
+  if (!FILE_TOOLS.has(name) || !input || typeof input.value !== "object" || input.value === null) return null;
+  const path = (input.value as Record<string, unknown>).path;
+  return typeof path === "string" && path.length > 0 ? path : null;
+}
+
 function inputText(input: { value: unknown } | null, argsText: string): string {
   if (!input) return argsText;
   return typeof input.value === "string" ? input.value : JSON.stringify(input.value, null, 2);
 }
 
-export function ToolCallCard({ call }: { call: ToolCallModel }) {
+export function ToolCallCard({ call, actions }: { call: ToolCallModel; actions: MessageActions }) {
   const expanded = useSignal<boolean | null>(null);
   const status = call.status.value;
   const input = call.input.value;
@@ -51,28 +61,45 @@ export function ToolCallCard({ call }: { call: ToolCallModel }) {
   // Failures open by themselves; otherwise the card stays compact until the user opens it.
   const open = expanded.value ?? status === "error";
   const bodyId = `tool-${call.toolCallId}`;
+  const rawPath = filePathOf(call.name.value, input);
+  const filePath = rawPath === null ? null : actions.resolveFile(rawPath);
   return (
     <div class="tool-card" data-status={status} data-tool={call.name.value} data-testid="tool-card">
-      <button
-        type="button"
-        class="tool-head"
-        aria-expanded={open}
-        aria-controls={bodyId}
-        onClick={() => {
-          expanded.value = !open;
-        }}
-      >
-        <span class="tool-chevron" data-open={open}>
-          <ChevronIcon size={14} />
-        </span>
-        <ToolIcon size={14} />
-        <span class="tool-name">{call.name.value || "tool"}</span>
-        <span class="tool-summary">{summarize(input, argsText)}</span>
-        {duration !== null && <span class="tool-duration">{formatDuration(duration)}</span>}
-        <span class="tool-status" data-status={status} data-testid="tool-status">
-          {STATUS_LABELS[status]}
-        </span>
-      </button>
+      <div class="tool-head-row">
+        <button
+          type="button"
+          class="tool-head"
+          aria-expanded={open}
+          aria-controls={bodyId}
+          onClick={() => {
+            expanded.value = !open;
+          }}
+        >
+          <span class="tool-chevron" data-open={open}>
+            <ChevronIcon size={14} />
+          </span>
+          <ToolIcon size={14} />
+          <span class="tool-name">{call.name.value || "tool"}</span>
+          <span class="tool-summary">{summarize(input, argsText)}</span>
+          {duration !== null && <span class="tool-duration">{formatDuration(duration)}</span>}
+          <span class="tool-status" data-status={status} data-testid="tool-status">
+            {STATUS_LABELS[status]}
+          </span>
+        </button>
+        {filePath !== null && (
+          <button
+            type="button"
+            class="tool-file-link"
+            onClick={() => actions.openFile(filePath)}
+            title={`Open ${filePath} in the file pane`}
+            aria-label={`Open ${filePath} in the file pane`}
+            data-testid="tool-open-file"
+            data-path={filePath}
+          >
+            <FileIcon size={13} /> Open
+          </button>
+        )}
+      </div>
       {open && (
         <div class="tool-body" id={bodyId}>
           <section class="tool-section" aria-label="Arguments">

@@ -41,5 +41,11 @@ export function useStickToBottom() {
     if (scroller) scroller.scrollTop = scroller.scrollHeight;
   }, []);
 
-  return { scrollRef, contentRef, atBottom, scrollToBottom };
+  /** Stops following new content (a jump to an older message must stay where it landed). */
+  const detach = useCallback(() => {
+    stick.current = false;
+    atBottom.value = false;
+  }, []);
+
+  return { scrollRef, contentRef, atBottom, scrollToBottom, detach };
 }

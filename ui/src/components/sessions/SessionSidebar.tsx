@@ -1,9 +1,12 @@
+import { useRef } from "preact/hooks";
 import type { Workspace } from "../../../../src/protocol/index.ts";
 import { startNewChat } from "../../state/chat/active-chat.ts";
-import { linkHandler, workspacePath } from "../../state/router.ts";
-import { sessionsError, sessionsLoaded, sessionsOfWorkspace } from "../../state/session-list.ts";
-import { relativeTime } from "../common/format.ts";
+import { searchQuery, searchState } from "../../state/history/history-search.ts";
+import { workspaces } from "../../state/workspaces.ts";
 import { PlusIcon } from "../common/icons.tsx";
+import { HistoryGroup } from "./HistoryGroup.tsx";
+import { SearchBox } from "./SearchBox.tsx";
+import { SearchResults } from "./SearchResults.tsx";
 
 interface SessionSidebarProps {
   workspace: Workspace;
@@ -12,9 +15,14 @@ interface SessionSidebarProps {
   onNavigate: () => void;
 }
 
-/** The workspace's sessions, newest first, and the button that starts a new one. */
+/**
+ * Conversations from history: this workspace's first, then the other workspaces' (collapsed), each
+ * newest first and loaded page by page as the list scrolls. A search box searches all of them.
+ */
 export function SessionSidebar({ workspace, activeSessionId, open, onNavigate }: SessionSidebarProps) {
-  const list = sessionsOfWorkspace(workspace.path);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const searching = searchQuery.value.trim() !== "" || searchState.value.status !== "idle";
+  const others = (workspaces.value ?? []).filter((w) => w.path !== workspace.path);
   return (
     <aside class="sidebar" data-open={open} aria-label="Sessions">
       <div class="sidebar-head">
@@ -32,42 +40,34 @@ export function SessionSidebar({ workspace, activeSessionId, open, onNavigate }:
         >
           <PlusIcon /> New session
         </button>
+        <SearchBox />
       </div>
-      {sessionsError.value && (
-        <p class="sidebar-note error" role="alert">
-          {sessionsError.value}
-        </p>
-      )}
-      {sessionsLoaded.value && list.length === 0 && !sessionsError.value && (
-        <p class="sidebar-note">No sessions yet.</p>
-      )}
-      <ul class="session-list">
-        {list.map((session) => {
-          const href = workspacePath(workspace.name, session.session_id);
-          const active = session.session_id === activeSessionId;
-          return (
-            <li key={session.session_id}>
-              <a
-                class="session-item"
-                href={href}
-                onClick={(event) => {
-                  linkHandler(href)(event);
-                  onNavigate();
-                }}
-                aria-current={active ? "page" : undefined}
-                data-testid="session-item"
-                data-session-id={session.session_id}
-              >
-                <span class="state-dot" data-state={session.state} title={session.state} aria-hidden="true" />
-                <span class="session-title">{session.title ?? "New session"}</span>
-                <time class="session-time" dateTime={new Date(session.last_activity).toISOString()}>
-                  {relativeTime(session.last_activity)}
-                </time>
-              </a>
-            </li>
-          );
-        })}
-      </ul>
+      <div class="sidebar-scroll" ref={scrollRef}>
+        {searching ? (
+          <SearchResults current={workspace} onNavigate={onNavigate} />
+        ) : (
+          <>
+            <HistoryGroup
+              workspace={workspace}
+              current
+              activeSessionId={activeSessionId}
+              onNavigate={onNavigate}
+              scrollRoot={scrollRef}
+            />
+            {others.length > 0 && <h3 class="sidebar-section">Other workspaces</h3>}
+            {others.map((other) => (
+              <HistoryGroup
+                key={other.path}
+                workspace={other}
+                current={false}
+                activeSessionId={activeSessionId}
+                onNavigate={onNavigate}
+                scrollRoot={scrollRef}
+              />
+            ))}
+          </>
+        )}
+      </div>
     </aside>
   );
 }

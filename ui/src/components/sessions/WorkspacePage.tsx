@@ -2,12 +2,17 @@ import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { activeChat, closeActiveChat, openChat, startNewChat } from "../../state/chat/active-chat.ts";
 import { mux } from "../../state/connection.ts";
+import { fileBrowserFor } from "../../state/files/file-browser.ts";
+import { refreshLoadedHistories } from "../../state/history/session-history.ts";
 import { linkHandler } from "../../state/router.ts";
-import { refreshSessions } from "../../state/session-list.ts";
+import { hasStoredTerminals, terminalsFor } from "../../state/terminal/workspace-terminals.ts";
+import { panelTab } from "../../state/workspace-panel.ts";
 import { findWorkspace, loadWorkspaces, workspaces, workspacesError } from "../../state/workspaces.ts";
 import { ChatView } from "../chat/ChatView.tsx";
 import { FormError } from "../common/Field.tsx";
 import { PlusIcon } from "../common/icons.tsx";
+import { PanelToggles } from "../layout/PanelToggles.tsx";
+import { WorkspacePanel } from "../layout/WorkspacePanel.tsx";
 import { SessionSidebar } from "./SessionSidebar.tsx";
 import { SessionsToggle } from "./SessionsToggle.tsx";
 
@@ -16,9 +21,9 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
 
   useEffect(() => {
     if (workspaces.value === null) void loadWorkspaces();
-    void refreshSessions();
-    // A reconnect may have missed sessions created or renamed elsewhere.
-    return mux.onReady(() => void refreshSessions());
+    refreshLoadedHistories();
+    // A reconnect may have missed sessions created, renamed or finished elsewhere.
+    return mux.onReady(refreshLoadedHistories);
   }, [name]);
 
   const workspace = workspaces.value ? findWorkspace(name) : undefined;
@@ -28,6 +33,13 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
     if (sessionId) openChat(sessionId, workspace);
     else closeActiveChat();
   }, [workspace, sessionId]);
+
+  useEffect(() => {
+    if (!workspace) return;
+    // Terminals of this tab from before a reload re-attach now: a detached shell lives only a minute.
+    if (hasStoredTerminals(workspace)) terminalsFor(mux, workspace);
+    return () => fileBrowserFor(mux, workspace).deactivate();
+  }, [workspace]);
 
   useEffect(() => () => closeActiveChat(), []);
 
@@ -61,7 +73,7 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
     sidebarOpen.value = false;
   };
   return (
-    <div class="workspace-layout">
+    <div class="workspace-layout" data-panel={panelTab.value ?? "none"}>
       <SessionSidebar
         workspace={workspace}
         activeSessionId={sessionId}
@@ -81,7 +93,10 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
           <ChatView key={chat.id} chat={chat} onShowSessions={openSidebar} />
         ) : (
           <div class="empty-chat">
-            <SessionsToggle onClick={openSidebar} />
+            <div class="empty-chat-bar">
+              <SessionsToggle onClick={openSidebar} />
+              <PanelToggles />
+            </div>
             <h1>{workspace.display_name ?? workspace.name}</h1>
             <p class="muted">Pick a session on the left, or start a new one.</p>
             <button type="button" class="button primary" onClick={() => startNewChat(workspace)}>
@@ -90,6 +105,7 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
           </div>
         )}
       </main>
+      <WorkspacePanel workspace={workspace} />
     </div>
   );
 }

@@ -2,9 +2,11 @@ import { signal } from "@preact/signals";
 import type { Workspace } from "../../../../src/protocol/index.ts";
 import { newSessionId } from "../../lib/uuidv7.ts";
 import { mux } from "../connection.ts";
+import { historyFor } from "../history/session-history.ts";
 import { navigate, workspacePath } from "../router.ts";
-import { addLocalSession, refreshSessions } from "../session-list.ts";
 import { ChatSession } from "./chat-session.ts";
+import { stashDraft } from "./drafts.ts";
+import type { MessageModel } from "./message-model.ts";
 
 /** The conversation on screen. Only this one is subscribed; switching away unsubscribes it. */
 export const activeChat = signal<ChatSession | null>(null);
@@ -26,10 +28,31 @@ export function openChat(sessionId: string, workspace: Workspace): void {
 /** Creates a session in the workspace and shows it at once, while its process starts. */
 export function startNewChat(workspace: Workspace): void {
   const chat = new ChatSession(mux, newSessionId(), workspace);
+  const history = historyFor(workspace);
   replaceActive(chat);
-  addLocalSession(chat.id, workspace.path);
+  history.addLocal(chat.id);
   navigate(workspacePath(workspace.name, chat.id));
-  void chat.create().then(refreshSessions);
+  void chat.create().then(() => history.refresh());
+}
+
+/**
+ * Forks `chat` at one of its user messages and shows the new session, with that message's text in
+ * the composer to edit and resend.
+ */
+export async function forkChat(chat: ChatSession, message: MessageModel): Promise<void> {
+  const result = await chat.fork(message);
+  if (!result) return;
+  const history = historyFor(chat.workspace);
+  history.addLocal(result.new_session_id);
+  void history.refresh();
+  // The old stream's `session.closed{replaced}` may have brought the new session on screen already.
+  const shown = activeChat.value;
+  if (shown?.id === result.new_session_id) {
+    if (shown.draft.value === "") shown.draft.value = result.text;
+  } else {
+    stashDraft(result.new_session_id, result.text);
+  }
+  navigate(workspacePath(chat.workspace.name, result.new_session_id));
 }
 
 export function closeActiveChat(): void {

@@ -1,4 +1,4 @@
-import { computed, signal } from "@preact/signals";
+import { computed, type Signal, signal } from "@preact/signals";
 import {
   type AgentEvent,
   type AgentEventOf,
@@ -13,6 +13,8 @@ import {
   type Workspace,
 } from "../../../../src/protocol/index.ts";
 import {
+  ForkPointsResult,
+  ForkResult,
   MessagesResult,
   type ModelRef,
   ModelsResult,
@@ -24,8 +26,9 @@ import {
 import { errorText } from "../../lib/errors.ts";
 import { CommandError, type MuxClient } from "../../lib/mux-client.ts";
 import { uuidv7 } from "../../lib/uuidv7.ts";
+import { patchSession } from "../history/session-history.ts";
 import { navigate, workspacePath } from "../router.ts";
-import { patchSession } from "../session-list.ts";
+import { takeDraft } from "./drafts.ts";
 import {
   isText,
   isThinking,
@@ -71,6 +74,8 @@ export class ChatSession {
   readonly alerts = signal<readonly ChatAlert[]>([]);
   readonly pendingInputs = signal<readonly InputRequest[]>([]);
   readonly load = signal<LoadState>({ status: "loading" });
+  /** The composer's text; a fork hands the prompt it started from to the new session's composer. */
+  readonly draft: Signal<string>;
 
   /** How this view came to be, so that "Try again" repeats the right step. */
   private origin: "create" | "open" = "open";
@@ -93,6 +98,7 @@ export class ChatSession {
     readonly id: string,
     readonly workspace: Workspace,
   ) {
+    this.draft = signal(takeDraft(id) ?? "");
     this.disposers.push(
       client.onSessionEvent(id, (event) => this.receive(event)),
       client.onReady(() => void this.resume()),
@@ -216,6 +222,44 @@ export class ChatSession {
       if (error instanceof CommandError && error.code === "not_found") this.removeInput(requestId);
       this.addAlert("error", `Answer not delivered: ${errorText(error)}`);
     }
+  }
+
+  /**
+   * Forks the conversation at one of its user messages: pi starts a new session holding everything
+   * before that message, and this process moves to it (the old stream ends with `replaced`). The fork
+   * point is pi's entry of the n-th user message. Resolves with the new session, or null if it failed
+   * (the reason is shown) or an extension cancelled it.
+   */
+  async fork(message: MessageModel): Promise<ForkResult | null> {
+    const ordinal = this.userMessages().indexOf(message);
+    try {
+      if (ordinal < 0) throw new Error("this message is not part of the stored conversation yet");
+      if (this.busy.value) throw new Error("the agent is still working; fork once it is idle");
+      if (this.state.value === "closed") await this.startProcess();
+      const points = await this.client.command(
+        { cmd: "get_fork_points", session_id: this.id },
+        ForkPointsResult,
+      );
+      const point = points[ordinal];
+      if (!point) throw new Error("the agent does not know this message as a fork point");
+      const result = await this.client.command(
+        { cmd: "fork", session_id: this.id, entry_id: point.entry_id },
+        ForkResult,
+      );
+      if (result.cancelled) {
+        this.addAlert("info", "The fork was cancelled.");
+        return null;
+      }
+      return result;
+    } catch (error) {
+      this.addAlert("error", `Could not fork: ${errorText(error)}`);
+      return null;
+    }
+  }
+
+  /** The user messages that are in history (not the ones still on their way). */
+  userMessages(): MessageModel[] {
+    return this.messages.value.filter((m) => m.role === "user" && !m.optimistic.value);
   }
 
   dismissAlert(id: string): void {

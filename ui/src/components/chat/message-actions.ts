@@ -1,0 +1,16 @@
+import type { MessageModel } from "../../state/chat/message-model.ts";
+
+/** What a message can do besides showing itself; stable per conversation, so messages never re-render for it. */
+export interface MessageActions {
+  /** Starts a new session from a user message (pi fork). */
+  fork: (message: MessageModel) => void;
+  /** A workspace-relative path for a path the agent used, or null if it lies outside the workspace. */
+  resolveFile: (path: string) => string | null;
+  /** Shows a workspace file in the file pane. */
+  openFile: (relativePath: string) => void;
+}
+
+/** DOM id of a message element: search hits scroll to it. */
+export function messageElementId(idx: number): string {
+  return `message-${idx}`;
+}
