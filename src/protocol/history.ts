@@ -65,7 +65,11 @@ export const HistoryRenameParams = z.strictObject({
 });
 export const HistoryDeleteParams = z.strictObject({ session_id: SessionId });
 
-export const HistoryListResult = z.object({ sessions: z.array(SessionSummary) });
+/** `next_offset`: where the next page starts, when the server filled this one and more may follow. */
+export const HistoryListResult = z.object({
+  sessions: z.array(SessionSummary),
+  next_offset: z.number().optional(),
+});
 export const HistoryGetResult = z.object({ session: SessionSummary.nullable() });
 export const HistoryMessagesResult = z.object({
   session_id: z.string(),
@@ -73,7 +77,7 @@ export const HistoryMessagesResult = z.object({
   version: z.number(),
   message_count: z.number(),
 });
-export const HistorySearchResult = z.object({ hits: z.array(SearchHit) });
+export const HistorySearchResult = z.object({ hits: z.array(SearchHit), next_offset: z.number().optional() });
 
 /** Client frames of the mux `history` channel. */
 export const HistoryFrame = z.discriminatedUnion("type", [
