@@ -8,9 +8,11 @@ import { SessionHistory } from "../runner/history/session-history.ts";
 import { agentMethods } from "../runner/methods/agent-methods.ts";
 import { filesMethods } from "../runner/methods/files-methods.ts";
 import { historyMethods } from "../runner/methods/history-methods.ts";
+import { sandboxMethods } from "../runner/methods/sandbox-methods.ts";
 import { terminalMethods } from "../runner/methods/terminal-methods.ts";
 import { workspaceMethods } from "../runner/methods/workspace-methods.ts";
 import { resolvePi } from "../runner/pi-install.ts";
+import { WorkspaceSandbox } from "../runner/sandbox/workspace-sandbox.ts";
 import { sandboxWrapper } from "../runner/sandbox/wrap.ts";
 import { RunnerServer } from "../runner/server.ts";
 import { SessionManager } from "../runner/session-manager.ts";
@@ -61,6 +63,7 @@ export async function runRunner(argv: string[]): Promise<number> {
     onEvent: (_sessionId, line) => server?.forwardEvent(line),
   });
   // Whole-file writes (REST uploads arrive as chunked writes) share the server's upload limit.
+  const sandbox = new WorkspaceSandbox({ systemFile: defaultSandboxFile(), home, multiUser: false });
   const files = new FileService({
     workspaceRoot,
     limits: { maxFileBytes: config.server.max_upload_mb * 1024 * 1024 },
@@ -92,7 +95,8 @@ export async function runRunner(argv: string[]): Promise<number> {
       ...historyMethods(new SessionHistory({ store: history.store, sessions })),
       ...filesMethods(files, transfers, push),
       ...terminalMethods(terminals),
-      ...workspaceMethods(new WorkspaceService(workspaceRoot)),
+      ...workspaceMethods(new WorkspaceService(workspaceRoot, (path) => sandbox.get(path).profile)),
+      ...sandboxMethods(sandbox, workspaceRoot),
     },
     status: () => ({
       sessions: sessions.status().sessions,

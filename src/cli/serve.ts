@@ -150,7 +150,11 @@ export async function runServe(argv: string[]): Promise<number> {
     version: VERSION,
     onProvidersChanged: pushModels,
     extraRoutes: (api) => {
-      registerWorkspaceRoutes(api, () => runner);
+      registerWorkspaceRoutes(
+        api,
+        () => runner,
+        () => workspaceRoot,
+      );
       registerSessionRoutes(api, history, () => workspaceRoot);
       registerFileRoutes(api, {
         runnerFor: () => runner,

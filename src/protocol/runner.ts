@@ -123,6 +123,13 @@ export const RunnerMethods = {
   ...FilesMethods,
   ...FilesTransferMethods,
   ...TerminalMethods,
+  "sandbox.get": { params: z.strictObject({ workspace_path: z.string().min(1).max(4096) }) },
+  "sandbox.set": {
+    params: z.strictObject({
+      workspace_path: z.string().min(1).max(4096),
+      profile: z.string().min(1).max(64),
+    }),
+  },
   "models.write": {
     params: z.strictObject({
       models_json: z.record(z.string(), z.unknown()),
@@ -151,6 +158,15 @@ export const WorkspaceName = z
     "workspace names are 1-64 letters, digits, '.', '_', '-' or spaces",
   )
   .refine((n) => n !== "." && n !== ".." && !n.endsWith(" "), "invalid workspace name");
+
+/** A workspace's sandbox as its owner sees it (`sandbox.get|set`, REST `/workspaces/{name}/sandbox`). */
+export const SandboxView = z.object({
+  enabled: z.boolean(),
+  profile: z.string(),
+  profiles: z.array(z.string()),
+  effective: z.record(z.string(), z.unknown()),
+});
+export const SetSandboxRequest = z.strictObject({ profile: z.string().min(1).max(64) });
 
 export const Workspace = z.object({
   name: z.string(),

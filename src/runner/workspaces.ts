@@ -1,5 +1,6 @@
+import { realpathSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { ProtocolError, type Workspace, WorkspaceName } from "../protocol/index.ts";
 
 /** Workspace metadata kept inside the workspace, beside its sandbox override (later). */
@@ -7,10 +8,28 @@ const META_FILE = join(".oqto", "workspace.json");
 
 /**
  * The user's workspaces: the directories directly under the workspace root. Hidden
- * directories are not workspaces. Until the sandbox lands every workspace reports "none".
+ * directories are not workspaces.
  */
+/** A workspace path resolved with realpath and checked to be a directory strictly inside the root. */
+export function assertWorkspaceInRoot(root: string, workspacePath: string): string {
+  let real: string;
+  try {
+    real = realpathSync(workspacePath);
+  } catch {
+    throw new ProtocolError("path_not_found", `no workspace at ${workspacePath}`);
+  }
+  if (!real.startsWith(realpathSync(root) + sep)) {
+    throw new ProtocolError("path_not_allowed", "the workspace must be inside your workspace root");
+  }
+  return real;
+}
+
 export class WorkspaceService {
-  constructor(private readonly root: string) {}
+  /** `profileOf`: the sandbox profile a workspace runs under (an error reads as "invalid"). */
+  constructor(
+    private readonly root: string,
+    private readonly profileOf: (workspacePath: string) => string,
+  ) {}
 
   async list(): Promise<Workspace[]> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
@@ -49,7 +68,13 @@ export class WorkspaceService {
 
   private async describe(name: string): Promise<Workspace> {
     const path = join(this.root, name);
-    const workspace: Workspace = { name, path, sandbox_profile: "none" };
+    let profile: string;
+    try {
+      profile = this.profileOf(path);
+    } catch {
+      profile = "invalid";
+    }
+    const workspace: Workspace = { name, path, sandbox_profile: profile };
     const displayName = await readDisplayName(path);
     if (displayName) workspace.display_name = displayName;
     return workspace;

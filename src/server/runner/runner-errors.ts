@@ -12,6 +12,8 @@ const REST_CODE_FOR: Partial<Record<ErrorCode, RestErrorCode>> = {
   path_not_found: "NOT_FOUND",
   path_exists: "CONFLICT",
   too_large: "PAYLOAD_TOO_LARGE",
+  not_a_file: "BAD_REQUEST",
+  not_a_directory: "BAD_REQUEST",
   runner_unavailable: "SERVICE_UNAVAILABLE",
   shutting_down: "SERVICE_UNAVAILABLE",
   timeout: "GATEWAY_TIMEOUT",
