@@ -6,6 +6,7 @@ import {
   Provider,
   type ProviderBody,
   RestError,
+  SandboxView,
   SessionSummary,
   User,
   Workspace,
@@ -89,6 +90,8 @@ const SetupStatus = z.object({ setup_required: z.boolean() });
 /** One page of the session list; `next_offset` is there while more pages follow. */
 const SessionPage = HistoryListResult.extend({ next_offset: z.number().optional() });
 export type SessionPage = z.infer<typeof SessionPage>;
+/** A workspace's sandbox: the profile in force, the ones it may select, and the merged policy. */
+export type WorkspaceSandbox = z.infer<typeof SandboxView>;
 
 /** `?a=1&b=x` from the defined values. */
 function query(params: Record<string, string | number | undefined>): string {
@@ -99,6 +102,7 @@ function query(params: Record<string, string | number | undefined>): string {
 }
 
 const sessionPath = (id: string) => `/sessions/${encodeURIComponent(id)}`;
+const sandboxPath = (workspace: string) => `/workspaces/${encodeURIComponent(workspace)}/sandbox`;
 
 export const api = {
   setupStatus: () => request("GET", "/auth/setup", SetupStatus),
@@ -109,6 +113,9 @@ export const api = {
   me: () => request("GET", "/me", User),
   listWorkspaces: () => request("GET", "/workspaces", z.array(Workspace)),
   createWorkspace: (name: string) => request("POST", "/workspaces", Workspace, { name }),
+  getSandbox: (workspace: string) => request("GET", sandboxPath(workspace), SandboxView),
+  setSandboxProfile: (workspace: string, profile: string) =>
+    request("PUT", sandboxPath(workspace), SandboxView, { profile }),
   listProviders: () => request("GET", "/admin/providers", z.array(Provider)),
   // The provider list is reloaded after each change, so the bodies of these replies are not used.
   createProvider: (body: ProviderBody) => request("POST", "/admin/providers", Empty, body),

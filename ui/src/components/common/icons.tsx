@@ -229,3 +229,9 @@ export const SaveIcon = (props: IconProps) => (
     <path d="M17 21v-8H7v8M7 3v5h8" />
   </Svg>
 );
+
+export const ShieldIcon = (props: IconProps) => (
+  <Svg {...props}>
+    <path d="M12 22s8-4 8-10V5l-8-3-8 3v7c0 6 8 10 8 10z" />
+  </Svg>
+);

@@ -1,6 +1,7 @@
 import { currentUser, logout } from "../../state/auth.ts";
 import { linkHandler, route, workspacePath } from "../../state/router.ts";
 import { FolderIcon } from "../common/icons.tsx";
+import { SandboxBadge } from "../sandbox/SandboxBadge.tsx";
 import { ConnectionIndicator } from "./ConnectionIndicator.tsx";
 import { ThemeToggle } from "./ThemeToggle.tsx";
 
@@ -26,6 +27,7 @@ export function AppHeader() {
             {current.workspace}
           </a>
         )}
+        {current.page === "workspace" && <SandboxBadge workspace={current.workspace} />}
       </nav>
       <div class="app-header-tools">
         <ConnectionIndicator />

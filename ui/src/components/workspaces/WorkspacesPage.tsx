@@ -4,7 +4,7 @@ import { linkHandler, navigate, workspacePath } from "../../state/router.ts";
 import { createWorkspace, loadWorkspaces, workspaces, workspacesError } from "../../state/workspaces.ts";
 import { bindValue } from "../common/bind-value.ts";
 import { FormError } from "../common/Field.tsx";
-import { FolderIcon, PlusIcon } from "../common/icons.tsx";
+import { FolderIcon, PlusIcon, ShieldIcon } from "../common/icons.tsx";
 import { ListPage } from "../common/ListPage.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 
@@ -47,7 +47,18 @@ export function WorkspacesPage() {
                   <span class="workspace-name">{workspace.display_name ?? workspace.name}</span>
                   <span class="workspace-path">{workspace.path}</span>
                 </span>
-                <span class="badge" title="Sandbox profile">
+                <span
+                  class="badge sandbox-profile"
+                  data-invalid={workspace.sandbox_profile === "invalid"}
+                  title={
+                    workspace.sandbox_profile === "invalid"
+                      ? "The workspace's sandbox file is broken: open the workspace to see why"
+                      : "Sandbox profile"
+                  }
+                  data-testid="workspace-sandbox"
+                >
+                  <ShieldIcon size={12} />
+                  <span class="visually-hidden">Sandbox profile: </span>
                   {workspace.sandbox_profile}
                 </span>
               </a>

@@ -1,0 +1,24 @@
+import { z } from "zod";
+
+/** The fields of the effective policy (`effective` of the sandbox view) that the summary explains. */
+const EffectivePolicy = z.object({
+  home: z.enum(["rw", "ro"]),
+  isolate_network: z.boolean(),
+  network: z.object({ mode: z.string() }),
+  deny_read: z.array(z.string()),
+});
+
+/** One line on what a workspace's policy means for its agents and terminals. */
+export function describeSandbox(enabled: boolean, effective: Record<string, unknown>): string {
+  if (!enabled) return "Sandbox off: agents and terminals run with the user's full access.";
+  const parsed = EffectivePolicy.safeParse(effective);
+  if (!parsed.success) return "The server sent a policy this page cannot read.";
+  const policy = parsed.data;
+  const isolated = policy.isolate_network || policy.network.mode === "isolated";
+  const network = isolated ? "network isolated" : `network ${policy.network.mode}`;
+  const home = policy.home === "ro" ? "home read-only" : "home writable";
+  // Paths arrive expanded for the user; their last segment (.ssh, .aws, …) is what a reader recognises.
+  const hidden = policy.deny_read.map((path) => path.split("/").pop() || path);
+  const secrets = hidden.length > 0 ? `hidden: ${hidden.join(", ")}` : "nothing hidden";
+  return `Sandboxed: ${network}, ${home}, ${secrets}.`;
+}
