@@ -4,22 +4,10 @@
  */
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium, OUTPUT_DIR, WAIT_MS } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
-
-const OUTPUT_DIR = resolve(import.meta.dir, "../../test-output");
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const WAIT_MS = 30_000;
 
 let stack: Stack;
 let browser: Browser;
@@ -27,9 +15,8 @@ let browser: Browser;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(OUTPUT_DIR, { recursive: true });
   stack = await startStack({ noProvider: true });
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 90_000);
 
 afterEach(() => {

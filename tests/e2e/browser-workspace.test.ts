@@ -4,24 +4,13 @@
  * pane (upload, live tree, edit and save) and the terminal. Screenshots go to test-output/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium, OUTPUT_DIR, WAIT_MS } from "../helpers/browser.ts";
 import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
-const OUTPUT_DIR = resolve(import.meta.dir, "../../test-output");
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const WAIT_MS = 30_000;
 const WORKSPACE = "tools";
 
 let stack: Stack;
@@ -32,9 +21,8 @@ const pageErrors: string[] = [];
 let signedInState: Awaited<ReturnType<BrowserContext["storageState"]>>;
 
 beforeAll(async () => {
-  mkdirSync(OUTPUT_DIR, { recursive: true });
   stack = await startStack();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${stack.baseUrl}/`);

@@ -3,23 +3,11 @@
  * its runner, real pi processes and the scripted fake LLM. Screenshots go to test-output/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium, OUTPUT_DIR, WAIT_MS } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
-
-const OUTPUT_DIR = resolve(import.meta.dir, "../../test-output");
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--headless",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const WAIT_MS = 30_000;
 
 let stack: Stack;
 let browser: Browser;
@@ -29,9 +17,8 @@ const pageErrors: string[] = [];
 let signedInState: Awaited<ReturnType<BrowserContext["storageState"]>>;
 
 beforeAll(async () => {
-  mkdirSync(OUTPUT_DIR, { recursive: true });
   stack = await startStack();
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   const { context, page } = await openPage();
   await signIn(page);
   signedInState = await context.storageState();
