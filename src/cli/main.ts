@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 import { ConfigError } from "../config/load.ts";
+import { HSTRY_USAGE, runHstryCommand } from "../history/service/command.ts";
 import { RUNNER_USAGE, runRunner } from "./runner.ts";
 import { runServe, SERVE_USAGE } from "./serve.ts";
 import { runUserCommand } from "./user.ts";
@@ -12,6 +13,7 @@ usage: oqto <command> [options]
 commands:
   serve     run the web server (HTTP + WebSocket relay, embedded UI)
   runner    run the per-user runner (started by serve in single-user mode)
+  hstry     run the embedded history service (started by the runner)
   user      manage users: user add NAME [--admin] --password-stdin | user list
   version   print the version
 
@@ -21,7 +23,9 @@ options every command honours:
 
 ${SERVE_USAGE}
 
-${RUNNER_USAGE}`;
+${RUNNER_USAGE}
+
+${HSTRY_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return runServe(rest);
     case "runner":
       return runRunner(rest);
+    case "hstry":
+      return runHstryCommand(rest);
     case "user":
       return runUserCommand(rest);
     case "version":

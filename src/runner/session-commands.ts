@@ -170,13 +170,16 @@ async function getState(session: Session): Promise<Record<string, unknown>> {
 }
 
 /**
- * The conversation: from the running pi, else from its session file. After a compaction pi's list
- * starts with a summary and lacks older messages, so the session file is read to keep `idx` stable.
+ * The conversation: from history (with the rows not written yet) when it can answer, else from the
+ * running pi, else from its session file. After a compaction pi's list starts with a summary and
+ * lacks older messages, so the session file is read to keep `idx` stable.
  */
-async function getMessages(
+export async function getMessages(
   session: Session,
   limit: number | undefined,
 ): Promise<{ messages: Message[]; version: number; message_count: number }> {
+  const stored = await session.historyMessages(limit);
+  if (stored) return stored;
   let piMessages: PiAgentMessage[] | undefined;
   if (session.isRunning) {
     piMessages = piData(

@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_by_pi_session ON sessions (pi_session_id);
 `;
+/** Sessions whose messages history has not stored yet; a column added after the first release. */
+const HISTORY_DIRTY_COLUMN = "ALTER TABLE sessions ADD COLUMN history_dirty INTEGER NOT NULL DEFAULT 0";
 
 /**
  * Oqto session id → pi session (file), workspace and model, in `runner.db` (bun:sqlite, WAL) in the
@@ -45,6 +47,8 @@ export class SessionIndex {
   private readonly byPiStmt;
   private readonly listStmt;
   private readonly deleteStmt;
+  private readonly dirtyStmt;
+  private readonly listDirtyStmt;
 
   constructor(stateDir: string) {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -52,6 +56,10 @@ export class SessionIndex {
     this.db.run("PRAGMA journal_mode = WAL");
     this.db.run("PRAGMA busy_timeout = 5000");
     this.db.run(SCHEMA);
+    const columns = this.db.query("SELECT name FROM pragma_table_info('sessions')").all() as Array<{
+      name: string;
+    }>;
+    if (!columns.some((column) => column.name === "history_dirty")) this.db.run(HISTORY_DIRTY_COLUMN);
     this.upsertStmt = this.db.query(
       `INSERT INTO sessions (session_id, pi_session_id, pi_session_file, workspace_path, provider, model, title, created_at, last_activity)
        VALUES ($session_id, $pi_session_id, $pi_session_file, $workspace_path, $provider, $model, $title, $created_at, $last_activity)
@@ -66,6 +74,8 @@ export class SessionIndex {
     );
     this.listStmt = this.db.query("SELECT * FROM sessions ORDER BY last_activity DESC LIMIT ?");
     this.deleteStmt = this.db.query("DELETE FROM sessions WHERE session_id = ?");
+    this.dirtyStmt = this.db.query("UPDATE sessions SET history_dirty = ? WHERE session_id = ?");
+    this.listDirtyStmt = this.db.query("SELECT * FROM sessions WHERE history_dirty = 1");
   }
 
   /** Inserts or updates the record (created_at of an existing row is kept). */
@@ -85,6 +95,16 @@ export class SessionIndex {
   /** Most recently active first. */
   list(limit = 1000): SessionRecord[] {
     return this.listStmt.all(limit).map((row) => SessionRecord.parse(row));
+  }
+
+  /** Marks that history lacks some of the session's messages (they are in pi's session file). */
+  setHistoryDirty(sessionId: string, dirty: boolean): void {
+    this.dirtyStmt.run(dirty ? 1 : 0, sessionId);
+  }
+
+  /** Sessions marked by setHistoryDirty, to be completed when history is back (runner start). */
+  listHistoryDirty(): SessionRecord[] {
+    return this.listDirtyStmt.all().map((row) => SessionRecord.parse(row));
   }
 
   delete(sessionId: string): void {

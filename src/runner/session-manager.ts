@@ -5,6 +5,7 @@
 import { realpath, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, sep } from "node:path";
 import type { Config } from "../config/schema.ts";
+import type { HistoryStore } from "../history/history-store.ts";
 import { Command, type CommandOf } from "../protocol/commands.ts";
 import {
   type AgentPhase,
@@ -16,13 +17,16 @@ import {
   SYSTEM_SESSION_ID,
 } from "../protocol/common.ts";
 import type { ResponseEvent } from "../protocol/events.ts";
+import type { Message } from "../protocol/message.ts";
 import type { SubscribeResult } from "../protocol/runner.ts";
+import { mapPiConversation } from "./harness/pi/message-mapper.ts";
 import { PiCancellableData, PiForkData } from "./harness/pi/pi-schemas.ts";
+import { ConversationSync, type Lineage } from "./history/conversation-sync.ts";
 import { readModels, writeModelsFiles } from "./models-files.ts";
 import { type ResolvedPi, resolvePi } from "./pi-install.ts";
 import { Session, type SessionDeps } from "./session.ts";
-import { GET_STATE_TIMEOUT_MS, guard, piData, runSessionCommand } from "./session-commands.ts";
-import { findPiSessionFile } from "./session-files.ts";
+import { GET_STATE_TIMEOUT_MS, getMessages, guard, piData, runSessionCommand } from "./session-commands.ts";
+import { findPiSessionFile, piSessionIdFromFile, readPiSessionMessages } from "./session-files.ts";
 import { SessionIndex, type SessionRecord } from "./session-index.ts";
 
 export interface SessionManagerOptions {
@@ -42,6 +46,21 @@ export interface SessionManagerOptions {
   log?: (message: string) => void;
   /** pi location; resolved from the config on first use when omitted. */
   pi?: ResolvedPi;
+  /** Conversation history (HSTRY.md §5); without it pi's session files are the only record. */
+  history?: HistoryStore;
+}
+
+/** Live state of a session with a pi process, for session lists. */
+export interface LiveState {
+  state: SessionState;
+  phase?: AgentPhase;
+  seq: number;
+}
+
+/** A session the runner knows, and the pi session it is bound to (if it started once). */
+export interface KnownSession {
+  session_id: string;
+  pi_session_id?: string;
 }
 
 export interface SessionStatus {
@@ -81,11 +100,14 @@ export class SessionManager {
   private readonly log: (message: string) => void;
   private pi: ResolvedPi | undefined;
   private shuttingDown = false;
+  /** Completing history for sessions an earlier runner could not save (runner start, §5.3). */
+  private readonly recovery: Promise<void>;
 
   constructor(private readonly opts: SessionManagerOptions) {
     this.index = new SessionIndex(opts.stateDir);
     this.log = opts.log ?? ((message) => process.stderr.write(`[sessions] ${message}\n`));
     this.pi = opts.pi;
+    this.recovery = this.recoverHistory();
   }
 
   /** Handles any canonical command and resolves with its single response. Never rejects. */
@@ -151,6 +173,7 @@ export class SessionManager {
   async shutdown(graceS?: number): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    await this.recovery;
     const graceMs = graceS === undefined ? undefined : graceS * 1000;
     await Promise.all(
       [...this.sessions.values()].map((s) =>
@@ -179,7 +202,8 @@ export class SessionManager {
         await this.requireSession(command.session_id).close("closed");
         return undefined;
       case "session.delete":
-        return this.delete(command.session_id);
+        await this.deleteSession(command.session_id);
+        return undefined;
       case "session.new":
         return this.newSession(command);
       case "session.switch":
@@ -243,6 +267,7 @@ export class SessionManager {
       index: this.index,
       sink: this.opts.onEvent,
       log: this.log,
+      history: this.opts.history,
       reserveProcess: () => {
         let running = 0;
         for (const s of this.sessions.values()) if (s.isRunning) running += 1;
@@ -406,17 +431,111 @@ export class SessionManager {
     };
   }
 
-  private async delete(sessionId: string): Promise<undefined> {
+  /**
+   * Closes the session, deletes its conversation from history and pi's session file, and forgets it.
+   * When history cannot delete, the file and the index entry stay, so the call can be repeated.
+   */
+  async deleteSession(sessionId: string): Promise<void> {
     const session = this.sessions.get(sessionId);
     const record = this.index.get(sessionId);
     if (!session && !record) throw new ProtocolError("session_not_found", `unknown session ${sessionId}`);
     const file = session?.piSessionFile ?? record?.pi_session_file ?? undefined;
+    const piSessionId = session?.piSessionId ?? record?.pi_session_id ?? undefined;
     if (session?.isRunning) await session.close("deleted");
     else if (session && session.seq > 0) session.emit("session.closed", { reason: "deleted" });
+    // Closed, so nothing writes any more; after the delete nothing may re-create the conversation.
+    if (this.opts.history && piSessionId) await this.opts.history.deleteConversation(piSessionId);
+    session?.discardHistory();
     if (file) await rm(file, { force: true });
     this.index.delete(sessionId);
     this.sessions.delete(sessionId);
-    return undefined;
+  }
+
+  // ---- queries for the history methods ----
+
+  /** A session this runner knows (in memory or in its index), without loading it. */
+  knownSession(sessionId: string): KnownSession | undefined {
+    const session = this.sessions.get(sessionId);
+    if (session) {
+      return {
+        session_id: session.id,
+        ...(session.piSessionId ? { pi_session_id: session.piSessionId } : {}),
+      };
+    }
+    const record = this.index.get(sessionId);
+    if (!record) return undefined;
+    return {
+      session_id: record.session_id,
+      ...(record.pi_session_id ? { pi_session_id: record.pi_session_id } : {}),
+    };
+  }
+
+  /** The Oqto session bound to a pi session, if this runner has one. */
+  sessionIdForPiSession(piSessionId: string): string | undefined {
+    for (const session of this.sessions.values()) if (session.piSessionId === piSessionId) return session.id;
+    return this.index.findByPiSessionId(piSessionId)?.session_id;
+  }
+
+  /** State of a session that has a pi process. */
+  liveState(sessionId: string): LiveState | undefined {
+    const session = this.sessions.get(sessionId);
+    if (!session?.isRunning) return undefined;
+    return { state: session.state, ...(session.phase ? { phase: session.phase } : {}), seq: session.seq };
+  }
+
+  /** The conversation as `get_messages` returns it (history first, then pi). */
+  messages(sessionId: string, limit?: number) {
+    return getMessages(this.requireSession(sessionId), limit);
+  }
+
+  /** A title set from outside: the live session and its subscribers, and the index. False if unknown. */
+  renameSession(sessionId: string, title: string): boolean {
+    const session = this.sessions.get(sessionId) ?? this.loadFromIndex(sessionId);
+    if (!session) return false;
+    session.rename(title);
+    return true;
+  }
+
+  /**
+   * Runner start: sessions whose last write failed get the messages history lacks from pi's session
+   * file. A failure leaves the mark for the next start (or the session's next write).
+   */
+  private async recoverHistory(): Promise<void> {
+    const store = this.opts.history;
+    if (!store) return;
+    for (const record of this.index.listHistoryDirty()) {
+      const { session_id: sessionId, pi_session_id: piSessionId, pi_session_file: file } = record;
+      if (this.shuttingDown) return;
+      if (!piSessionId || !file) {
+        this.index.setHistoryDirty(sessionId, false);
+        continue;
+      }
+      let messages: Message[];
+      try {
+        messages = mapPiConversation(sessionId, (await readPiSessionMessages(file)) ?? []);
+      } catch (error) {
+        this.log(`[${sessionId}] cannot read ${file} to complete history: ${(error as Error).message}`);
+        continue;
+      }
+      const sync = new ConversationSync({
+        store,
+        facts: () => ({
+          sessionId,
+          piSessionId,
+          piSessionFile: file,
+          workspace: record.workspace_path,
+          createdAt: record.created_at,
+          title: record.title ?? undefined,
+          model: record.model ?? undefined,
+          provider: record.provider ?? undefined,
+        }),
+        onDirty: (dirty) => this.index.setHistoryDirty(sessionId, dirty),
+        log: (message) => this.log(`[${sessionId}] ${message}`),
+      });
+      if (await sync.bind({ messageCount: messages.length, loadMessages: async () => messages })) {
+        this.log(`[${sessionId}] history completed from the pi session file`);
+      }
+    }
   }
 
   private listSessions(): { sessions: SessionListing[] } {
@@ -462,7 +581,7 @@ export class SessionManager {
   }
 
   /** Moves `from`'s pi process (now on another pi session) to the Oqto session `toId`. */
-  private async rebind(from: Session, toId: string, resumed: boolean): Promise<Session> {
+  private async rebind(from: Session, toId: string, resumed: boolean, lineage?: Lineage): Promise<Session> {
     const piState = await from.requestData({ type: "get_state" }, GET_STATE_TIMEOUT_MS);
     const previous = this.sessions.get(toId);
     const process = from.handOver(toId);
@@ -478,22 +597,29 @@ export class SessionManager {
       title: previous?.title ?? null,
     });
     if (subscribed) to.subscribe(undefined);
-    await to.adopt(process, piState, resumed);
+    await to.adopt(process, piState, resumed, lineage);
     return to;
   }
 
   private async newSession(command: CommandOf<"session.new">): Promise<{ session_id: string }> {
     const session = this.runningIdleSession(command.session_id, command.cmd);
-    const parent = command.parent_session
-      ? (await this.resolveTarget(command.parent_session)).file
-      : undefined;
+    const parent = command.parent_session ? await this.resolveTarget(command.parent_session) : undefined;
     const result = piData(
       PiCancellableData,
-      await session.requestData({ type: "new_session", ...(parent ? { parentSession: parent } : {}) }),
+      await session.requestData({
+        type: "new_session",
+        ...(parent ? { parentSession: parent.file } : {}),
+      }),
       "new_session",
     );
     if (result.cancelled) throw new ProtocolError("harness_error", "an extension cancelled the new session");
-    const next = await this.rebind(session, mintSessionId(), false);
+    const parentPiSessionId = parent
+      ? (parent.record?.pi_session_id ?? piSessionIdFromFile(parent.file))
+      : undefined;
+    const lineage = parentPiSessionId
+      ? { parentPiSessionId, parentSessionId: parent?.record?.session_id }
+      : undefined;
+    const next = await this.rebind(session, mintSessionId(), false, lineage);
     return { session_id: next.id };
   }
 
@@ -525,7 +651,10 @@ export class SessionManager {
       "fork",
     );
     if (result.cancelled) return { text: result.text, cancelled: true, new_session_id: session.id };
-    const next = await this.rebind(session, mintSessionId(), false);
+    const lineage = session.piSessionId
+      ? { parentPiSessionId: session.piSessionId, parentSessionId: session.id }
+      : undefined;
+    const next = await this.rebind(session, mintSessionId(), false, lineage);
     return { text: result.text, cancelled: false, new_session_id: next.id };
   }
 }

@@ -6,12 +6,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { Config } from "../config/schema.ts";
+import type { HistoryStore } from "../history/history-store.ts";
 import type { CommandOf } from "../protocol/commands.ts";
 import { type AgentPhase, ProtocolError, type SessionState } from "../protocol/common.ts";
 import { type EventName, type EventPayload, encodeEventLine } from "../protocol/events.ts";
 import type { InputRequest, Message } from "../protocol/message.ts";
 import type { SubscribeResult } from "../protocol/runner.ts";
-import { countConversationMessages } from "./harness/pi/message-mapper.ts";
+import { countConversationMessages, mapPiConversation } from "./harness/pi/message-mapper.ts";
 import { type PiExit, PiProcess } from "./harness/pi/pi-process.ts";
 import {
   type PiCommand,
@@ -23,6 +24,7 @@ import {
 } from "./harness/pi/pi-schemas.ts";
 import { buildPiSpawn } from "./harness/pi/pi-spawn.ts";
 import { PiTranslator } from "./harness/pi/translator.ts";
+import { ConversationSync, type Lineage, type StoredMessages } from "./history/conversation-sync.ts";
 import { readSettings, SETTINGS_FILE } from "./models-files.ts";
 import type { ResolvedPi } from "./pi-install.ts";
 import { ReplayBuffer } from "./replay-buffer.ts";
@@ -55,6 +57,8 @@ export interface SessionDeps {
   log(message: string): void;
   /** Throws `busy` when no further pi process may start (runner.max_sessions). */
   reserveProcess(): void;
+  /** Where conversations are persisted; without it pi's session file is the only record. */
+  history?: HistoryStore | undefined;
 }
 
 export interface SessionInit {
@@ -103,6 +107,12 @@ export class Session {
   private abortKill: ReturnType<typeof setTimeout> | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private autoRetryEnabled = true;
+  /** Persistence of this session's conversation (PROTOCOL.md §1.7-2). */
+  private readonly history: ConversationSync | undefined;
+  /** Set while the ended turn is being persisted; agent.idle follows. */
+  private turnEnding: Promise<void> | undefined;
+  /** Counts pi runs, so that a run starting while a turn is persisted keeps the turn open. */
+  private runGeneration = 0;
 
   constructor(
     init: SessionInit,
@@ -128,6 +138,26 @@ export class Session {
       phase: () => this.translator?.phase,
       onTimeout: (reason) => this.watchdogFired(reason),
     });
+    if (deps.history) {
+      this.history = new ConversationSync({
+        store: deps.history,
+        facts: () =>
+          this.piSessionId === undefined
+            ? undefined
+            : {
+                sessionId: this.id,
+                piSessionId: this.piSessionId,
+                piSessionFile: this.piSessionFile,
+                workspace: this.workspacePath,
+                createdAt: this.createdAt,
+                title: this.title,
+                model: this.model,
+                provider: this.provider,
+              },
+        onDirty: (dirty) => deps.index.setHistoryDirty(this.id, dirty),
+        log: (message) => deps.log(`[${this.id}] ${message}`),
+      });
+    }
   }
 
   get isRunning(): boolean {
@@ -232,16 +262,18 @@ export class Session {
     this.detach();
     this.state = "closed";
     this.emit("session.closed", { reason: "replaced", next_session_id: nextSessionId });
+    // Only rows a failed write left behind can be queued here (re-binding happens while idle).
+    void this.history?.flush();
     return process;
   }
 
   /** Takes over a running pi process that was re-bound to this session's pi session. */
-  async adopt(process: PiProcess, piState: unknown, resumed: boolean): Promise<void> {
+  async adopt(process: PiProcess, piState: unknown, resumed: boolean, lineage?: Lineage): Promise<void> {
     this.process = process;
     process.setHandlers(this.processHandlers());
     this.state = "starting";
     try {
-      await this.bindPiState(piState, resumed);
+      await this.bindPiState(piState, resumed, lineage);
     } catch (error) {
       this.process = undefined;
       this.state = "closed";
@@ -261,9 +293,15 @@ export class Session {
     this.state = "stopping";
     this.detach();
     await process.close(graceMs);
-    if (this.turnOpen) this.finishTurn();
+    if (this.turnOpen) await this.finishTurn();
+    await this.history?.flush();
     this.state = "closed";
     this.emit("session.closed", { reason });
+  }
+
+  /** The session is being deleted: its conversation must not be written again. */
+  discardHistory(): void {
+    this.history?.discard();
   }
 
   /** Restarts pi on the same pi session file; subscribers and stream are kept. */
@@ -305,7 +343,7 @@ export class Session {
     process?.setHandlers({ onEvent: () => undefined, onExit: () => undefined });
   }
 
-  private async bindPiState(data: unknown, resumed: boolean): Promise<void> {
+  private async bindPiState(data: unknown, resumed: boolean, lineage?: Lineage): Promise<void> {
     const parsed = PiState.safeParse(data);
     if (!parsed.success)
       throw new ProtocolError("harness_error", `unexpected get_state answer: ${parsed.error.message}`);
@@ -321,8 +359,9 @@ export class Session {
     const firstIdx = await this.countMessages(state);
     this.autoRetryEnabled = await this.readAutoRetrySetting();
     this.translator = new PiTranslator(this.id, firstIdx, this.translatorHooks());
-    this.state = this.turnOpen ? "streaming" : "idle";
     this.saveIndex();
+    await this.history?.bind({ messageCount: firstIdx, loadMessages: () => this.piConversation(), lineage });
+    this.state = this.turnOpen ? "streaming" : "idle";
     if (this.seq === 0) {
       this.emit("session.created", {
         resumed,
@@ -343,6 +382,21 @@ export class Session {
     if (!data.success)
       throw new ProtocolError("harness_error", `unexpected get_messages answer: ${data.error.message}`);
     return countConversationMessages(data.data.messages);
+  }
+
+  /** The whole pi conversation as canonical messages (history backfill reads it). */
+  private async piConversation(): Promise<Message[]> {
+    let messages = this.piSessionFile ? await readPiSessionMessages(this.piSessionFile) : undefined;
+    if (!messages && this.process) {
+      const data = PiMessagesData.safeParse(await this.requestData({ type: "get_messages" }));
+      if (data.success) messages = data.data.messages;
+    }
+    return mapPiConversation(this.id, messages ?? [], (idx) => this.clientIdAt(idx));
+  }
+
+  /** The conversation from history (with rows not yet written); undefined when history cannot say. */
+  historyMessages(limit: number | undefined): Promise<StoredMessages | undefined> {
+    return this.history ? this.history.read(limit) : Promise.resolve(undefined);
   }
 
   /** pi's `retry.enabled` (default true): project settings override the agent dir's. */
@@ -377,11 +431,19 @@ export class Session {
       error: `the agent process exited unexpectedly (${how})${tail ? `: ${tail}` : ""}`,
       recoverable: false,
     });
-    if (this.turnOpen) this.finishTurn();
-    this.emit("session.closed", {
-      reason: "exited",
-      ...(exit.code === null ? {} : { exit_code: exit.code }),
-    });
+    const closed = () =>
+      this.emit("session.closed", {
+        reason: "exited",
+        ...(exit.code === null ? {} : { exit_code: exit.code }),
+      });
+    // What the dead turn produced is persisted before its agent.idle and the end of the stream.
+    if (!this.turnOpen) {
+      closed();
+      return;
+    }
+    void this.finishTurn()
+      .catch((error) => this.deps.log(`[${this.id}] ending the turn failed: ${(error as Error).message}`))
+      .then(closed);
   }
 
   saveIndex(): void {
@@ -428,6 +490,7 @@ export class Session {
    */
   async sendMessage(kind: MessageKind, message: string, images: ImageInput[] | undefined, clientId?: string) {
     if (clientId && this.dedupe.has(clientId)) return;
+    if (this.turnEnding) throw new ProtocolError("session_busy", "the last turn is still being saved");
     if (this.state === "closed") void this.start().catch(() => undefined);
     const asPrompt = this.state === "starting" || this.state === "idle";
     if (!asPrompt && (kind === "prompt" || this.state !== "streaming")) {
@@ -521,24 +584,55 @@ export class Session {
     this.detach();
     await process.kill();
     this.emit("agent.error", { error: reason, recoverable: true });
-    this.finishTurn();
     this.state = "closed";
+    await this.finishTurn();
   }
 
-  /** The turn is over and persisted (pi's session file): agent.idle, then the abort responses. */
-  private finishTurn(): void {
-    if (!this.turnOpen) return;
-    this.turnOpen = false;
-    this.runStarted = false;
-    this.compactionRerunPending = false;
+  /**
+   * The turn is over: its messages are persisted (§1.7-2), then agent.idle (with the history version,
+   * or after `agent.error{history_unavailable}`), then the abort responses. Concurrent calls share one end.
+   */
+  private finishTurn(): Promise<void> {
+    if (!this.turnOpen) return Promise.resolve();
+    this.turnEnding ??= this.endTurn().finally(() => {
+      this.turnEnding = undefined;
+    });
+    return this.turnEnding;
+  }
+
+  private async endTurn(): Promise<void> {
+    const run = this.runGeneration;
     this.watchdog.stop();
     clearTimeout(this.rerunHold);
     this.rerunHold = undefined;
     clearTimeout(this.abortKill);
     this.abortKill = undefined;
+    const written = this.history ? await this.history.persistTurn() : undefined;
+    // pi started another run meanwhile (a late re-run): the turn goes on and ends with that run.
+    if (run !== this.runGeneration && this.process) return;
+    this.turnOpen = false;
+    this.runStarted = false;
+    this.compactionRerunPending = false;
     this.translator?.endTurn();
     if (this.state === "streaming" || this.state === "aborting") this.state = "idle";
-    this.emit("agent.idle", {});
+    if (written && !written.ok) {
+      this.emit("agent.error", {
+        error: `history is unavailable; the turn is kept and saved later: ${written.error}`,
+        recoverable: true,
+        code: "history_unavailable",
+      });
+    }
+    this.emit(
+      "agent.idle",
+      written?.ok && written.version
+        ? {
+            message_version: {
+              version: written.version.version,
+              message_count: written.version.messageCount,
+            },
+          }
+        : {},
+    );
     this.lastActivity = Date.now();
     this.saveIndex();
     const waiters = this.abortWaiters;
@@ -551,15 +645,17 @@ export class Session {
     return {
       emit: <E extends EventName>(event: E, payload: EventPayload<E>) => {
         this.emit(event, payload);
-        if (event === "stream.message_end" && this.title === undefined) {
-          this.titleFromFirstMessage((payload as EventPayload<"stream.message_end">).message);
-        }
+        if (event !== "stream.message_end") return;
+        const { message } = payload as EventPayload<"stream.message_end">;
+        this.history?.record(message);
+        if (this.title === undefined) this.titleFromFirstMessage(message);
       },
       agentStarted: () => {
         clearTimeout(this.rerunHold);
         this.rerunHold = undefined;
         this.compactionRerunPending = false;
         this.runStarted = true;
+        this.runGeneration += 1;
         if (!this.turnOpen) {
           // A run pi started by itself (e.g. after a threshold compaction).
           this.turnOpen = true;
@@ -590,6 +686,7 @@ export class Session {
       titleChanged: (title: string) => {
         this.title = title;
         this.saveIndex();
+        this.history?.touch();
       },
       inputRequested: (request: InputRequest, timeoutMs: number | undefined) =>
         this.inputs.add(request, timeoutMs),
@@ -610,7 +707,15 @@ export class Session {
     if (!text) return;
     this.title = text.length > 80 ? `${text.slice(0, 79)}…` : text;
     this.saveIndex();
+    this.history?.touch();
     this.emit("session.title_changed", { title: this.title });
+  }
+
+  /** A rename from outside the session (REST, history channel): title, index and subscribers. */
+  rename(title: string): void {
+    this.title = title;
+    this.saveIndex();
+    if (this.isRunning) this.emit("session.title_changed", { title });
   }
 
   setAutoRetry(enabled: boolean): void {
