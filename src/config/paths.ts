@@ -16,7 +16,8 @@ function xdg(variable: string, fallback: string): string {
 export const defaultDataDir = (): string => join(xdg("XDG_DATA_HOME", ".local/share"), "oqto");
 export const defaultConfigFile = (): string => join(xdg("XDG_CONFIG_HOME", ".config"), "oqto", "config.toml");
 /** The global sandbox file in single-user mode (SANDBOX.md §1), separate from config.toml on purpose. */
-export const defaultSandboxFile = (): string => join(xdg("XDG_CONFIG_HOME", ".config"), "oqto", "sandbox.toml");
+export const defaultSandboxFile = (): string =>
+  join(xdg("XDG_CONFIG_HOME", ".config"), "oqto", "sandbox.toml");
 
 /** Every path derived from the data dir, in one place. */
 export function dataPaths(dataDir: string) {
