@@ -1,6 +1,6 @@
 import { homedir, userInfo } from "node:os";
-import { join } from "node:path";
-import { dataPaths, defaultSandboxFile, expandHome } from "../config/paths.ts";
+import { dirname, join } from "node:path";
+import { dataPaths, defaultConfigFile, defaultSandboxFile, expandHome } from "../config/paths.ts";
 import { FileService } from "../runner/files/file-service.ts";
 import { StreamRegistry } from "../runner/files/stream-registry.ts";
 import { connectHistory } from "../runner/history/history-connection.ts";
@@ -75,6 +75,7 @@ export async function runRunner(argv: string[]): Promise<number> {
       home,
       multiUser: false,
       kind: "terminal",
+      hiddenPaths: [ctx.dataDir, dirname(defaultConfigFile())],
     }),
     onOutput: (terminalId, bytes) =>
       push({

@@ -3,7 +3,7 @@
  * PTY running the user's shell inside the workspace's bubblewrap sandbox.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Frame, MuxClient } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
@@ -60,7 +60,7 @@ async function waitForOutput(
 }
 
 beforeAll(async () => {
-  stack = await startStack({ noProvider: true });
+  stack = await startStack({ noProvider: true, dataDirInHome: true });
   mkdirSync(join(stack.home, ".ssh"), { recursive: true });
   writeFileSync(join(stack.home, ".ssh", "id_rsa"), "PRIVATE KEY MATERIAL\n");
   const res = await fetch(`${stack.baseUrl}/api/workspaces`, {
@@ -107,6 +107,18 @@ test("a real shell in the sandbox: echo, resize, Ctrl-C, uid, hidden ~/.ssh, exi
   const ssh = await waitForOutput(client, id, /ssh-rc=\d+/, from);
   expect(ssh).not.toContain("PRIVATE KEY MATERIAL");
   expect(ssh).toMatch(/ssh-rc=1/);
+
+  // Oqto's own secrets (JWT secret, platform DB) sit in the writable home and stay hidden.
+  from = client.frames.length;
+  send(client, {
+    type: "input",
+    terminal_id: id,
+    data: `ls ${stack.dataDir} | wc -l; cat ${stack.dataDir}/jwt-secret; echo jwt-rc=$?\r`,
+  });
+  const secret = await waitForOutput(client, id, /jwt-rc=\d+/, from);
+  expect(secret).toMatch(/[\r\n]0\r\n/);
+  expect(secret).toMatch(/jwt-rc=1/);
+  expect(readFileSync(join(stack.dataDir, "jwt-secret"), "utf8").length).toBeGreaterThan(20);
 
   send(client, { type: "input", terminal_id: id, data: "exit 7\r" });
   const exit = await client.waitFor(

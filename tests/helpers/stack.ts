@@ -18,6 +18,8 @@ export interface StackOptions {
   extraConfig?: string;
   /** Extra keys for the `[server]` table. */
   serverConfig?: string;
+  /** Keep the data dir where a real install has it: `~/.local/share/oqto`. */
+  dataDirInHome?: boolean;
   /** Skip configuring the fake provider. */
   noProvider?: boolean;
 }
@@ -74,7 +76,7 @@ async function readUntil(
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const root = mkdtempSync("/tmp/oqto-e2e-");
   const home = join(root, "home");
-  const dataDir = join(root, "data");
+  const dataDir = options.dataDirInHome ? join(home, ".local/share/oqto") : join(root, "data");
   const workspaceRoot = join(root, "ws");
   for (const dir of [home, dataDir, workspaceRoot]) mkdirSync(dir, { recursive: true });
   const fakeLlm = await startFakeLlm();

@@ -9,6 +9,11 @@ export interface SandboxWrapOptions {
   home: string;
   multiUser: boolean;
   kind: "agent" | "terminal";
+  /**
+   * Oqto's own state (data dir: platform DB, JWT secret, runner socket; config dir) is hidden from
+   * whatever runs in the sandbox, whatever the profile says: reading it would mean forging logins.
+   */
+  hiddenPaths: string[];
 }
 
 /**
@@ -24,7 +29,14 @@ export function sandboxWrapper(options: SandboxWrapOptions): WrapCommand {
       home: options.home,
       multiUser: options.multiUser,
     });
-    prepareSandboxDirs({ profile, home: options.home, workspace });
-    return buildSandboxedCommand({ profile, home: options.home, workspace, command, kind: options.kind });
+    const hardened = { ...profile, deny_read: [...new Set([...profile.deny_read, ...options.hiddenPaths])] };
+    prepareSandboxDirs({ profile: hardened, home: options.home, workspace });
+    return buildSandboxedCommand({
+      profile: hardened,
+      home: options.home,
+      workspace,
+      command,
+      kind: options.kind,
+    });
   };
 }
