@@ -1,4 +1,4 @@
-import { homedir, userInfo } from "node:os";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { dataPaths, defaultConfigFile, defaultSandboxFile, expandHome } from "../config/paths.ts";
 import { FileService } from "../runner/files/file-service.ts";
@@ -16,6 +16,7 @@ import { WorkspaceSandbox } from "../runner/sandbox/workspace-sandbox.ts";
 import { sandboxWrapper } from "../runner/sandbox/wrap.ts";
 import { RunnerServer } from "../runner/server.ts";
 import { SessionManager } from "../runner/session-manager.ts";
+import { loginAccount } from "../runner/terminal/login-account.ts";
 import { TerminalManager } from "../runner/terminal/terminal-manager.ts";
 import { WorkspaceService } from "../runner/workspaces.ts";
 import { cliContext } from "./context.ts";
@@ -51,7 +52,13 @@ export async function runRunner(argv: string[]): Promise<number> {
   }
 
   let server: RunnerServer | undefined;
-  const history = await connectHistory({ config, dataDir: ctx.dataDir, log });
+  const configFile = typeof ctx.flags.config === "string" ? expandHome(ctx.flags.config) : undefined;
+  const history = await connectHistory({
+    config,
+    dataDir: ctx.dataDir,
+    log,
+    ...(configFile ? { configFile } : {}),
+  });
   const sessions = new SessionManager({
     runnerId: "local",
     config,
@@ -87,7 +94,8 @@ export async function runRunner(argv: string[]): Promise<number> {
   });
   const transfers = new StreamRegistry();
   const push = (frame: Record<string, unknown>) => server?.push(frame);
-  const user = userInfo();
+  // From passwd, not the environment: Bun's os.userInfo() reads $USER and may say "unknown".
+  const user = loginAccount();
   server = new RunnerServer({
     socketPath,
     log,
@@ -119,7 +127,7 @@ export async function runRunner(argv: string[]): Promise<number> {
       runner_id: "local",
       runner_version: VERSION,
       user: user.username,
-      uid: user.uid,
+      uid: process.getuid?.() ?? -1,
       pid: process.pid,
       started_at: Date.now(),
       capabilities: {

@@ -34,6 +34,8 @@ export interface ConnectHistoryOptions {
   log: (message: string) => void;
   /** argv prefix that runs `oqto` (default: this program, see selfCommand). */
   oqtoCommand?: string[];
+  /** The config file the runner was given, passed on so the service never reads another one. */
+  configFile?: string;
 }
 
 export async function connectHistory(options: ConnectHistoryOptions): Promise<HistoryConnection> {
@@ -65,6 +67,7 @@ export async function connectHistory(options: ConnectHistoryOptions): Promise<Hi
     argv: [
       ...(options.oqtoCommand ?? selfCommand()),
       "hstry",
+      ...(options.configFile ? ["--config", options.configFile] : []),
       "--data-dir",
       options.dataDir,
       "--socket",
