@@ -1,5 +1,4 @@
 import {
-  describeZodError,
   FILES_REPLY_TYPE,
   type FilesMethod,
   FilesMuxRequest,
@@ -35,17 +34,10 @@ export class FilesChannel {
   constructor(private readonly options: FilesChannelOptions) {}
 
   async handle(conn: MuxConnection, raw: Record<string, unknown>): Promise<void> {
-    const id = typeof raw.id === "string" ? raw.id : undefined;
-    const parsed = FilesMuxRequest.safeParse(raw);
-    if (!parsed.success) {
-      conn.sendError("files", "invalid_request", describeZodError(parsed.error), id);
-      return;
-    }
-    if (!conn.acquire("files")) {
-      conn.sendError("files", "busy", "too many file requests in flight", id);
-      return;
-    }
-    const { channel: _channel, id: _id, type, ...params } = parsed.data;
+    const accepted = conn.accept("files", FilesMuxRequest, raw, "files");
+    if (!accepted) return;
+    const { id } = accepted;
+    const { channel: _channel, id: _id, type, ...params } = accepted.frame;
     const reply = (body: object) =>
       conn.sendJson({
         channel: "files",

@@ -1,4 +1,4 @@
-import { describeZodError, HistoryFrame, ProtocolError } from "../../protocol/index.ts";
+import { HistoryFrame, ProtocolError } from "../../protocol/index.ts";
 import type { HistoryGateway } from "../history-gateway.ts";
 import type { MuxConnection } from "./mux-connection.ts";
 
@@ -10,17 +10,9 @@ export class HistoryChannel {
   ) {}
 
   async handle(conn: MuxConnection, raw: Record<string, unknown>): Promise<void> {
-    const id = typeof raw.id === "string" ? raw.id : undefined;
-    const parsed = HistoryFrame.safeParse(raw);
-    if (!parsed.success) {
-      conn.sendError("history", "invalid_request", describeZodError(parsed.error), id);
-      return;
-    }
-    if (!conn.acquire("misc")) {
-      conn.sendError("history", "busy", "too many requests in flight", id);
-      return;
-    }
-    const frame = parsed.data;
+    const accepted = conn.accept("history", HistoryFrame, raw, "misc");
+    if (!accepted) return;
+    const { frame, id } = accepted;
     const reply = (type: string, body: object) =>
       conn.sendJson({ channel: "history", ...(id === undefined ? {} : { id }), type, ...body });
     try {

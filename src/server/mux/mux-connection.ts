@@ -1,5 +1,6 @@
 import type { ServerWebSocket } from "bun";
-import type { ErrorCode, MuxChannel } from "../../protocol/index.ts";
+import type { z } from "zod";
+import { describeZodError, type ErrorCode, type MuxChannel } from "../../protocol/index.ts";
 
 /** Outgoing bytes a socket may hold before it counts as a slow consumer (PROTOCOL.md §2.6). */
 export const SLOW_CONSUMER_BYTES = 8 * 1024 * 1024;
@@ -44,6 +45,29 @@ export class MuxConnection {
     readonly ws: ServerWebSocket<SocketData>,
     readonly user: MuxUser,
   ) {}
+
+  /**
+   * Validates a frame of a `type` channel and reserves a queue slot for it. On a bad frame or a
+   * full queue the error is sent and null returned; otherwise the caller must `release(queue)`.
+   */
+  accept<T>(
+    channel: MuxChannel,
+    schema: z.ZodType<T>,
+    raw: Record<string, unknown>,
+    queue: QueueName,
+  ): { frame: T; id: string | undefined } | null {
+    const id = typeof raw.id === "string" ? raw.id : undefined;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      this.sendError(channel, "invalid_request", describeZodError(parsed.error), id);
+      return null;
+    }
+    if (!this.acquire(queue)) {
+      this.sendError(channel, "busy", "too many requests in flight", id);
+      return null;
+    }
+    return { frame: parsed.data, id };
+  }
 
   /** Reserves a slot in a queue; false when the queue is full. */
   acquire(queue: QueueName): boolean {

@@ -1,5 +1,4 @@
 import {
-  describeZodError,
   ProtocolError,
   type RunnerPush,
   TerminalMuxRequest,
@@ -31,17 +30,9 @@ export class TerminalChannel {
   constructor(private readonly options: TerminalChannelOptions) {}
 
   async handle(conn: MuxConnection, raw: Record<string, unknown>): Promise<void> {
-    const id = typeof raw.id === "string" ? raw.id : undefined;
-    const parsed = TerminalMuxRequest.safeParse(raw);
-    if (!parsed.success) {
-      conn.sendError("terminal", "invalid_request", describeZodError(parsed.error), id);
-      return;
-    }
-    if (!conn.acquire("misc")) {
-      conn.sendError("terminal", "busy", "too many requests in flight", id);
-      return;
-    }
-    const frame = parsed.data;
+    const accepted = conn.accept("terminal", TerminalMuxRequest, raw, "misc");
+    if (!accepted) return;
+    const { frame, id } = accepted;
     const runner = this.options.runnerFor(conn.user);
     try {
       if (frame.type === "open") {
