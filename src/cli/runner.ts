@@ -1,5 +1,6 @@
+import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { dataPaths, defaultConfigFile, defaultSandboxFile, expandHome } from "../config/paths.ts";
 import { FileService } from "../runner/files/file-service.ts";
 import { StreamRegistry } from "../runner/files/stream-registry.ts";
@@ -27,6 +28,17 @@ export const RUNNER_USAGE = `usage: oqto runner [--config FILE] [--data-dir DIR]
 Runs the per-user runner: owns this Linux user's pi processes and serves the runner
 protocol on a unix socket (mode 0600). \`oqto serve\` starts it in single-user mode.`;
 
+/** The outermost `node_modules` directory holding pi, which must be readable inside the sandbox. */
+function nodeModulesRoot(cli: string): string {
+  const index = cli.indexOf(`${sep}node_modules${sep}`);
+  return index < 0 ? dirname(dirname(cli)) : cli.slice(0, index + `${sep}node_modules`.length);
+}
+
+function ensureDir(path: string): string {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  return path;
+}
+
 export async function runRunner(argv: string[]): Promise<number> {
   const ctx = cliContext(argv, { "workspace-root": { type: "string" }, socket: { type: "string" } });
   if (ctx.flags.help) {
@@ -45,8 +57,11 @@ export async function runRunner(argv: string[]): Promise<number> {
   const log = (message: string) => console.error(`[runner] ${message}`);
   // A missing pi must not stop the runner: session.create then fails with spawn_failed and says why.
   let piVersion = "missing";
+  let piPackageRoot: string | undefined;
   try {
-    piVersion = resolvePi(config).version;
+    const pi = resolvePi(config);
+    piVersion = pi.version;
+    piPackageRoot = nodeModulesRoot(pi.cli);
   } catch (error) {
     log(`warning: ${(error as Error).message}`);
   }
@@ -67,6 +82,17 @@ export async function runRunner(argv: string[]): Promise<number> {
     agentDir: process.env.PI_CODING_AGENT_DIR ?? join(home, ".pi", "agent"),
     home,
     history: history.store,
+    wrapAgent: sandboxWrapper({
+      systemFile: defaultSandboxFile(),
+      home,
+      multiUser: false,
+      kind: "agent",
+      needsNetwork: true,
+      hiddenPaths: [ctx.dataDir, dirname(defaultConfigFile())],
+      // pi's own files when they live outside the system dirs (a checkout's node_modules).
+      ...(piPackageRoot ? { extraRoBinds: [piPackageRoot] } : {}),
+      ...(config.pi.session_dir ? { extraRwBinds: [ensureDir(expandHome(config.pi.session_dir))] } : {}),
+    }),
     onEvent: (_sessionId, line) => server?.forwardEvent(line),
   });
   // Whole-file writes (REST uploads arrive as chunked writes) share the server's upload limit.

@@ -46,6 +46,8 @@ export interface SessionManagerOptions {
   log?: (message: string) => void;
   /** pi location; resolved from the config on first use when omitted. */
   pi?: ResolvedPi;
+  /** Wraps every pi process in its workspace's sandbox (the runner passes the bwrap wrapper). */
+  wrapAgent?: (workspacePath: string, argv: string[]) => string[];
   /** Conversation history (HSTRY.md §5); without it pi's session files are the only record. */
   history?: HistoryStore;
 }
@@ -268,6 +270,7 @@ export class SessionManager {
       sink: this.opts.onEvent,
       log: this.log,
       history: this.opts.history,
+      ...(this.opts.wrapAgent ? { wrapAgent: this.opts.wrapAgent } : {}),
       reserveProcess: () => {
         let running = 0;
         for (const s of this.sessions.values()) if (s.isRunning) running += 1;

@@ -57,6 +57,8 @@ export interface SessionDeps {
   log(message: string): void;
   /** Throws `busy` when no further pi process may start (runner.max_sessions). */
   reserveProcess(): void;
+  /** Wraps pi's argv in the workspace's sandbox; throws `sandbox_error` rather than start it unsandboxed. */
+  wrapAgent?: (workspacePath: string, argv: string[]) => string[];
   /** Where conversations are persisted; without it pi's session file is the only record. */
   history?: HistoryStore | undefined;
 }
@@ -232,6 +234,7 @@ export class Session {
       ...(this.provider ? { provider: this.provider } : {}),
       ...(this.model ? { model: this.model } : {}),
     });
+    if (this.deps.wrapAgent) spec.argv = this.deps.wrapAgent(this.workspacePath, spec.argv);
     const process = PiProcess.start(spec, this.processHandlers(), (m) => this.deps.log(`[${this.id}] ${m}`));
     this.process = process;
     this.translator = undefined;

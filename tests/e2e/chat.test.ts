@@ -37,9 +37,12 @@ function piPidsIn(cwd: string): number[] {
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+        // pi itself, not the bwrap process around it (whose argv holds pi's too).
         return (
           readlinkSync(`/proc/${pid}/cwd`) === cwd &&
-          readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--mode\0rpc")
+          cmdline.includes("--mode\0rpc") &&
+          !cmdline.split("\0")[0]?.endsWith("bwrap")
         );
       } catch {
         return false;

@@ -3,9 +3,9 @@
  * web terminal (real bwrap), and never loosened.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MuxClient } from "../helpers/mux-client.ts";
+import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -20,7 +20,7 @@ const put = (body: unknown, contentType = "application/json") =>
   });
 
 beforeAll(async () => {
-  stack = await startStack({ noProvider: true });
+  stack = await startStack({ dataDirInHome: true });
   auth = { authorization: `Bearer ${stack.admin.token}` };
   const res = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",
@@ -128,3 +128,49 @@ test("a workspace file that tries to loosen stops the terminal with a clear sand
   expect(shown.status).toBe(502);
   writeFileSync(join(workspace, ".oqto/sandbox.toml"), 'profile = "strict"\n');
 });
+
+test("pi runs inside the workspace's sandbox: its tools cannot read credentials or Oqto's secrets, write outside, or see host processes", async () => {
+  mkdirSync(join(stack.home, ".ssh"), { recursive: true });
+  writeFileSync(join(stack.home, ".ssh", "id_rsa"), "PRIVATE KEY MATERIAL\n");
+  const res = await fetch(`${stack.baseUrl}/api/workspaces`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ name: "agent" }),
+  });
+  const agentWorkspace = ((await res.json()) as { path: string }).path;
+  const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
+  const sessionId = newSessionId();
+  const created = await client.command(sessionId, "session.create", {
+    config: { harness: "pi", cwd: agentWorkspace },
+  });
+  expect(created.success).toBe(true);
+  const command = [
+    "cat ~/.ssh/id_rsa; echo ssh=$?",
+    `cat ${stack.dataDir}/jwt-secret; echo jwt=$?`,
+    "touch /usr/pwned; echo usr=$?",
+    "echo pid1=$(tr '\\0' ' ' < /proc/1/cmdline)",
+    "echo ok > inside.txt; echo ws=$?",
+  ].join("; ");
+  stack.fakeLlm.script([{ toolCalls: [{ name: "bash", arguments: { command } }] }, { text: "done" }]);
+  const from = client.frames.length;
+  await client.command(sessionId, "prompt", { message: "probe the sandbox" });
+  const end = await client.waitFor((f) => f.session_id === sessionId && f.event === "tool.end", 60_000, from);
+  const output = String(end.output);
+  expect(output).toContain("ssh=1");
+  expect(output).not.toContain("PRIVATE KEY MATERIAL");
+  expect(output).toContain("jwt=1");
+  expect(output).toContain("usr=1");
+  expect(output).toMatch(/pid1=\S*bwrap/);
+  expect(output).toContain("ws=0");
+  expect(readFileSync(join(agentWorkspace, "inside.txt"), "utf8")).toBe("ok\n");
+  await client.event(sessionId, "agent.idle", from, 60_000);
+
+  // Isolated-network profiles need the LLM bridge: the agent is refused, never started unsandboxed.
+  const strict = await client.command(newSessionId(), "session.create", {
+    config: { harness: "pi", cwd: workspace },
+  });
+  expect(strict.success).toBe(false);
+  expect(strict.error_code).toBe("sandbox_error");
+  expect(String(strict.error)).toContain("isolates the network");
+  client.close();
+}, 120_000);

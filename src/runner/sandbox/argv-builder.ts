@@ -25,6 +25,8 @@ export interface SandboxCommandOptions {
   runtimeDir?: string;
   /** Host paths the command needs read-only (pi and its runtime when outside /usr). */
   extraRoBinds?: string[];
+  /** Host directories the command must write (a configured flat pi session dir). */
+  extraRwBinds?: string[];
   /** PATH the sandboxed command starts from (step 12); defaults to the runner's own. */
   inheritedPath?: string;
   /** Where `missing = "warn"` scoped paths are reported. */
@@ -184,6 +186,11 @@ export function buildSandboxedCommand(options: SandboxCommandOptions): string[] 
     const path = checkedAbsolute("extra read-only bind", raw);
     if (!kindOf(path)) throw sandboxError(`extra read-only bind '${path}' does not exist`);
     bindOverDenies("--ro-bind", path);
+  }
+  for (const raw of options.extraRwBinds ?? []) {
+    const path = checkedAbsolute("extra read-write bind", raw);
+    if (kindOf(path) !== "dir") throw sandboxError(`extra read-write bind '${path}' is not a directory`);
+    bindOverDenies("--bind", path);
   }
   if (options.runtimeDir !== undefined) {
     const runtimeDir = checkedAbsolute("runtimeDir", options.runtimeDir);

@@ -1,5 +1,6 @@
-import type { WrapCommand } from "../terminal/terminal-manager.ts";
+import { ProtocolError } from "../../protocol/index.ts";
 import { buildSandboxedCommand } from "./argv-builder.ts";
+import { isNetworkIsolated } from "./effective-profile.ts";
 import { prepareSandboxDirs } from "./prepare.ts";
 import { resolveEffectiveProfile } from "./profile-loader.ts";
 
@@ -14,6 +15,14 @@ export interface SandboxWrapOptions {
    * whatever runs in the sandbox, whatever the profile says: reading it would mean forging logins.
    */
   hiddenPaths: string[];
+  extraRoBinds?: string[];
+  extraRwBinds?: string[];
+  /**
+   * Agents reach the LLM over the network; a profile that isolates it needs the LLM bridge
+   * (SANDBOX.md §5), which this version does not have: refuse rather than start an agent that
+   * cannot work, and never start it unsandboxed.
+   */
+  needsNetwork?: boolean;
 }
 
 /**
@@ -21,7 +30,9 @@ export interface SandboxWrapOptions {
  * so that a tightened workspace file applies at once. Fails closed: any profile or bwrap
  * problem throws `sandbox_error` and nothing starts unsandboxed.
  */
-export function sandboxWrapper(options: SandboxWrapOptions): WrapCommand {
+export function sandboxWrapper(
+  options: SandboxWrapOptions,
+): (workspace: string, command: string[]) => string[] {
   return (workspace, command) => {
     const profile = resolveEffectiveProfile({
       systemFile: options.systemFile,
@@ -29,6 +40,14 @@ export function sandboxWrapper(options: SandboxWrapOptions): WrapCommand {
       home: options.home,
       multiUser: options.multiUser,
     });
+    if (options.needsNetwork && profile.enabled && isNetworkIsolated(profile)) {
+      throw new ProtocolError(
+        "sandbox_error",
+        `this workspace's sandbox isolates the network (profile ${profile.workspace_profile ?? profile.global_profile}); ` +
+          "agents need the LLM bridge, which this version does not have yet. The terminal works; " +
+          "choose a profile with network access for agent sessions.",
+      );
+    }
     const hardened = { ...profile, deny_read: [...new Set([...profile.deny_read, ...options.hiddenPaths])] };
     prepareSandboxDirs({ profile: hardened, home: options.home, workspace });
     return buildSandboxedCommand({
@@ -37,6 +56,8 @@ export function sandboxWrapper(options: SandboxWrapOptions): WrapCommand {
       workspace,
       command,
       kind: options.kind,
+      ...(options.extraRoBinds ? { extraRoBinds: options.extraRoBinds } : {}),
+      ...(options.extraRwBinds ? { extraRwBinds: options.extraRwBinds } : {}),
     });
   };
 }
