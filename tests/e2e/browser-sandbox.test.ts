@@ -77,6 +77,7 @@ test("the header badge shows the profile; applying strict tightens the workspace
   expect(summary).toContain("network open");
   expect(summary).toContain("home writable");
   expect(summary).toContain(".ssh");
+  expect(summary).not.toContain("Agents cannot run");
   expect(await dialog.getByRole("note").textContent()).toContain("can only be made stricter");
   expect(await optionsOf(page)).toEqual(["development", "strict"]);
   // Nothing to apply until another profile is chosen.
@@ -94,6 +95,7 @@ test("the header badge shows the profile; applying strict tightens the workspace
   const strictSummary = await page.getByTestId("sandbox-summary").textContent();
   expect(strictSummary).toContain("network isolated");
   expect(strictSummary).toContain("home read-only");
+  expect(strictSummary).toContain("Agents cannot run under a network-isolated profile yet");
   expect(await optionsOf(page)).toEqual(["strict"]);
   await page.screenshot({ path: join(OUTPUT_DIR, "ui-sandbox.png"), animations: "disabled" });
   await page.keyboard.press("Escape");
