@@ -8,11 +8,16 @@ export const HSTRY_USAGE = `usage: oqto hstry [--config FILE] [--data-dir DIR] [
 Runs the embedded history service (hstry-compatible gRPC over a unix socket, mode 0600) for this
 Linux user. The runner starts it when no external hstry is configured.
   --socket PATH   unix socket (default $XDG_STATE_HOME/oqto/hstry.sock)
-  --db PATH       SQLite database (default <data dir>/history.db)`;
+  --db PATH       SQLite database (default <data dir>/history.db)
+  --exit-with-parent  stop when the process that started it (the runner) is gone`;
 
 /** `oqto hstry`: serves until SIGTERM/SIGINT, then closes connections, the socket and the DB. */
 export async function runHstryCommand(argv: string[]): Promise<number> {
-  const ctx = cliContext(argv, { socket: { type: "string" }, db: { type: "string" } });
+  const ctx = cliContext(argv, {
+    socket: { type: "string" },
+    db: { type: "string" },
+    "exit-with-parent": { type: "boolean" },
+  });
   if (ctx.flags.help) {
     console.log(HSTRY_USAGE);
     return 0;
@@ -38,6 +43,14 @@ export async function runHstryCommand(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
+    if (ctx.flags["exit-with-parent"]) {
+      // Started by a runner: a runner that died abruptly (SIGKILL, or SIGTERM before its handlers)
+      // must not leave the service behind; being re-parented means the runner is gone.
+      const parent = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== parent) resolve();
+      }, 500).unref();
+    }
   });
   log("shutting down");
   await service.stop();

@@ -74,6 +74,7 @@ export async function connectHistory(options: ConnectHistoryOptions): Promise<Hi
       socketPath,
       "--db",
       historyDbPath(options.dataDir),
+      "--exit-with-parent",
     ],
     socketPath,
     pidFile: join(stateDir, HSTRY_PID_FILE),
