@@ -62,6 +62,7 @@ export async function runServe(argv: string[]): Promise<number> {
 
   const store = openStore(dataDir);
   const auth = createAuth({ config, store, dataDir });
+  const ownership = ownershipFrom(store);
 
   // Single-user mode: one runner, as this Linux user, serves every platform user of this server.
   const runnerArgs = ["runner", "--data-dir", dataDir, "--workspace-root", workspaceRoot];
@@ -102,7 +103,7 @@ export async function runServe(argv: string[]): Promise<number> {
       log(`runner connected (pid ${hello.pid}${restarted ? ", restarted" : ""})`);
       pushModels();
       mux?.broadcastRunnerStatus("connected");
-      void agent?.resubscribeAll(null, restarted);
+      void agent?.resubscribeAll(restarted);
       if (restarted) {
         void files?.rewatchAll();
         terminal?.forgetAll();
@@ -121,14 +122,14 @@ export async function runServe(argv: string[]): Promise<number> {
   agent = new AgentChannel({
     hub,
     runnerFor: () => runner,
-    ownership: ownershipFrom(store),
+    ownership,
     workspaceRootFor: () => workspaceRoot,
     defaultTimeoutMs: config.server.command_timeout_s * 1000,
     log,
   });
   const history = new HistoryGateway({
     runnerFor: () => runner,
-    ownership: ownershipFrom(store),
+    ownership,
     workspaceRootFor: () => workspaceRoot,
   });
   files = new FilesChannel({ runnerFor: () => runner, workspaceRootFor: () => workspaceRoot, log });

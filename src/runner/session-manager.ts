@@ -2,8 +2,8 @@
  * The runner's sessions: the entry point the runner socket server calls for every canonical
  * command, subscription and model write (PROTOCOL.md §1, §3.4).
  */
-import { realpath, rm, stat } from "node:fs/promises";
-import { isAbsolute, join, sep } from "node:path";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { HistoryStore } from "../history/history-store.ts";
 import { Command, type CommandOf } from "../protocol/commands.ts";
@@ -28,6 +28,7 @@ import { Session, type SessionDeps } from "./session.ts";
 import { GET_STATE_TIMEOUT_MS, getMessages, guard, piData, runSessionCommand } from "./session-commands.ts";
 import { findPiSessionFile, piSessionIdFromFile, readPiSessionMessages } from "./session-files.ts";
 import { SessionIndex, type SessionRecord } from "./session-index.ts";
+import { resolveWorkspaceDir } from "./workspace-dir.ts";
 
 export interface SessionManagerOptions {
   runnerId: string;
@@ -328,21 +329,8 @@ export class SessionManager {
   }
 
   /** realpath of `cwd`, which must be a directory strictly inside the workspace root. */
-  private async resolveWorkspace(cwd: string): Promise<string> {
-    if (!isAbsolute(cwd)) throw new ProtocolError("path_not_allowed", `cwd must be an absolute path: ${cwd}`);
-    let real: string;
-    try {
-      real = await realpath(cwd);
-    } catch {
-      throw new ProtocolError("path_not_found", `cwd does not exist: ${cwd}`);
-    }
-    const root = await realpath(this.opts.workspaceRoot);
-    if (!real.startsWith(root + sep) || real === root) {
-      throw new ProtocolError("path_not_allowed", `cwd is not inside the workspace root: ${cwd}`);
-    }
-    if (!(await stat(real)).isDirectory())
-      throw new ProtocolError("not_a_directory", `cwd is not a directory: ${cwd}`);
-    return real;
+  private resolveWorkspace(cwd: string): Promise<string> {
+    return resolveWorkspaceDir(this.opts.workspaceRoot, cwd);
   }
 
   /**

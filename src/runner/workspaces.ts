@@ -1,6 +1,5 @@
-import { realpathSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { join, sep } from "node:path";
+import { join } from "node:path";
 import { ProtocolError, type Workspace, WorkspaceName } from "../protocol/index.ts";
 
 /** Workspace metadata kept inside the workspace, beside its sandbox override (later). */
@@ -10,20 +9,6 @@ const META_FILE = join(".oqto", "workspace.json");
  * The user's workspaces: the directories directly under the workspace root. Hidden
  * directories are not workspaces.
  */
-/** A workspace path resolved with realpath and checked to be a directory strictly inside the root. */
-export function assertWorkspaceInRoot(root: string, workspacePath: string): string {
-  let real: string;
-  try {
-    real = realpathSync(workspacePath);
-  } catch {
-    throw new ProtocolError("path_not_found", `no workspace at ${workspacePath}`);
-  }
-  if (!real.startsWith(realpathSync(root) + sep)) {
-    throw new ProtocolError("path_not_allowed", "the workspace must be inside your workspace root");
-  }
-  return real;
-}
-
 export class WorkspaceService {
   /** `profileOf`: the sandbox profile a workspace runs under (an error reads as "invalid"). */
   constructor(

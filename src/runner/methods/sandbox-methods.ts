@@ -1,5 +1,5 @@
 import type { WorkspaceSandbox } from "../sandbox/workspace-sandbox.ts";
-import { assertWorkspaceInRoot } from "../workspaces.ts";
+import { resolveWorkspaceDir } from "../workspace-dir.ts";
 import type { MethodTable } from "./types.ts";
 
 export function sandboxMethods(
@@ -7,8 +7,9 @@ export function sandboxMethods(
   workspaceRoot: string,
 ): MethodTable<"sandbox.get" | "sandbox.set"> {
   return {
-    "sandbox.get": ({ workspace_path }) => sandbox.get(assertWorkspaceInRoot(workspaceRoot, workspace_path)),
-    "sandbox.set": ({ workspace_path, profile }) =>
-      sandbox.set(assertWorkspaceInRoot(workspaceRoot, workspace_path), profile),
+    "sandbox.get": async ({ workspace_path }) =>
+      sandbox.get(await resolveWorkspaceDir(workspaceRoot, workspace_path)),
+    "sandbox.set": async ({ workspace_path, profile }) =>
+      sandbox.set(await resolveWorkspaceDir(workspaceRoot, workspace_path), profile),
   };
 }

@@ -8,11 +8,11 @@ import {
   TerminalOpenParams,
   TerminalResizeParams,
 } from "../../protocol/terminal.ts";
+import { resolveWorkspaceDir } from "../workspace-dir.ts";
 import { type LoginAccount, loginAccount } from "./login-account.ts";
 import { DEFAULT_OUTPUT_BATCH, type OutputBatchLimits } from "./output-batcher.ts";
 import { shellEnv } from "./shell-env.ts";
 import { TerminalSession } from "./terminal-session.ts";
-import { resolveWorkspaceDir } from "./workspace-dir.ts";
 
 /** Turns the shell's argv into the argv that runs it inside the workspace's sandbox. */
 export type WrapCommand = (workspacePath: string, argv: string[]) => string[] | Promise<string[]>;

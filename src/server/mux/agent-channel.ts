@@ -86,10 +86,9 @@ export class AgentChannel {
   }
 
   /** Re-subscribes every socket subscription after the runner (re)connected. */
-  async resubscribeAll(user: MuxUser | null, restarted: boolean): Promise<void> {
+  async resubscribeAll(restarted: boolean): Promise<void> {
     for (const sessionId of this.options.hub.sessionIds()) {
       for (const conn of this.options.hub.socketsOf(sessionId)) {
-        if (user && conn.user.id !== user.id) continue;
         const after = conn.subscriptions.get(sessionId)?.lastSeq ?? 0;
         try {
           await this.subscribe(conn, sessionId, restarted ? undefined : after, restarted, null);

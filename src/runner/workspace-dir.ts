@@ -1,6 +1,6 @@
 import { realpath, stat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import { ProtocolError } from "../../protocol/common.ts";
+import { ProtocolError } from "../protocol/common.ts";
 
 async function realPathOf(path: string, label: string): Promise<string> {
   try {
@@ -22,7 +22,7 @@ function strictlyInside(root: string, path: string): boolean {
 }
 
 /**
- * The real path of the directory a terminal starts in: strictly inside the workspace root (not
+ * The real path of a workspace a session, terminal or sandbox request names: strictly inside the workspace root (not
  * the root itself), and a directory. The path is first checked as written, so nothing outside
  * the root is even looked up, then by its realpath, so a symlink anywhere in it counts by where
  * it leads.
