@@ -9,14 +9,14 @@ Runs the embedded history service (hstry-compatible gRPC over a unix socket, mod
 Linux user. The runner starts it when no external hstry is configured.
   --socket PATH   unix socket (default $XDG_STATE_HOME/oqto/hstry.sock)
   --db PATH       SQLite database (default <data dir>/history.db)
-  --exit-with-parent  stop when the process that started it (the runner) is gone`;
+  --parent-pid PID  stop when that process (the runner that started it) is gone`;
 
 /** `oqto hstry`: serves until SIGTERM/SIGINT, then closes connections, the socket and the DB. */
 export async function runHstryCommand(argv: string[]): Promise<number> {
   const ctx = cliContext(argv, {
     socket: { type: "string" },
     db: { type: "string" },
-    "exit-with-parent": { type: "boolean" },
+    "parent-pid": { type: "string" },
   });
   if (ctx.flags.help) {
     console.log(HSTRY_USAGE);
@@ -43,13 +43,15 @@ export async function runHstryCommand(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
-    if (ctx.flags["exit-with-parent"]) {
-      // Started by a runner: a runner that died abruptly (SIGKILL, or SIGTERM before its handlers)
-      // must not leave the service behind; being re-parented means the runner is gone.
-      const parent = process.ppid;
-      setInterval(() => {
+    const parent = Number(ctx.flags["parent-pid"]);
+    if (parent > 0) {
+      // Started by a runner: a runner that died abruptly (SIGKILL, or SIGTERM before its handlers,
+      // even while this service was starting) must not leave it behind. Re-parented = runner gone.
+      const check = () => {
         if (process.ppid !== parent) resolve();
-      }, 500).unref();
+      };
+      check();
+      setInterval(check, 500).unref();
     }
   });
   log("shutting down");
