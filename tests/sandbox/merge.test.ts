@@ -3,6 +3,9 @@ import type { SandboxPolicy } from "../../src/runner/sandbox/effective-profile.t
 import { findLoosenings, mergePolicies, TIGHTEN_ONLY_KEYS } from "../../src/runner/sandbox/merge.ts";
 import type { ScopedPathRule } from "../../src/runner/sandbox/profile-schema.ts";
 
+/** The target user's home; the rows' paths lie outside it unless a row is about it. */
+const HOME = "/home/u";
+
 /** The loosest possible policy; each row overrides what it is about. */
 function policy(overrides: Partial<SandboxPolicy> = {}): SandboxPolicy {
   return {
@@ -61,6 +64,24 @@ const MERGE_ROWS: Row[] = [
     { allow_write: ["/b"] },
   ],
   ["allow_write: a workspace cannot add", { allow_write: [] }, { allow_write: ["/x"] }, { allow_write: [] }],
+  [
+    "allow_write: a path below a granted dir is granted (not below /tmp, the sandbox's own tmpfs)",
+    { allow_write: ["/data", "/tmp"] },
+    { allow_write: ["/data/sub", "/other", "/tmp/host-dir"] },
+    { allow_write: ["/data/sub"] },
+  ],
+  [
+    "allow_write: under a writable global home, a read-only workspace home keeps its exceptions below it",
+    { home: "rw", allow_write: ["/tmp"] },
+    { home: "ro", allow_write: [`${HOME}/.pi`, "/tmp", "/etc/x"] },
+    { home: "ro", allow_write: [`${HOME}/.pi`, "/tmp"] },
+  ],
+  [
+    "allow_write: under a read-only global home, paths below it need listing",
+    { home: "ro", allow_write: ["/tmp"] },
+    { home: "ro", allow_write: [`${HOME}/.pi`, "/tmp"] },
+    { home: "ro", allow_write: ["/tmp"] },
+  ],
   [
     "extra_ro_bind: intersection",
     { extra_ro_bind: ["/a", "/b"] },
@@ -126,7 +147,7 @@ for (const field of OR_FIELDS) {
 describe("merge(global active, workspace-named)", () => {
   for (const [name, global, workspace, expected] of MERGE_ROWS) {
     test(name, () => {
-      expect(mergePolicies(policy(global), policy(workspace))).toMatchObject(expected);
+      expect(mergePolicies(policy(global), policy(workspace), HOME)).toMatchObject(expected);
     });
   }
 
@@ -151,7 +172,11 @@ describe("merge(global active, workspace-named)", () => {
     });
     // The loosest policy grants nothing extra, so only the intersections shrink.
     expect(
-      mergePolicies(tight, policy({ allow_write: ["/w"], extra_ro_bind: ["/r"], extra_rw_bind: ["/x"] })),
+      mergePolicies(
+        tight,
+        policy({ allow_write: ["/w"], extra_ro_bind: ["/r"], extra_rw_bind: ["/x"] }),
+        HOME,
+      ),
     ).toEqual(tight);
   });
 });
@@ -185,7 +210,7 @@ describe("rejected loosenings", () => {
     test(`${key}: written explicitly it is reported; merely implied it is not`, () => {
       const global = policy(globalPart);
       const workspace = policy(workspacePart);
-      const merged = mergePolicies(global, workspace);
+      const merged = mergePolicies(global, workspace, HOME);
       const found = findLoosenings(workspace, merged, new Set([key]));
       expect(found).toHaveLength(1);
       expect(found[0]?.key).toBe(key);
@@ -211,14 +236,16 @@ describe("rejected loosenings", () => {
       isolate_pid: true,
       network: { mode: "isolated" },
     });
-    const merged = mergePolicies(global, workspace);
+    const merged = mergePolicies(global, workspace, HOME);
     expect(findLoosenings(workspace, merged, new Set(TIGHTEN_ONLY_KEYS))).toEqual([]);
   });
 
   test("the report names what was refused", () => {
     const global = policy({ allow_write: ["/a"] });
     const workspace = policy({ allow_write: ["/a", "/b", "/c"] });
-    expect(findLoosenings(workspace, mergePolicies(global, workspace), new Set(["allow_write"]))).toEqual([
+    expect(
+      findLoosenings(workspace, mergePolicies(global, workspace, HOME), new Set(["allow_write"])),
+    ).toEqual([
       {
         key: "allow_write",
         why: "'/b', '/c' not granted by the global profile (a workspace may only tighten)",

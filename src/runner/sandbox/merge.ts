@@ -1,5 +1,5 @@
 import type { SandboxPolicy } from "./effective-profile.ts";
-import { unique } from "./paths.ts";
+import { isInside, unique } from "./paths.ts";
 import { ENFORCEMENT_MODES, NETWORK_MODES, type ScopedPathRule } from "./profile-schema.ts";
 
 /** Of two values on a loosest-first scale, the stricter one. */
@@ -23,15 +23,33 @@ function unionRules(a: ScopedPathRule[], b: ScopedPathRule[]): ScopedPathRule[] 
 }
 
 /**
+ * The workspace's allow_write entries that the global profile lets processes write anyway: listed
+ * there (or below a listed dir), or below a home the global profile mounts read-write. A plain
+ * intersection would take `~/.pi` away from a strict workspace under a global `minimal` (whose
+ * home is writable, so it lists nothing below it) and leave it stricter than `strict` itself.
+ */
+function grantedWrites(global: SandboxPolicy, workspace: SandboxPolicy, home: string): string[] {
+  // `/tmp` is the sandbox's own tmpfs (SANDBOX.md §4 step 3): granting it grants nothing on the host below it.
+  const covers = (granted: string, path: string) =>
+    granted === "/tmp" ? path === granted : isInside(path, granted);
+  return workspace.allow_write.filter(
+    (path) =>
+      global.allow_write.some((granted) => covers(granted, path)) ||
+      (global.home === "rw" && isInside(path, home)),
+  );
+}
+
+/**
  * merge(global active profile, workspace-named profile), SANDBOX.md §3: every field moves only
  * towards the stricter side, so a workspace that selects a looser profile gets the global one.
+ * `home` is the target user's home (profile paths arrive expanded against it).
  */
-export function mergePolicies(global: SandboxPolicy, workspace: SandboxPolicy): SandboxPolicy {
+export function mergePolicies(global: SandboxPolicy, workspace: SandboxPolicy, home: string): SandboxPolicy {
   return {
     enabled: global.enabled || workspace.enabled,
     home: global.home === "ro" || workspace.home === "ro" ? "ro" : "rw",
     deny_read: unique([...global.deny_read, ...workspace.deny_read]),
-    allow_write: intersect(global.allow_write, workspace.allow_write),
+    allow_write: grantedWrites(global, workspace, home),
     deny_write: unique([...global.deny_write, ...workspace.deny_write]),
     extra_ro_bind: intersect(global.extra_ro_bind, workspace.extra_ro_bind),
     extra_rw_bind: intersect(global.extra_rw_bind, workspace.extra_rw_bind),

@@ -194,7 +194,8 @@ function assertRootOwned(file: string): void {
 export interface ResolveOptions {
   /** The global sandbox file (`/etc/oqto/sandbox.toml` multi-user, the user's config dir single-user). */
   systemFile: string;
-  workspacePath: string;
+  /** Omitted: the global profile alone (no workspace file applies). */
+  workspacePath?: string;
   /** The TARGET user's home: `~/` in every profile means this directory. */
   home: string;
   multiUser: boolean;
@@ -210,7 +211,7 @@ export interface ResolveOptions {
 export function resolveEffectiveProfile(options: ResolveOptions): EffectiveProfile {
   for (const [name, path] of [
     ["systemFile", options.systemFile],
-    ["workspacePath", options.workspacePath],
+    ["workspacePath", options.workspacePath ?? "/"],
     ["home", options.home],
   ] as const) {
     if (!isAbsolute(path)) throw new ProtocolError("sandbox_error", `${name} must be absolute: '${path}'`);
@@ -245,9 +246,12 @@ export function resolveEffectiveProfile(options: ResolveOptions): EffectiveProfi
   if (!globalProfile) throw unknownProfile(systemFile, globalName, [global]);
   const globalPolicy = profileToPolicy(globalProfile.spec, enabled, home);
 
-  const workspaceFile = join(normalizeAbsolute(options.workspacePath), WORKSPACE_SANDBOX_FILE);
+  const workspaceFile =
+    options.workspacePath === undefined
+      ? undefined
+      : join(normalizeAbsolute(options.workspacePath), WORKSPACE_SANDBOX_FILE);
   const protectedFiles = [systemFile];
-  if (!existsSync(workspaceFile)) {
+  if (workspaceFile === undefined || !existsSync(workspaceFile)) {
     return {
       ...globalPolicy,
       global_profile: globalName,
@@ -261,7 +265,7 @@ export function resolveEffectiveProfile(options: ResolveOptions): EffectiveProfi
   const workspaceProfile = findProfile(workspaceName, [global, workspace]);
   if (!workspaceProfile) throw unknownProfile(workspaceFile, workspaceName, [global, workspace]);
   const workspacePolicy = profileToPolicy(workspaceProfile.spec, workspace.data.enabled ?? enabled, home);
-  const merged = mergePolicies(globalPolicy, workspacePolicy);
+  const merged = mergePolicies(globalPolicy, workspacePolicy, home);
 
   // Explicit loosening in the workspace file is an error that names the key; selecting a looser
   // built-in or global profile by name is not (the merge quietly keeps the global values).

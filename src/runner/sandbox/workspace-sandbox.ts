@@ -42,6 +42,15 @@ export class WorkspaceSandbox {
     };
   }
 
+  /** The global file's effective profile (no workspace file applied). Throws `sandbox_error`. */
+  global(): EffectiveProfile {
+    return resolveEffectiveProfile({
+      systemFile: this.options.systemFile,
+      home: this.options.home,
+      multiUser: this.options.multiUser,
+    });
+  }
+
   set(workspacePath: string, profile: string): SandboxView {
     const current = this.get(workspacePath);
     if (!current.profiles.includes(profile)) {
