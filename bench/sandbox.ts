@@ -1,19 +1,21 @@
 /**
- * Sandbox start-up cost: how long `true` and a small Bun script take to start and exit, bare and
- * under bwrap with each built-in profile (the argv the runner builds, on a fixture home). The
- * sandbox must add under 50 ms; the exit code is 1 when any profile adds more.
+ * Sandbox start-up cost: how long `true` and a small Bun script take to start and exit, and how
+ * long pi takes from spawn to its first RPC answer, bare and under bwrap with each built-in
+ * profile (the argv the runner builds, on a fixture home; under strict that includes the LLM
+ * bridge and `oqto sandbox-shim`). The sandbox must add under 50 ms; the exit code is 1 when any
+ * profile adds more.
  *
  *   bun bench/sandbox.ts [--runs 30]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { buildSandboxedCommand } from "../src/runner/sandbox/argv-builder.ts";
+import { ConfigSchema } from "../src/config/schema.ts";
+import { resolvePi } from "../src/runner/pi-install.ts";
 import { detectBwrap } from "../src/runner/sandbox/detect.ts";
-import { prepareSandboxDirs } from "../src/runner/sandbox/prepare.ts";
-import { resolveEffectiveProfile } from "../src/runner/sandbox/profile-loader.ts";
 import { BUILTIN_PROFILE_NAMES } from "../src/runner/sandbox/profile-schema.ts";
-import { buildHome } from "../tests/sandbox/helpers.ts";
+import { agentSandbox } from "../src/runner/sandbox/wrap.ts";
+import { buildHome, put } from "../tests/sandbox/helpers.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "30" } } });
 const RUNS = Number(values.runs);
@@ -26,19 +28,65 @@ function median(samples: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-/** Median wall time from spawn to exit; a failing run aborts the bench (it would measure an error). */
-async function time(argv: string[], cwd: string): Promise<number> {
-  const samples: number[] = [];
-  for (let i = 0; i < WARMUP + RUNS; i++) {
-    const start = performance.now();
-    const proc = Bun.spawn(argv, { cwd, stdout: "ignore", stderr: "pipe" });
-    const code = await proc.exited;
-    const elapsed = performance.now() - start;
-    if (code !== 0)
-      throw new Error(`${argv.join(" ")} exited ${code}: ${await new Response(proc.stderr).text()}`);
-    if (i >= WARMUP) samples.push(elapsed);
+/** Spawn to exit; a failing run aborts the bench (it would measure an error). */
+async function runToExit(argv: string[], cwd: string, env: Record<string, string>): Promise<number> {
+  const start = performance.now();
+  const proc = Bun.spawn(argv, { cwd, env, stdout: "ignore", stderr: "pipe" });
+  const code = await proc.exited;
+  const elapsed = performance.now() - start;
+  if (code !== 0)
+    throw new Error(`${argv.join(" ")} exited ${code}: ${await new Response(proc.stderr).text()}`);
+  return elapsed;
+}
+
+/** Spawn to pi's answer to its first RPC command (what a session waits for before it is ready). */
+async function runToReady(argv: string[], cwd: string, env: Record<string, string>): Promise<number> {
+  const start = performance.now();
+  const proc = Bun.spawn(argv, { cwd, env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  proc.stdin.write('{"type":"get_state","id":"ready"}\n');
+  proc.stdin.flush();
+  const decoder = new TextDecoder();
+  let out = "";
+  for await (const chunk of proc.stdout) {
+    out += decoder.decode(chunk);
+    if (out.includes('"id":"ready"')) break;
   }
-  return median(samples);
+  const elapsed = performance.now() - start;
+  proc.stdin.end();
+  await proc.exited;
+  if (!out.includes('"id":"ready"'))
+    throw new Error(`pi never answered: ${await new Response(proc.stderr).text()}`);
+  return elapsed;
+}
+
+type Measure = (argv: string[], cwd: string, env: Record<string, string>) => Promise<number>;
+
+/** How one configuration (bare, or a profile) starts a command: a fresh launch per run, as the runner does. */
+interface Setup {
+  name: string;
+  cwd: string;
+  env: Record<string, string>;
+  launch: (command: string[]) => { argv: string[]; release: () => void };
+}
+
+/**
+ * Medians per setup, with the setups' runs interleaved (bare, minimal, development, strict, bare, …)
+ * so that load from elsewhere on the machine falls on all of them alike.
+ */
+async function timeInterleaved(setups: Setup[], command: string[], measure: Measure): Promise<number[]> {
+  const samples: number[][] = setups.map(() => []);
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    for (const [index, setup] of setups.entries()) {
+      const { argv, release } = setup.launch(command);
+      try {
+        const elapsed = await measure(argv, setup.cwd, setup.env);
+        if (i >= WARMUP) samples[index]?.push(elapsed);
+      } finally {
+        release();
+      }
+    }
+  }
+  return samples.map(median);
 }
 
 const root = mkdtempSync("/tmp/sbb-");
@@ -46,37 +94,59 @@ try {
   const bwrap = detectBwrap();
   const script = join(root, "hello.ts");
   writeFileSync(script, 'console.log("ready");\n');
-  const commands: Record<string, string[]> = {
-    true: ["/usr/bin/true"],
-    "bun script": [process.execPath, script],
+  const pi = resolvePi(ConfigSchema.parse({}));
+  const piModules = pi.cli.slice(0, pi.cli.indexOf("/node_modules/") + "/node_modules".length);
+  const commands: Record<string, { command: string[]; measure: Measure }> = {
+    true: { command: ["/usr/bin/true"], measure: runToExit },
+    "bun script": { command: [process.execPath, script], measure: runToExit },
+    "pi ready": {
+      command: [pi.runtime, pi.cli, "--mode", "rpc", "--no-session", "--offline", "--no-context-files"],
+      measure: runToReady,
+    },
   };
-
-  const bare: Record<string, number> = {};
-  for (const [name, command] of Object.entries(commands)) bare[name] = await time(command, root);
-
-  const rows: Array<{ profile: string; timings: Record<string, number> }> = [];
+  const envFor = (home: string) => ({
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    PI_CODING_AGENT_DIR: join(home, ".pi", "agent"),
+    ...pi.env,
+  });
+  const bareHome = buildHome(join(root, "bare", "home"), "development");
+  const setups: Setup[] = [
+    {
+      name: "(no bwrap)",
+      cwd: bareHome.workspace,
+      env: envFor(bareHome.home),
+      launch: (command) => ({ argv: command, release: () => {} }),
+    },
+  ];
   for (const profileName of BUILTIN_PROFILE_NAMES) {
     const fx = buildHome(join(root, profileName, "home"), profileName);
-    const profile = resolveEffectiveProfile({
+    const agentDir = join(fx.home, ".pi", "agent");
+    put(join(agentDir, "models.json"), `{"providers": {}}\n`);
+    const wrap = agentSandbox({
       systemFile: fx.systemFile,
-      workspacePath: fx.workspace,
       home: fx.home,
       multiUser: false,
+      hiddenPaths: [],
+      extraRoBinds: [root, piModules],
+      bridge: {
+        root: join(root, "llm"),
+        agentDir,
+        shimCommand: [process.execPath, join(import.meta.dir, "../src/cli/main.ts"), "sandbox-shim"],
+        shimPaths: [join(import.meta.dir, "../src")],
+        log: (message) => console.error(message),
+      },
     });
-    prepareSandboxDirs({ profile, home: fx.home, workspace: fx.workspace });
-    const timings: Record<string, number> = {};
-    for (const [name, command] of Object.entries(commands)) {
-      const argv = buildSandboxedCommand({
-        profile,
-        home: fx.home,
-        workspace: fx.workspace,
-        command,
-        kind: "agent",
-        extraRoBinds: [root],
-      });
-      timings[name] = await time(argv, fx.workspace);
-    }
-    rows.push({ profile: profileName, timings });
+    setups.push({
+      name: profileName,
+      cwd: fx.workspace,
+      env: envFor(fx.home),
+      launch: (command) => wrap(fx.workspace, command),
+    });
+  }
+  const timings: Record<string, number[]> = {};
+  for (const [name, { command, measure }] of Object.entries(commands)) {
+    timings[name] = await timeInterleaved(setups, command, measure);
   }
 
   const cell = (text: string) => text.padStart(10);
@@ -87,15 +157,16 @@ try {
   );
   console.log(`| profile     | ${names.map((n) => `${cell(n)} | ${cell("+ sandbox")}`).join(" | ")} |`);
   console.log(`|-------------|${names.map(() => "-----------:|-----------:").join("|")}|`);
-  console.log(`| (no bwrap)  | ${names.map((n) => `${ms(bare[n] ?? 0)} | ${cell("-")}`).join(" | ")} |`);
   let worst = 0;
-  for (const { profile, timings } of rows) {
+  for (const [index, setup] of setups.entries()) {
     const cells = names.map((n) => {
-      const added = (timings[n] ?? 0) - (bare[n] ?? 0);
+      const value = timings[n]?.[index] ?? 0;
+      if (index === 0) return `${ms(value)} | ${cell("-")}`;
+      const added = value - (timings[n]?.[0] ?? 0);
       worst = Math.max(worst, added);
-      return `${ms(timings[n] ?? 0)} | ${ms(added)}`;
+      return `${ms(value)} | ${ms(added)}`;
     });
-    console.log(`| ${profile.padEnd(11)} | ${cells.join(" | ")} |`);
+    console.log(`| ${setup.name.padEnd(11)} | ${cells.join(" | ")} |`);
   }
   const verdict = worst < BUDGET_MS ? "within" : "OVER";
   console.log(`\nworst added start-up: ${worst.toFixed(1)} ms (${verdict} the ${BUDGET_MS} ms budget)`);

@@ -1,62 +1,85 @@
 #!/usr/bin/env bun
-import { ConfigError } from "../config/load.ts";
-import { HSTRY_USAGE, runHstryCommand } from "../history/service/command.ts";
-import { RUNNER_USAGE, runRunner } from "./runner.ts";
-import { runServe, SERVE_USAGE } from "./serve.ts";
-import { runUserCommand } from "./user.ts";
-import { VERSION } from "./version.ts";
+// A module (it awaits at top level), though it exports nothing.
+export {};
 
-const USAGE = `oqto ${VERSION}: a self-hosted platform for AI agents
+/**
+ * Modules load lazily: `oqto sandbox-shim` sits on every sandboxed agent's start path, and run from
+ * source inside a sandbox it may import nothing outside src/ (not even package.json).
+ */
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
+  serve: {
+    summary: "run the web server (HTTP + WebSocket relay, embedded UI)",
+    run: async (argv) => (await import("./serve.ts")).runServe(argv),
+  },
+  runner: {
+    summary: "run the per-user runner (started by serve in single-user mode)",
+    run: async (argv) => (await import("./runner.ts")).runRunner(argv),
+  },
+  hstry: {
+    summary: "run the embedded history service (started by the runner)",
+    run: async (argv) => (await import("../history/service/command.ts")).runHstryCommand(argv),
+  },
+  user: {
+    summary: "manage users: user add NAME [--admin] --password-stdin | user list",
+    run: async (argv) => (await import("./user.ts")).runUserCommand(argv),
+  },
+  "sandbox-shim": {
+    summary: "inside a network-isolated sandbox: relay the LLM bridge, run the agent",
+    run: async (argv) => (await import("../sandbox-shim/shim.ts")).runSandboxShim(argv),
+  },
+};
+
+async function usage(): Promise<string> {
+  const [{ VERSION }, serve, runner, hstry] = await Promise.all([
+    import("./version.ts"),
+    import("./serve.ts"),
+    import("./runner.ts"),
+    import("../history/service/command.ts"),
+  ]);
+  const commands = Object.entries(COMMANDS)
+    .map(([name, { summary }]) => `  ${name.padEnd(13)} ${summary}`)
+    .join("\n");
+  return `oqto ${VERSION}: a self-hosted platform for AI agents
 
 usage: oqto <command> [options]
 
 commands:
-  serve     run the web server (HTTP + WebSocket relay, embedded UI)
-  runner    run the per-user runner (started by serve in single-user mode)
-  hstry     run the embedded history service (started by the runner)
-  user      manage users: user add NAME [--admin] --password-stdin | user list
-  version   print the version
+${commands}
+  version       print the version
 
 options every command honours:
   --config FILE    TOML config (default $XDG_CONFIG_HOME/oqto/config.toml)
   --data-dir DIR   data directory (default $XDG_DATA_HOME/oqto)
 
-${SERVE_USAGE}
+${serve.SERVE_USAGE}
 
-${RUNNER_USAGE}
+${runner.RUNNER_USAGE}
 
-${HSTRY_USAGE}`;
+${hstry.HSTRY_USAGE}`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case "serve":
-      return runServe(rest);
-    case "runner":
-      return runRunner(rest);
-    case "hstry":
-      return runHstryCommand(rest);
-    case "user":
-      return runUserCommand(rest);
-    case "version":
-    case "--version":
-      console.log(VERSION);
-      return 0;
-    case undefined:
-    case "help":
-    case "--help":
-    case "-h":
-      console.log(USAGE);
-      return 0;
-    default:
-      console.error(`oqto: unknown command '${command}'\n\n${USAGE}`);
-      return 2;
+  if (command === "version" || command === "--version") {
+    console.log((await import("./version.ts")).VERSION);
+    return 0;
   }
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    console.log(await usage());
+    return 0;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    console.error(`oqto: unknown command '${command}'\n\n${await usage()}`);
+    return 2;
+  }
+  return entry.run(rest);
 }
 
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
+  const { ConfigError } = await import("../config/load.ts");
   const known =
     error instanceof ConfigError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
   console.error(`oqto: ${known ? (error as Error).message : ((error as Error).stack ?? error)}`);

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, sep } from "node:path";
 import { dataPaths, defaultConfigFile, defaultSandboxFile, expandHome } from "../config/paths.ts";
@@ -13,14 +13,16 @@ import { sandboxMethods } from "../runner/methods/sandbox-methods.ts";
 import { terminalMethods } from "../runner/methods/terminal-methods.ts";
 import { workspaceMethods } from "../runner/methods/workspace-methods.ts";
 import { resolvePi } from "../runner/pi-install.ts";
+import { detectBwrap } from "../runner/sandbox/detect.ts";
 import { WorkspaceSandbox } from "../runner/sandbox/workspace-sandbox.ts";
-import { sandboxWrapper } from "../runner/sandbox/wrap.ts";
+import { agentSandbox, terminalSandbox } from "../runner/sandbox/wrap.ts";
 import { RunnerServer } from "../runner/server.ts";
 import { SessionManager } from "../runner/session-manager.ts";
 import { loginAccount } from "../runner/terminal/login-account.ts";
 import { TerminalManager } from "../runner/terminal/terminal-manager.ts";
 import { WorkspaceService } from "../runner/workspaces.ts";
 import { cliContext } from "./context.ts";
+import { selfCommand, selfCommandPaths } from "./self-command.ts";
 import { VERSION } from "./version.ts";
 
 export const RUNNER_USAGE = `usage: oqto runner [--config FILE] [--data-dir DIR] [--workspace-root DIR] [--socket PATH]
@@ -32,6 +34,25 @@ protocol on a unix socket (mode 0600). \`oqto serve\` starts it in single-user m
 function nodeModulesRoot(cli: string): string {
   const index = cli.indexOf(`${sep}node_modules${sep}`);
   return index < 0 ? dirname(dirname(cli)) : cli.slice(0, index + `${sep}node_modules`.length);
+}
+
+/** What the runner's hello reports: the global profile's switch and the bwrap that would run it. */
+function sandboxCapability(sandbox: WorkspaceSandbox): {
+  enabled: boolean;
+  backend: string;
+  version?: string;
+} {
+  let enabled = true;
+  try {
+    enabled = sandbox.global().enabled;
+  } catch {
+    // An invalid global file fails every start closed; the sandbox is still on.
+  }
+  try {
+    return { enabled, backend: "bwrap", version: detectBwrap().version };
+  } catch {
+    return { enabled, backend: "bwrap (missing)" };
+  }
 }
 
 function ensureDir(path: string): string {
@@ -74,21 +95,33 @@ export async function runRunner(argv: string[]): Promise<number> {
     log,
     ...(configFile ? { configFile } : {}),
   });
+  // Bridge dirs of agents an earlier runner could not stop (SIGKILL) are gone with their sandboxes.
+  const bridgeRoot = join(paths.runnerState, "llm");
+  rmSync(bridgeRoot, { recursive: true, force: true });
+  const agentDir = process.env.PI_CODING_AGENT_DIR ?? join(home, ".pi", "agent");
+  const sandboxBase = {
+    systemFile: defaultSandboxFile(),
+    home,
+    multiUser: false,
+    hiddenPaths: [ctx.dataDir, dirname(defaultConfigFile())],
+  };
   const sessions = new SessionManager({
     runnerId: "local",
     config,
     stateDir: paths.runnerState,
     workspaceRoot,
-    agentDir: process.env.PI_CODING_AGENT_DIR ?? join(home, ".pi", "agent"),
+    agentDir,
     home,
     history: history.store,
-    wrapAgent: sandboxWrapper({
-      systemFile: defaultSandboxFile(),
-      home,
-      multiUser: false,
-      kind: "agent",
-      needsNetwork: true,
-      hiddenPaths: [ctx.dataDir, dirname(defaultConfigFile())],
+    wrapAgent: agentSandbox({
+      ...sandboxBase,
+      bridge: {
+        root: bridgeRoot,
+        agentDir,
+        shimCommand: [...selfCommand(), "sandbox-shim"],
+        shimPaths: selfCommandPaths(),
+        log,
+      },
       // pi's own files when they live outside the system dirs (a checkout's node_modules).
       ...(piPackageRoot ? { extraRoBinds: [piPackageRoot] } : {}),
       ...(config.pi.session_dir ? { extraRwBinds: [ensureDir(expandHome(config.pi.session_dir))] } : {}),
@@ -103,13 +136,7 @@ export async function runRunner(argv: string[]): Promise<number> {
   });
   const terminals = new TerminalManager({
     workspaceRoot,
-    wrapCommand: sandboxWrapper({
-      systemFile: defaultSandboxFile(),
-      home,
-      multiUser: false,
-      kind: "terminal",
-      hiddenPaths: [ctx.dataDir, dirname(defaultConfigFile())],
-    }),
+    wrapCommand: terminalSandbox(sandboxBase),
     onOutput: (terminalId, bytes) =>
       push({
         type: "terminal_output",
@@ -159,7 +186,7 @@ export async function runRunner(argv: string[]): Promise<number> {
       capabilities: {
         harnesses: ["pi"],
         pi_version: piVersion,
-        sandbox: { enabled: false, backend: "none" },
+        sandbox: sandboxCapability(sandbox),
         history: { mode: history.mode },
         features: ["replay", "terminal", "files.watch"],
         max_sessions: config.runner.max_sessions,

@@ -24,6 +24,7 @@ import { PiCancellableData, PiForkData } from "./harness/pi/pi-schemas.ts";
 import { ConversationSync, type Lineage } from "./history/conversation-sync.ts";
 import { readModels, writeModelsFiles } from "./models-files.ts";
 import { type ResolvedPi, resolvePi } from "./pi-install.ts";
+import type { AgentLaunch } from "./sandbox/wrap.ts";
 import { Session, type SessionDeps } from "./session.ts";
 import { GET_STATE_TIMEOUT_MS, getMessages, guard, piData, runSessionCommand } from "./session-commands.ts";
 import { findPiSessionFile, piSessionIdFromFile, readPiSessionMessages } from "./session-files.ts";
@@ -48,7 +49,7 @@ export interface SessionManagerOptions {
   /** pi location; resolved from the config on first use when omitted. */
   pi?: ResolvedPi;
   /** Wraps every pi process in its workspace's sandbox (the runner passes the bwrap wrapper). */
-  wrapAgent?: (workspacePath: string, argv: string[]) => string[];
+  wrapAgent?: (workspacePath: string, argv: string[]) => AgentLaunch;
   /** Conversation history (HSTRY.md §5); without it pi's session files are the only record. */
   history?: HistoryStore;
 }

@@ -28,6 +28,7 @@ import { ConversationSync, type Lineage, type StoredMessages } from "./history/c
 import { readSettings, SETTINGS_FILE } from "./models-files.ts";
 import type { ResolvedPi } from "./pi-install.ts";
 import { ReplayBuffer } from "./replay-buffer.ts";
+import type { AgentLaunch } from "./sandbox/wrap.ts";
 import { ClientIdDedupe } from "./session-dedupe.ts";
 import { readPiSessionMessages } from "./session-files.ts";
 import type { SessionIndex } from "./session-index.ts";
@@ -58,7 +59,7 @@ export interface SessionDeps {
   /** Throws `busy` when no further pi process may start (runner.max_sessions). */
   reserveProcess(): void;
   /** Wraps pi's argv in the workspace's sandbox; throws `sandbox_error` rather than start it unsandboxed. */
-  wrapAgent?: (workspacePath: string, argv: string[]) => string[];
+  wrapAgent?: (workspacePath: string, argv: string[]) => AgentLaunch;
   /** Where conversations are persisted; without it pi's session file is the only record. */
   history?: HistoryStore | undefined;
 }
@@ -234,8 +235,17 @@ export class Session {
       ...(this.provider ? { provider: this.provider } : {}),
       ...(this.model ? { model: this.model } : {}),
     });
-    if (this.deps.wrapAgent) spec.argv = this.deps.wrapAgent(this.workspacePath, spec.argv);
-    const process = PiProcess.start(spec, this.processHandlers(), (m) => this.deps.log(`[${this.id}] ${m}`));
+    const launch = this.deps.wrapAgent?.(this.workspacePath, spec.argv);
+    if (launch) spec.argv = launch.argv;
+    let process: PiProcess;
+    try {
+      process = PiProcess.start(spec, this.processHandlers(), (m) => this.deps.log(`[${this.id}] ${m}`));
+    } catch (error) {
+      launch?.release();
+      throw error;
+    }
+    // The sandbox's resources (the LLM bridge) belong to the process, which may move to another session.
+    if (launch) void process.exited.finally(launch.release);
     this.process = process;
     this.translator = undefined;
     this.state = "starting";

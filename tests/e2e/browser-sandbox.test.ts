@@ -95,7 +95,7 @@ test("the header badge shows the profile; applying strict tightens the workspace
   const strictSummary = await page.getByTestId("sandbox-summary").textContent();
   expect(strictSummary).toContain("network isolated");
   expect(strictSummary).toContain("home read-only");
-  expect(strictSummary).toContain("Agents cannot run under a network-isolated profile yet");
+  expect(strictSummary).toContain("Agents reach only their LLM");
   expect(await optionsOf(page)).toEqual(["strict"]);
   await page.screenshot({ path: join(OUTPUT_DIR, "ui-sandbox.png"), animations: "disabled" });
   await page.keyboard.press("Escape");

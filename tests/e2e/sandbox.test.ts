@@ -165,12 +165,43 @@ test("pi runs inside the workspace's sandbox: its tools cannot read credentials 
   expect(readFileSync(join(agentWorkspace, "inside.txt"), "utf8")).toBe("ok\n");
   await client.event(sessionId, "agent.idle", from, 60_000);
 
-  // Isolated-network profiles need the LLM bridge: the agent is refused, never started unsandboxed.
-  const strict = await client.command(newSessionId(), "session.create", {
+  client.close();
+}, 120_000);
+
+test("under strict the agent reaches its LLM only through the bridge: no other network, no provider key", async () => {
+  mkdirSync(join(workspace, ".oqto"), { recursive: true });
+  writeFileSync(join(workspace, ".oqto/sandbox.toml"), 'profile = "strict"\n');
+  const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
+  const sessionId = newSessionId();
+  const created = await client.command(sessionId, "session.create", {
     config: { harness: "pi", cwd: workspace },
   });
-  expect(strict.success).toBe(false);
-  expect(strict.error_code).toBe("sandbox_error");
-  expect(String(strict.error)).toContain("isolates the network");
+  expect(created.error ?? "").toBe("");
+  expect(created.success).toBe(true);
+  const llmPort = stack.fakeLlm.port;
+  const command = [
+    // The fake LLM listens on the host's 127.0.0.1: the sandbox's own loopback has nothing there.
+    `(exec 3<>/dev/tcp/127.0.0.1/${llmPort}) 2>/dev/null && echo llm-direct=open || echo llm-direct=closed`,
+    "(exec 3<>/dev/tcp/1.1.1.1/443) 2>&1 | head -1; echo outside=done",
+    "grep -c oqto-llm-bridge ~/.pi/agent/models.json; echo key=$(grep -c fake-key ~/.pi/agent/models.json)",
+  ].join("; ");
+  stack.fakeLlm.script([
+    { toolCalls: [{ name: "bash", arguments: { command } }] },
+    { text: "strict turn done" },
+  ]);
+  const from = client.frames.length;
+  await client.command(sessionId, "prompt", { message: "probe the network" });
+  const end = await client.waitFor((f) => f.session_id === sessionId && f.event === "tool.end", 60_000, from);
+  const output = String(end.output);
+  expect(output).toContain("llm-direct=closed");
+  expect(output).toContain("Network is unreachable");
+  expect(output).toContain("key=0");
+  // The second LLM call (after the tool result) also went through the bridge and finished the turn.
+  await client.event(sessionId, "agent.idle", from, 60_000);
+  const text = client.frames
+    .filter((f) => f.session_id === sessionId && f.event === "stream.text_delta")
+    .map((f) => String(f.delta))
+    .join("");
+  expect(text).toContain("strict turn done");
   client.close();
 }, 120_000);

@@ -23,6 +23,8 @@ export interface SandboxCommandOptions {
   kind: "agent" | "terminal";
   /** Per-session runtime dir (LLM bridge socket), bound read-write. */
   runtimeDir?: string;
+  /** Files shown in place of others, read-only (the bridge's models.json over pi's). */
+  fileOverlays?: { source: string; target: string }[];
   /** Host paths the command needs read-only (pi and its runtime when outside /usr). */
   extraRoBinds?: string[];
   /** Host directories the command must write (a configured flat pi session dir). */
@@ -196,6 +198,14 @@ export function buildSandboxedCommand(options: SandboxCommandOptions): string[] 
     const runtimeDir = checkedAbsolute("runtimeDir", options.runtimeDir);
     if (kindOf(runtimeDir) !== "dir") throw sandboxError(`runtime dir '${runtimeDir}' is not a directory`);
     bindOverDenies("--bind", runtimeDir);
+  }
+  for (const overlay of options.fileOverlays ?? []) {
+    const source = checkedAbsolute("overlay source", overlay.source);
+    const target = checkedAbsolute("overlay target", overlay.target);
+    if (kindOf(source) !== "other") throw sandboxError(`overlay source '${source}' is not a file`);
+    if (kindOf(target) !== "other") throw sandboxError(`overlay target '${target}' is not a file`);
+    if (busDirs.some((bus) => isInside(target, bus))) throw sandboxError(`refusing to overlay '${target}'`);
+    args.push("--ro-bind", source, target);
   }
 
   // 12. PATH; the user's session bus must not be reachable through the environment either.

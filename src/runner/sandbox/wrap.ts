@@ -1,6 +1,8 @@
-import { ProtocolError } from "../../protocol/index.ts";
+import { join } from "node:path";
+import { MODELS_FILE } from "../models-files.ts";
 import { buildSandboxedCommand } from "./argv-builder.ts";
-import { isNetworkIsolated } from "./effective-profile.ts";
+import { type EffectiveProfile, isNetworkIsolated } from "./effective-profile.ts";
+import { LLM_BRIDGE_PORT, startLlmBridge } from "./llm-bridge.ts";
 import { prepareSandboxDirs } from "./prepare.ts";
 import { resolveEffectiveProfile } from "./profile-loader.ts";
 
@@ -9,7 +11,6 @@ export interface SandboxWrapOptions {
   systemFile: string;
   home: string;
   multiUser: boolean;
-  kind: "agent" | "terminal";
   /**
    * Oqto's own state (data dir: platform DB, JWT secret, runner socket; config dir) is hidden from
    * whatever runs in the sandbox, whatever the profile says: reading it would mean forging logins.
@@ -17,47 +18,109 @@ export interface SandboxWrapOptions {
   hiddenPaths: string[];
   extraRoBinds?: string[];
   extraRwBinds?: string[];
-  /**
-   * Agents reach the LLM over the network; a profile that isolates it needs the LLM bridge
-   * (SANDBOX.md §5), which this version does not have: refuse rather than start an agent that
-   * cannot work, and never start it unsandboxed.
-   */
-  needsNetwork?: boolean;
+}
+
+export interface LlmBridgeSetup {
+  /** Where each agent's bridge dir is created (inside Oqto's hidden data dir; 0700). */
+  root: string;
+  /** pi's agent dir on the host: its models.json is what the bridge forwards to. */
+  agentDir: string;
+  /** argv prefix of `oqto sandbox-shim` as it runs inside the sandbox. */
+  shimCommand: string[];
+  /** Host paths the shim command needs read-only (the oqto binary, or the source tree). */
+  shimPaths: string[];
+  log: (message: string) => void;
+}
+
+/** A sandboxed agent command and what to release when its process has exited. */
+export interface AgentLaunch {
+  argv: string[];
+  release: () => void;
 }
 
 /**
- * Wraps a command in the workspace's effective sandbox profile, resolved afresh for every start
- * so that a tightened workspace file applies at once. Fails closed: any profile or bwrap
- * problem throws `sandbox_error` and nothing starts unsandboxed.
+ * The workspace's effective profile, resolved afresh for every start so that a tightened
+ * workspace file applies at once, with Oqto's own state hidden. Throws `sandbox_error`.
  */
-export function sandboxWrapper(
+function hardenedProfile(options: SandboxWrapOptions, workspace: string): EffectiveProfile {
+  const profile = resolveEffectiveProfile({
+    systemFile: options.systemFile,
+    workspacePath: workspace,
+    home: options.home,
+    multiUser: options.multiUser,
+  });
+  const hardened = { ...profile, deny_read: [...new Set([...profile.deny_read, ...options.hiddenPaths])] };
+  prepareSandboxDirs({ profile: hardened, home: options.home, workspace });
+  return hardened;
+}
+
+function extraBinds(options: SandboxWrapOptions, moreRo: string[] = []) {
+  const ro = [...(options.extraRoBinds ?? []), ...moreRo];
+  return {
+    ...(ro.length > 0 ? { extraRoBinds: ro } : {}),
+    ...(options.extraRwBinds ? { extraRwBinds: options.extraRwBinds } : {}),
+  };
+}
+
+/**
+ * Wraps a terminal shell in the workspace's sandbox. Fails closed: any profile or bwrap problem
+ * throws `sandbox_error` and nothing starts unsandboxed.
+ */
+export function terminalSandbox(
   options: SandboxWrapOptions,
 ): (workspace: string, command: string[]) => string[] {
-  return (workspace, command) => {
-    const profile = resolveEffectiveProfile({
-      systemFile: options.systemFile,
-      workspacePath: workspace,
-      home: options.home,
-      multiUser: options.multiUser,
-    });
-    if (options.needsNetwork && profile.enabled && isNetworkIsolated(profile)) {
-      throw new ProtocolError(
-        "sandbox_error",
-        `this workspace's sandbox isolates the network (profile ${profile.workspace_profile ?? profile.global_profile}); ` +
-          "agents need the LLM bridge, which this version does not have yet. The terminal works; " +
-          "choose a profile with network access for agent sessions.",
-      );
-    }
-    const hardened = { ...profile, deny_read: [...new Set([...profile.deny_read, ...options.hiddenPaths])] };
-    prepareSandboxDirs({ profile: hardened, home: options.home, workspace });
-    return buildSandboxedCommand({
-      profile: hardened,
+  return (workspace, command) =>
+    buildSandboxedCommand({
+      profile: hardenedProfile(options, workspace),
       home: options.home,
       workspace,
       command,
-      kind: options.kind,
-      ...(options.extraRoBinds ? { extraRoBinds: options.extraRoBinds } : {}),
-      ...(options.extraRwBinds ? { extraRwBinds: options.extraRwBinds } : {}),
+      kind: "terminal",
+      ...extraBinds(options),
     });
+}
+
+/**
+ * Wraps a pi process in the workspace's sandbox. Under a network-isolated profile the agent's one
+ * way out is its own LLM bridge (SANDBOX.md §5): `oqto sandbox-shim` inside relays the sandbox's
+ * loopback port to the bridge socket, and pi reads a models.json whose base URLs point there and
+ * whose keys are placeholders. Fails closed like the terminal.
+ */
+export function agentSandbox(
+  options: SandboxWrapOptions & { bridge: LlmBridgeSetup },
+): (workspace: string, command: string[]) => AgentLaunch {
+  return (workspace, command) => {
+    const profile = hardenedProfile(options, workspace);
+    const base = { profile, home: options.home, workspace, kind: "agent" as const };
+    if (!profile.enabled || !isNetworkIsolated(profile)) {
+      return { argv: buildSandboxedCommand({ ...base, command, ...extraBinds(options) }), release: () => {} };
+    }
+    const { bridge: setup } = options;
+    const bridge = startLlmBridge({
+      root: setup.root,
+      modelsFile: join(setup.agentDir, MODELS_FILE),
+      log: setup.log,
+    });
+    try {
+      const argv = buildSandboxedCommand({
+        ...base,
+        command: [
+          ...setup.shimCommand,
+          "--forward",
+          `127.0.0.1:${LLM_BRIDGE_PORT}=${bridge.socketPath}`,
+          "--",
+          ...command,
+        ],
+        runtimeDir: bridge.dir,
+        ...(bridge.modelsFile
+          ? { fileOverlays: [{ source: bridge.modelsFile, target: join(setup.agentDir, MODELS_FILE) }] }
+          : {}),
+        ...extraBinds(options, setup.shimPaths),
+      });
+      return { argv, release: bridge.stop };
+    } catch (error) {
+      bridge.stop();
+      throw error;
+    }
   };
 }

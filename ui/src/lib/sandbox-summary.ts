@@ -20,7 +20,7 @@ export function describeSandbox(enabled: boolean, effective: Record<string, unkn
   // Paths arrive expanded for the user; their last segment (.ssh, .aws, …) is what a reader recognises.
   const hidden = policy.deny_read.map((path) => path.split("/").pop() || path);
   const secrets = hidden.length > 0 ? `hidden: ${hidden.join(", ")}` : "nothing hidden";
-  // Agents reach their LLM over the network; the runner refuses them under isolation until its LLM bridge exists.
-  const agents = isolated ? " Agents cannot run under a network-isolated profile yet; terminals can." : "";
+  // Under isolation the runner's LLM bridge is the one way out; saying so explains why the model still answers.
+  const agents = isolated ? " Agents reach only their LLM, through Oqto's bridge." : "";
   return `Sandboxed: ${network}, ${home}, ${secrets}.${agents}`;
 }
