@@ -23,6 +23,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: "manage users: user add NAME [--admin] --password-stdin | user list",
     run: async (argv) => (await import("./user.ts")).runUserCommand(argv),
   },
+  doctor: {
+    summary: "check whether this host can run agents, and why not",
+    run: async (argv) => (await import("./doctor.ts")).runDoctor(argv),
+  },
   "sandbox-shim": {
     summary: "inside a network-isolated sandbox: relay the LLM bridge, run the agent",
     run: async (argv) => (await import("../sandbox-shim/shim.ts")).runSandboxShim(argv),
