@@ -22,6 +22,10 @@ export interface StackOptions {
   dataDirInHome?: boolean;
   /** Skip configuring the fake provider. */
   noProvider?: boolean;
+  /** Pre-writes the single-user global sandbox file (`$XDG_CONFIG_HOME/oqto/sandbox.toml`) with this profile. */
+  globalSandboxProfile?: string;
+  /** Environment entries for serve, its runner and the CLI, over the defaults (e.g. a PATH without bwrap). */
+  env?: Record<string, string>;
 }
 
 export interface Stack {
@@ -79,6 +83,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = options.dataDirInHome ? join(home, ".local/share/oqto") : join(root, "data");
   const workspaceRoot = join(root, "ws");
   for (const dir of [home, dataDir, workspaceRoot]) mkdirSync(dir, { recursive: true });
+  if (options.globalSandboxProfile !== undefined) {
+    mkdirSync(join(home, ".config/oqto"), { recursive: true });
+    writeFileSync(
+      join(home, ".config/oqto/sandbox.toml"),
+      `profile = ${JSON.stringify(options.globalSandboxProfile)}\n`,
+    );
+  }
   const fakeLlm = await startFakeLlm();
   const configFile = join(root, "config.toml");
   writeFileSync(
@@ -101,6 +112,7 @@ ${options.extraConfig ?? ""}
     XDG_CONFIG_HOME: join(home, ".config"),
     XDG_DATA_HOME: join(home, ".local/share"),
     XDG_STATE_HOME: join(home, ".local/state"),
+    ...options.env,
   };
   const base = [...commandFor(options.binary)];
   const common = ["--config", configFile, "--data-dir", dataDir];

@@ -7,7 +7,7 @@ export interface BwrapInfo {
   version: string;
 }
 
-/** Only working binaries are remembered, so that installing bwrap later is noticed. */
+/** Working binaries by path, so that `--version` runs once per binary. */
 const found = new Map<string, BwrapInfo>();
 
 /**
@@ -15,8 +15,8 @@ const found = new Map<string, BwrapInfo>();
  * missing or broken bwrap is a `sandbox_error`, never a reason to run unsandboxed.
  */
 export function detectBwrap(searchPath: string = process.env.PATH ?? ""): BwrapInfo {
-  const cached = found.get(searchPath);
-  if (cached) return cached;
+  // Looked up at every start, so that bwrap removed (or installed) while the runner runs is noticed
+  // with this clear error instead of a failed spawn of a remembered path.
   const path = Bun.which("bwrap", { PATH: searchPath });
   if (!path) {
     throw new ProtocolError(
@@ -24,6 +24,8 @@ export function detectBwrap(searchPath: string = process.env.PATH ?? ""): BwrapI
       "bubblewrap (bwrap) is not installed or not on PATH; the sandbox is enabled, so agents and terminals cannot start",
     );
   }
+  const cached = found.get(path);
+  if (cached) return cached;
   let result: ReturnType<typeof Bun.spawnSync>;
   try {
     result = Bun.spawnSync([path, "--version"], { stdout: "pipe", stderr: "pipe", env: {} });
@@ -41,6 +43,6 @@ export function detectBwrap(searchPath: string = process.env.PATH ?? ""): BwrapI
     );
   }
   const info = { path, version };
-  found.set(searchPath, info);
+  found.set(path, info);
   return info;
 }

@@ -114,6 +114,8 @@ export class ChatSession {
       await this.startProcess();
       await this.refreshState();
     } catch (error) {
+      // Not "starting" any more: the error below is the whole story (e.g. the sandbox refused to start pi).
+      this.state.value = null;
       this.load.value = { status: "failed", error: `Could not start the session: ${errorText(error)}` };
     }
   }
