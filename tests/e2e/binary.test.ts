@@ -74,3 +74,34 @@ test("a chat turn runs through the binary's serve, runner and pi", async () => {
   expect(text).toBe("from the binary");
   client.close();
 });
+
+test("under a strict workspace the binary's own sandbox-shim carries the LLM bridge", async () => {
+  const auth = { "content-type": "application/json", authorization: `Bearer ${stack.admin.token}` };
+  const ws = await fetch(`${stack.baseUrl}/api/workspaces`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ name: "bin-strict" }),
+  });
+  const { path } = (await ws.json()) as { path: string };
+  const put = await fetch(`${stack.baseUrl}/api/workspaces/bin-strict/sandbox`, {
+    method: "PUT",
+    headers: auth,
+    body: JSON.stringify({ profile: "strict" }),
+  });
+  expect(put.status).toBe(200);
+  const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
+  const sessionId = newSessionId();
+  const created = await client.command(sessionId, "session.create", { config: { harness: "pi", cwd: path } });
+  expect(created.error ?? "").toBe("");
+  await stack.fakeLlm.script([{ text: ["strict ", "binary"] }]);
+  const from = client.frames.length;
+  expect((await client.command(sessionId, "prompt", { message: "hi" })).success).toBe(true);
+  await client.event(sessionId, "agent.idle", from, 60_000);
+  const text = client
+    .events(sessionId)
+    .filter((f) => f.event === "stream.text_delta")
+    .map((f) => f.delta)
+    .join("");
+  expect(text).toBe("strict binary");
+  client.close();
+}, 90_000);
