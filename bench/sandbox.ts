@@ -7,7 +7,7 @@
  *
  *   bun bench/sandbox.ts [--runs 30]
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigSchema } from "../src/config/schema.ts";
@@ -73,7 +73,7 @@ interface Setup {
  * Medians per setup, with the setups' runs interleaved (bare, minimal, development, strict, bare, …)
  * so that load from elsewhere on the machine falls on all of them alike.
  */
-async function timeInterleaved(setups: Setup[], command: string[], measure: Measure): Promise<number[]> {
+async function timeInterleaved(setups: Setup[], command: string[], measure: Measure): Promise<number[][]> {
   const samples: number[][] = setups.map(() => []);
   for (let i = 0; i < WARMUP + RUNS; i++) {
     for (const [index, setup] of setups.entries()) {
@@ -86,14 +86,16 @@ async function timeInterleaved(setups: Setup[], command: string[], measure: Meas
       }
     }
   }
-  return samples.map(median);
+  return samples;
 }
 
 const root = mkdtempSync("/tmp/sbb-");
 try {
   const bwrap = detectBwrap();
-  const script = join(root, "hello.ts");
-  writeFileSync(script, 'console.log("ready");\n');
+  // Its own dir: binding `root` itself would lay a read-only copy over the fixture homes below it.
+  const scripts = join(root, "scripts");
+  const script = join(scripts, "hello.ts");
+  put(script, 'console.log("ready");\n');
   const pi = resolvePi(ConfigSchema.parse({}));
   const piModules = pi.cli.slice(0, pi.cli.indexOf("/node_modules/") + "/node_modules".length);
   const commands: Record<string, { command: string[]; measure: Measure }> = {
@@ -108,6 +110,8 @@ try {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: home,
     PI_CODING_AGENT_DIR: join(home, ".pi", "agent"),
+    // As the runner starts pi (src/runner/harness/pi/pi-spawn.ts).
+    BUN_RUNTIME_TRANSPILER_CACHE_PATH: join(home, ".pi", "cache", "bun"),
     ...pi.env,
   });
   const bareHome = buildHome(join(root, "bare", "home"), "development");
@@ -128,7 +132,7 @@ try {
       home: fx.home,
       multiUser: false,
       hiddenPaths: [],
-      extraRoBinds: [root, piModules],
+      extraRoBinds: [scripts, piModules],
       bridge: {
         root: join(root, "llm"),
         agentDir,
@@ -144,7 +148,7 @@ try {
       launch: (command) => wrap(fx.workspace, command),
     });
   }
-  const timings: Record<string, number[]> = {};
+  const timings: Record<string, number[][]> = {};
   for (const [name, { command, measure }] of Object.entries(commands)) {
     timings[name] = await timeInterleaved(setups, command, measure);
   }
@@ -153,16 +157,19 @@ try {
   const ms = (value: number) => cell(value.toFixed(1));
   const names = Object.keys(commands);
   console.log(
-    `bubblewrap ${bwrap.version}, median of ${RUNS} runs (after ${WARMUP} warm-up), milliseconds\n`,
+    `bubblewrap ${bwrap.version}, median of ${RUNS} interleaved runs (after ${WARMUP} warm-up), milliseconds; "+ sandbox" is the median of each run minus the bare run of its round\n`,
   );
   console.log(`| profile     | ${names.map((n) => `${cell(n)} | ${cell("+ sandbox")}`).join(" | ")} |`);
   console.log(`|-------------|${names.map(() => "-----------:|-----------:").join("|")}|`);
   let worst = 0;
   for (const [index, setup] of setups.entries()) {
     const cells = names.map((n) => {
-      const value = timings[n]?.[index] ?? 0;
+      const own = timings[n]?.[index] ?? [];
+      const value = median(own);
       if (index === 0) return `${ms(value)} | ${cell("-")}`;
-      const added = value - (timings[n]?.[0] ?? 0);
+      // Paired: each run against the bare run of the same round, so drift on the machine cancels out.
+      const bare = timings[n]?.[0] ?? [];
+      const added = median(own.map((sample, round) => sample - (bare[round] ?? 0)));
       worst = Math.max(worst, added);
       return `${ms(value)} | ${ms(added)}`;
     });

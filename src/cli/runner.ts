@@ -78,11 +78,12 @@ export async function runRunner(argv: string[]): Promise<number> {
   const log = (message: string) => console.error(`[runner] ${message}`);
   // A missing pi must not stop the runner: session.create then fails with spawn_failed and says why.
   let piVersion = "missing";
-  let piPackageRoot: string | undefined;
+  // pi's files and runtime must be readable inside the sandbox wherever they live.
+  let piPaths: string[] = [];
   try {
     const pi = resolvePi(config);
     piVersion = pi.version;
-    piPackageRoot = nodeModulesRoot(pi.cli);
+    piPaths = [nodeModulesRoot(pi.cli), pi.runtime];
   } catch (error) {
     log(`warning: ${(error as Error).message}`);
   }
@@ -122,8 +123,7 @@ export async function runRunner(argv: string[]): Promise<number> {
         shimPaths: selfCommandPaths(),
         log,
       },
-      // pi's own files when they live outside the system dirs (a checkout's node_modules).
-      ...(piPackageRoot ? { extraRoBinds: [piPackageRoot] } : {}),
+      extraRoBinds: piPaths,
       ...(config.pi.session_dir ? { extraRwBinds: [ensureDir(expandHome(config.pi.session_dir))] } : {}),
     }),
     onEvent: (_sessionId, line) => server?.forwardEvent(line),

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import type { Config } from "../config/schema.ts";
@@ -72,5 +72,7 @@ function readVersion(cli: string): string {
 export function resolvePi(config: Config): ResolvedPi {
   const cli = locateCli(config);
   const { runtime, env } = locateRuntime(config);
-  return { runtime, cli, env, version: readVersion(cli) };
+  // The real file, not a PATH symlink to it: the sandbox binds the runtime itself, and a link
+  // whose target lies outside the bound dirs would not resolve inside.
+  return { runtime: realpathSync(runtime), cli, env, version: readVersion(cli) };
 }

@@ -1,6 +1,16 @@
 /** Replay buffer, client_id dedupe, session index, models files and pi location. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { readModels, writeModelsFiles } from "../../src/runner/models-files.ts";
@@ -163,8 +173,21 @@ describe("resolvePi", () => {
     const pi = resolvePi(ConfigSchema.parse({}));
     expect(pi.cli).toEndWith("@mariozechner/pi-coding-agent/dist/cli.js");
     expect(pi.version).toBe("0.73.1");
-    expect(pi.runtime).toBe(Bun.which("bun") as string);
+    // The real file behind PATH's `bun`, so that the sandbox can bind it.
+    expect(pi.runtime).toBe(realpathSync(Bun.which("bun") as string));
     expect(pi.env).toEqual({});
+  });
+
+  test("a runtime reached through a symlink resolves to its real file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "oqto-rt-"));
+    try {
+      const link = join(dir, "bun-link");
+      symlinkSync(Bun.which("bun") as string, link);
+      const pi = resolvePi(ConfigSchema.parse({ pi: { runtime: link } }));
+      expect(pi.runtime).toBe(realpathSync(Bun.which("bun") as string));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("explicit cli and runtime are used, and missing ones are clear errors", () => {
