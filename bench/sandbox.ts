@@ -66,7 +66,7 @@ interface Setup {
   name: string;
   cwd: string;
   env: Record<string, string>;
-  launch: (command: string[]) => { argv: string[]; release: () => void };
+  launch: (command: string[]) => { argv: string[]; env: Record<string, string>; release: () => void };
 }
 
 /**
@@ -77,9 +77,9 @@ async function timeInterleaved(setups: Setup[], command: string[], measure: Meas
   const samples: number[][] = setups.map(() => []);
   for (let i = 0; i < WARMUP + RUNS; i++) {
     for (const [index, setup] of setups.entries()) {
-      const { argv, release } = setup.launch(command);
+      const { argv, env, release } = setup.launch(command);
       try {
-        const elapsed = await measure(argv, setup.cwd, setup.env);
+        const elapsed = await measure(argv, setup.cwd, { ...setup.env, ...env });
         if (i >= WARMUP) samples[index]?.push(elapsed);
       } finally {
         release();
@@ -110,8 +110,6 @@ try {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: home,
     PI_CODING_AGENT_DIR: join(home, ".pi", "agent"),
-    // As the runner starts pi (src/runner/harness/pi/pi-spawn.ts).
-    BUN_RUNTIME_TRANSPILER_CACHE_PATH: join(home, ".pi", "cache", "bun"),
     ...pi.env,
   });
   const bareHome = buildHome(join(root, "bare", "home"), "development");
@@ -120,7 +118,7 @@ try {
       name: "(no bwrap)",
       cwd: bareHome.workspace,
       env: envFor(bareHome.home),
-      launch: (command) => ({ argv: command, release: () => {} }),
+      launch: (command) => ({ argv: command, env: {}, release: () => {} }),
     },
   ];
   for (const profileName of BUILTIN_PROFILE_NAMES) {
@@ -133,6 +131,7 @@ try {
       multiUser: false,
       hiddenPaths: [],
       extraRoBinds: [scripts, piModules],
+      cacheRoot: join(root, "cache"),
       bridge: {
         root: join(root, "llm"),
         agentDir,

@@ -116,6 +116,7 @@ export async function runRunner(argv: string[]): Promise<number> {
     history: history.store,
     wrapAgent: agentSandbox({
       ...sandboxBase,
+      cacheRoot: join(paths.runnerState, "cache"),
       bridge: {
         root: bridgeRoot,
         agentDir,

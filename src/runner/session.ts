@@ -236,7 +236,10 @@ export class Session {
       ...(this.model ? { model: this.model } : {}),
     });
     const launch = this.deps.wrapAgent?.(this.workspacePath, spec.argv);
-    if (launch) spec.argv = launch.argv;
+    if (launch) {
+      spec.argv = launch.argv;
+      spec.env = { ...spec.env, ...launch.env };
+    }
     let process: PiProcess;
     try {
       process = PiProcess.start(spec, this.processHandlers(), (m) => this.deps.log(`[${this.id}] ${m}`));

@@ -64,7 +64,6 @@ describe("buildPiSpawn", () => {
     ]);
     expect(Object.keys(spec.env).sort()).toEqual([
       "BUN_BE_BUN",
-      "BUN_RUNTIME_TRANSPILER_CACHE_PATH",
       "HOME",
       "OQTO_SESSION_ID",
       "PATH",
@@ -74,8 +73,6 @@ describe("buildPiSpawn", () => {
       "TERM",
     ]);
     expect(spec.env).toMatchObject({ HOME: "/home/u", OQTO_SESSION_ID: "s1", PI_OFFLINE: "1", TERM: "dumb" });
-    // Writable under every profile (~/.pi), so a strict sandbox does not transpile pi on every start.
-    expect(spec.env.BUN_RUNTIME_TRANSPILER_CACHE_PATH).toBe("/home/u/.pi/cache/bun");
     expect(agentPath("/home/u", "/opt/bin:/usr/bin")).toBe(
       "/opt/bin:/usr/bin:/usr/local/bin:/bin:/home/u/.cargo/bin:/home/u/go/bin:/home/u/.local/bin:/home/u/.bun/bin:/home/u/.npm-global/bin",
     );

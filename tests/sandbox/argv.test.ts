@@ -101,7 +101,6 @@ const GOLDEN: Record<"minimal" | "development" | "strict", string[][]> = {
     ...STEP_1,
     ...STEPS_2_3,
     ["--ro-bind", "@/home", "@/home"],
-    ["--bind", "@/home/.pi", "@/home/.pi"],
     ...STEPS_6_7,
     ...CREDENTIALS_HIDDEN,
     ["--tmpfs", "@/home/.config"],
@@ -374,8 +373,8 @@ describe("argv rules", () => {
     };
     const strict = prepare("strict");
     const shard = scopedPathTarget(firstRule(strict.profile), strict.fx.workspace);
-    expect(strict.created).toEqual([`${strict.fx.home}/.pi`, shard]);
-    expect(statSync(`${strict.fx.home}/.pi`).mode & 0o777).toBe(0o700);
+    expect(strict.created).toEqual([shard]);
+    expect(statSync(shard).mode & 0o777).toBe(0o700);
     expect(
       prepareSandboxDirs({ profile: strict.profile, home: strict.fx.home, workspace: strict.fx.workspace }),
     ).toEqual([]);

@@ -97,7 +97,7 @@ const EXPECTED: Record<ProfileName, Record<string, string>> = {
     oqto_create: "denied",
     ws_write: "ok",
     home_write: "denied",
-    pi_write: "ok",
+    pi_write: "denied",
     tmp_write: "ok",
     etc_write: "denied",
     host_pid_visible: "denied",
@@ -208,7 +208,7 @@ describe("real bwrap runs as an unprivileged user", () => {
       // What the sandbox allowed landed on the host; what it denied did not.
       expect(statSync(join(fx.workspace, "ws-probe")).uid).toBe(user?.uid ?? -1);
       expect(existsSync(join(fx.home, "home-probe"))).toBe(EXPECTED[name].home_write === "ok");
-      expect(existsSync(join(fx.home, ".pi", "pi-probe"))).toBe(true);
+      expect(existsSync(join(fx.home, ".pi", "pi-probe"))).toBe(EXPECTED[name].pi_write === "ok");
       expect(existsSync(join("/tmp", tmpProbe))).toBe(false);
       expect(readFileSync(fx.systemFile, "utf8")).toBe(`profile = "${name}"\n`);
       expect(readFileSync(join(fx.workspace, ".oqto", "sandbox.toml"), "utf8")).toBe(`profile = "${name}"\n`);

@@ -307,6 +307,7 @@ describe("oqto sandbox-shim inside a network-isolated bwrap", () => {
       home: home(),
       multiUser: false,
       hiddenPaths: [],
+      cacheRoot: join(root, "cache"),
       bridge: {
         root: join(root, "run"),
         agentDir,

@@ -90,7 +90,8 @@ describe("built-in profiles (SANDBOX.md §2.1)", () => {
     const p = load("strict");
     expect(p.home).toBe("ro");
     expect(p.deny_read).toEqual([...credentials, `${h}/.config`]);
-    expect(p.allow_write).toEqual([`${h}/.pi`, "/tmp"]);
+    // Not ~/.pi: extensions and settings there run in every workspace (see strict.toml).
+    expect(p.allow_write).toEqual(["/tmp"]);
     expect(p.extra_ro_bind).toEqual([`${h}/.config/oqto`]);
     expect([p.isolate_pid, p.network.mode, p.drop_all_caps]).toEqual([true, "isolated", true]);
     expect([p.disable_userns, p.assert_userns_disabled, p.no_new_privs]).toEqual([true, true, true]);
@@ -334,7 +335,7 @@ network = { mode = "isolated" }
       true,
     ]);
     expect(p.deny_read).toContain(`${home}/.config`);
-    expect(p.allow_write).toEqual([`${home}/.pi`, "/tmp"]);
+    expect(p.allow_write).toEqual(["/tmp"]);
     // Intersection: development grants no extra binds, so strict's re-exposure of ~/.config/oqto is dropped.
     expect(p.extra_ro_bind).toEqual([]);
   });

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { MODELS_FILE } from "../models-files.ts";
 import { buildSandboxedCommand } from "./argv-builder.ts";
@@ -32,10 +34,23 @@ export interface LlmBridgeSetup {
   log: (message: string) => void;
 }
 
-/** A sandboxed agent command and what to release when its process has exited. */
+/** A sandboxed agent command, the environment it adds, and what to release when it has exited. */
 export interface AgentLaunch {
   argv: string[];
+  env: Record<string, string>;
   release: () => void;
+}
+
+/**
+ * Bun's transpiler cache for one workspace's pi (~200 ms per start without one; strict's read-only
+ * home leaves pi none), kept in the runner's state and bound into that workspace's sandboxes only.
+ * Per workspace on purpose: a cache an agent can write is code its next pi runs, so it must
+ * not be shared with the user's other workspaces, which may run under a looser profile.
+ */
+function workspaceCacheDir(root: string, workspace: string): string {
+  const dir = join(root, createHash("sha256").update(workspace).digest("hex").slice(0, 16));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }
 
 /**
@@ -87,13 +102,21 @@ export function terminalSandbox(
  * whose keys are placeholders. Fails closed like the terminal.
  */
 export function agentSandbox(
-  options: SandboxWrapOptions & { bridge: LlmBridgeSetup },
+  options: SandboxWrapOptions & { bridge: LlmBridgeSetup; cacheRoot: string },
 ): (workspace: string, command: string[]) => AgentLaunch {
   return (workspace, command) => {
     const profile = hardenedProfile(options, workspace);
+    if (!profile.enabled) return { argv: [...command], env: {}, release: () => {} };
+    const cache = workspaceCacheDir(options.cacheRoot, workspace);
+    const env = { BUN_RUNTIME_TRANSPILER_CACHE_PATH: cache };
+    const withCache = { ...options, extraRwBinds: [...(options.extraRwBinds ?? []), cache] };
     const base = { profile, home: options.home, workspace, kind: "agent" as const };
-    if (!profile.enabled || !isNetworkIsolated(profile)) {
-      return { argv: buildSandboxedCommand({ ...base, command, ...extraBinds(options) }), release: () => {} };
+    if (!isNetworkIsolated(profile)) {
+      return {
+        argv: buildSandboxedCommand({ ...base, command, ...extraBinds(withCache) }),
+        env,
+        release: () => {},
+      };
     }
     const { bridge: setup } = options;
     const bridge = startLlmBridge({
@@ -115,9 +138,9 @@ export function agentSandbox(
         ...(bridge.modelsFile
           ? { fileOverlays: [{ source: bridge.modelsFile, target: join(setup.agentDir, MODELS_FILE) }] }
           : {}),
-        ...extraBinds(options, setup.shimPaths),
+        ...extraBinds(withCache, setup.shimPaths),
       });
-      return { argv, release: bridge.stop };
+      return { argv, env, release: bridge.stop };
     } catch (error) {
       bridge.stop();
       throw error;

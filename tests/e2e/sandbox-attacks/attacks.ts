@@ -257,17 +257,22 @@ export const ATTACKS: readonly Attack[] = [
     same(ALLOWED),
   ),
   {
-    ...write(
-      "pi_write",
-      "write under `~/.pi` (`write`)",
-      (c) => join(c.home, `.pi/agent-${c.profile}.txt`),
-      same(ALLOWED),
-    ),
+    ...write("pi_write", "write under `~/.pi` (`write`)", (c) => join(c.home, `.pi/agent-${c.profile}.txt`), {
+      minimal: ALLOWED,
+      development: ALLOWED,
+      strict: READ_ONLY,
+    }),
     note:
-      "under `strict` the home is read-only except `~/.pi`; the `strict` workspace here tightens a global " +
-      "`minimal` (whose home is writable), and the merge keeps `~/.pi` writable because the global profile " +
-      "grants it through its writable home (see Rules).",
+      "pi loads extensions, skills and settings from `~/.pi/agent` in every workspace, so under `strict` " +
+      "it is read-only (unlike SANDBOX.md's `strict`): a strict agent must not plant code that runs in its " +
+      "user's looser sandboxes. pi still writes its own session shard there (a scoped path).",
   },
+  write(
+    "pi_extension",
+    "plant a pi extension in `~/.pi/agent/extensions/` (`write`)",
+    (c) => join(c.home, `.pi/agent/extensions/${c.runTag}-${c.profile}.ts`),
+    { minimal: ALLOWED, development: ALLOWED, strict: READ_ONLY },
+  ),
   {
     id: "ws_read",
     label: "read a workspace file (`read`)",

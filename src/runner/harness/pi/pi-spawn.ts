@@ -54,9 +54,6 @@ export function buildPiSpawn(options: PiSpawnOptions): PiSpawnSpec {
     PI_OFFLINE: "1",
     TERM: "dumb",
     OQTO_SESSION_ID: options.sessionId,
-    // Bun caches transpiled modules under ~/.bun, which a strict sandbox mounts read-only: without a
-    // writable cache every pi start transpiles pi again (~200 ms). ~/.pi is writable in every profile.
-    BUN_RUNTIME_TRANSPILER_CACHE_PATH: join(options.home, ".pi", "cache", "bun"),
     ...pi.env,
   };
   if (config.pi.session_dir) env.PI_CODING_AGENT_SESSION_DIR = config.pi.session_dir;
