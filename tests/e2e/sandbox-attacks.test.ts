@@ -6,7 +6,7 @@
  * table must be the one published in docs/SECURITY.md (OQTO_UPDATE_SECURITY_DOC=1 rewrites it).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Message } from "../../src/protocol/message.ts";
 import { type Frame, MuxClient, newSessionId } from "../helpers/mux-client.ts";
@@ -22,11 +22,13 @@ import {
   createOtherUser,
   hostConnectOutcome,
   type LoopbackListener,
+  listenAsRunnerOf,
   listenOnLoopback,
   type OtherUser,
   type PlantedSecrets,
   plantSecrets,
   runTag,
+  type SocketListener,
 } from "./sandbox-attacks/fixtures.ts";
 import {
   readDocSection,
@@ -43,6 +45,9 @@ let stack: Stack;
 let client: MuxClient;
 let secrets: PlantedSecrets;
 let otherUser: OtherUser;
+let otherRunner: SocketListener;
+/** One listener per workspace: what an agent may connect to, proving the socket probe itself works. */
+const probeSockets: Array<{ stop: (closeActive?: boolean) => void }> = [];
 let loopback: LoopbackListener;
 let hostOutsideOutcome: string;
 const tag = runTag();
@@ -55,6 +60,8 @@ beforeAll(async () => {
   // Before any sandbox starts: deny_read only hides paths that exist at start.
   secrets = plantSecrets(stack.home);
   otherUser = createOtherUser();
+  otherRunner = listenAsRunnerOf(otherUser);
+  expect(statSync(otherRunner.path).isSocket()).toBe(true);
   loopback = listenOnLoopback();
   hostOutsideOutcome = await hostConnectOutcome(OUTSIDE_ADDRESS);
   const headers = { authorization: `Bearer ${stack.admin.token}`, "content-type": "application/json" };
@@ -67,6 +74,9 @@ beforeAll(async () => {
     expect(created.status).toBe(201);
     workspaces[profile] = ((await created.json()) as { path: string }).path;
     writeFileSync(join(workspaces[profile], "notes.txt"), `${WORKSPACE_NOTE}\n`);
+    probeSockets.push(
+      Bun.listen({ unix: join(workspaces[profile], "probe.sock"), socket: { data: () => {} } }),
+    );
     // The minimal workspace keeps the global profile and has no workspace file at all.
     if (profile === "minimal") continue;
     const put = await fetch(`${stack.baseUrl}/api/workspaces/atk-${profile}/sandbox`, {
@@ -77,6 +87,8 @@ beforeAll(async () => {
     expect(put.status).toBe(200);
     expect(((await put.json()) as { profile: string }).profile).toBe(profile);
   }
+  // Both sockets the agents will try exist on the host: a "hidden" result is the sandbox's doing.
+  expect(statSync(join(stack.dataDir, "run", "runner.sock")).isSocket()).toBe(true);
   client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
 }, 60_000);
 
@@ -84,6 +96,8 @@ afterAll(async () => {
   client?.close();
   await stack?.stop();
   loopback?.stop();
+  otherRunner?.stop();
+  for (const socket of probeSockets) socket.stop(true);
   otherUser?.remove();
   // Only present if a sandbox let a write through to the host's system dirs.
   for (const profile of PROFILES) {
@@ -99,6 +113,8 @@ function contextFor(profile: ProfileName): AttackContext {
     secrets: { ...secrets, otherUser: otherUser.marker },
     workspaceNote: WORKSPACE_NOTE,
     otherUserHome: otherUser.home,
+    runnerSocket: join(stack.dataDir, "run", "runner.sock"),
+    otherRunner: { path: otherRunner.path, connections: otherRunner.connections },
     runTag: tag,
     testPid: process.pid,
     loopback: { port: loopback.port, received: loopback.received },

@@ -26,6 +26,10 @@ export interface AttackContext {
   testPid: number;
   /** A listener on the host's 127.0.0.1 and the payloads it received so far. */
   loopback: { port: number; received: () => string };
+  /** Oqto's own runner socket (in its data dir): it starts agents and writes files for this user. */
+  runnerSocket: string;
+  /** A socket where another Linux user's runner listens, and how many connections it accepted. */
+  otherRunner: { path: string; connections: () => number };
   /** `host:port` of an address outside this machine. */
   outsideAddress: string;
   /** How the same outside connect went when the host itself made it (see `connectOutcome`). */
@@ -71,6 +75,12 @@ const ERRNO_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
 /** The error code named in a tool's output, or `unknown error` when there is none. */
 export function errnoOf(output: string): string {
   return ERRNO_PATTERNS.find(([pattern]) => pattern.test(output))?.[1] ?? "unknown error";
+}
+
+/** Connects to a unix socket with the Bun on every sandbox's PATH; prints `connected` or the error code. */
+function unixConnectCommand(path: string): string {
+  const script = `require("node:net").connect(${JSON.stringify(path)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`;
+  return `bun -e '${script}' 2>&1`;
 }
 
 /** ENOENT means the path does not exist in the sandbox at all; anything else is a refusal. */
@@ -249,6 +259,35 @@ export const ATTACKS: readonly Attack[] = [
     observe: ({ output }, ctx) =>
       output.includes(ctx.secrets.otherUser) ? LEAKED : refusal(errnoOf(output)),
     expected: same(HIDDEN),
+  },
+  {
+    id: "ws_socket",
+    label: "connect to a unix socket in the workspace (`bash`, the control for the two below)",
+    call: (ctx) => ({
+      name: "bash",
+      arguments: { command: unixConnectCommand(join(ctx.workspace, "probe.sock")) },
+    }),
+    observe: ({ output }) => (/^connected$/m.test(output) ? ALLOWED : refusal(errnoOf(output))),
+    expected: same(ALLOWED),
+  },
+  {
+    id: "own_runner",
+    label: "connect to Oqto's own runner socket (`bash`)",
+    call: (ctx) => ({ name: "bash", arguments: { command: unixConnectCommand(ctx.runnerSocket) } }),
+    observe: ({ output }) => (/^connected$/m.test(output) ? LEAKED : refusal(errnoOf(output))),
+    expected: same(HIDDEN),
+    note: "the runner's socket lives in Oqto's data dir, which every sandbox hides whatever its profile says.",
+  },
+  {
+    id: "other_runner",
+    label: "connect to another Linux user's runner socket (`bash`)",
+    call: (ctx) => ({ name: "bash", arguments: { command: unixConnectCommand(ctx.otherRunner.path) } }),
+    observe: ({ output }, ctx) =>
+      /^connected$/m.test(output) || ctx.otherRunner.connections() > 0 ? LEAKED : refusal(errnoOf(output)),
+    expected: same(HIDDEN),
+    note:
+      "a socket owned by the second user (0600, in dirs of 0700) where a multi-user runner would listen; " +
+      "`/home` is not mounted, so it is not even found. Multi-user mode itself is not built yet.",
   },
   write(
     "ws_write",

@@ -93,6 +93,33 @@ export function listenOnLoopback(): LoopbackListener {
   return { port: listener.port, received: () => received, stop: () => listener.stop(true) };
 }
 
+export interface SocketListener {
+  path: string;
+  /** Connections accepted so far. */
+  connections: () => number;
+  stop: () => void;
+}
+
+/**
+ * A unix socket where another user's runner would listen (`~/.local/share/oqto/run/runner.sock`),
+ * owned by that user with the runner's modes (dirs 0700, socket 0600), counting connections.
+ */
+export function listenAsRunnerOf(user: OtherUser): SocketListener {
+  const runDir = join(user.home, ".local/share/oqto/run");
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  const path = join(runDir, "runner.sock");
+  let connections = 0;
+  const listener = Bun.listen({ unix: path, socket: { open: () => void connections++, data: () => {} } });
+  chmodSync(path, 0o600);
+  const uid = Number(Bun.spawnSync(["id", "-u", user.name]).stdout.toString().trim());
+  const gid = Number(Bun.spawnSync(["id", "-g", user.name]).stdout.toString().trim());
+  for (const dir of [".local", ".local/share", ".local/share/oqto", ".local/share/oqto/run"]) {
+    chownSync(join(user.home, dir), uid, gid);
+  }
+  chownSync(path, uid, gid);
+  return { path, connections: () => connections, stop: () => listener.stop(true) };
+}
+
 /** How the host itself fares connecting to `hostAndPort` with the agent's own command. */
 export async function hostConnectOutcome(hostAndPort: string): Promise<string> {
   const proc = Bun.spawn(["bash", "-c", connectCommand(hostAndPort, "probe")], {
