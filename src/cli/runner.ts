@@ -187,7 +187,10 @@ export async function runRunner(argv: string[]): Promise<number> {
       capabilities: {
         harnesses: ["pi"],
         pi_version: piVersion,
-        sandbox: sandboxCapability(sandbox),
+        // Worked out at every hello: bwrap may be installed or removed while the runner runs.
+        get sandbox() {
+          return sandboxCapability(sandbox);
+        },
         history: { mode: history.mode },
         features: ["replay", "terminal", "files.watch"],
         max_sessions: config.runner.max_sessions,
