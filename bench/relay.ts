@@ -21,6 +21,7 @@ import { encodeEventLine, PROTOCOL_VERSION } from "../src/protocol/index.ts";
 import { resolvePi } from "../src/runner/pi-install.ts";
 import { LineConnection } from "../src/shared/line-connection.ts";
 import { MuxClient, newSessionId } from "../tests/helpers/mux-client.ts";
+import { PI_READY_ARGS, piReadyMs } from "./pi-ready.ts";
 
 const REPO = resolve(import.meta.dir, "..");
 const { values } = parseArgs({
@@ -327,36 +328,18 @@ async function relayTable(): Promise<string[]> {
   return rows;
 }
 
-async function piReadyMs(runtime: string[], cli: string): Promise<number> {
+/** pi's start-to-ready on `runtime`, in a fresh home. */
+async function piReadyOn(runtime: string[], cli: string): Promise<number> {
   const home = mkdtempSync("/tmp/oqto-bench-pi-");
-  const start = performance.now();
-  const proc = Bun.spawn(
-    [...runtime, cli, "--mode", "rpc", "--no-session", "--offline", "--no-context-files"],
-    {
-      cwd: home,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        PI_CODING_AGENT_DIR: join(home, "agent"),
-      },
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "ignore",
-    },
-  );
-  proc.stdin.write('{"type":"get_state","id":"ready"}\n');
-  proc.stdin.flush();
-  const decoder = new TextDecoder();
-  let out = "";
-  for await (const chunk of proc.stdout) {
-    out += decoder.decode(chunk);
-    if (out.includes('"id":"ready"')) break;
+  try {
+    return await piReadyMs([...runtime, cli, ...PI_READY_ARGS], home, {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: home,
+      PI_CODING_AGENT_DIR: join(home, "agent"),
+    });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
-  const elapsed = performance.now() - start;
-  proc.stdin.end();
-  await proc.exited;
-  rmSync(home, { recursive: true, force: true });
-  return elapsed;
 }
 
 async function piTable(): Promise<string[]> {
@@ -367,9 +350,9 @@ async function piTable(): Promise<string[]> {
   const rows: string[] = [];
   const medians: Record<string, number> = {};
   for (const [name, runtime] of runtimes) {
-    await piReadyMs(runtime, pi.cli); // warm the file cache
+    await piReadyOn(runtime, pi.cli); // warm the file cache
     const runs: number[] = [];
-    for (let i = 0; i < 5; i++) runs.push(await piReadyMs(runtime, pi.cli));
+    for (let i = 0; i < 5; i++) runs.push(await piReadyOn(runtime, pi.cli));
     runs.sort((a, b) => a - b);
     medians[name] = percentile(runs, 50);
     rows.push(

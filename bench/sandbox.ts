@@ -16,6 +16,7 @@ import { detectBwrap } from "../src/runner/sandbox/detect.ts";
 import { BUILTIN_PROFILE_NAMES } from "../src/runner/sandbox/profile-schema.ts";
 import { agentSandbox } from "../src/runner/sandbox/wrap.ts";
 import { buildHome, put } from "../tests/sandbox/helpers.ts";
+import { PI_READY_ARGS, piReadyMs } from "./pi-ready.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "30" } } });
 const RUNS = Number(values.runs);
@@ -36,26 +37,6 @@ async function runToExit(argv: string[], cwd: string, env: Record<string, string
   const elapsed = performance.now() - start;
   if (code !== 0)
     throw new Error(`${argv.join(" ")} exited ${code}: ${await new Response(proc.stderr).text()}`);
-  return elapsed;
-}
-
-/** Spawn to pi's answer to its first RPC command (what a session waits for before it is ready). */
-async function runToReady(argv: string[], cwd: string, env: Record<string, string>): Promise<number> {
-  const start = performance.now();
-  const proc = Bun.spawn(argv, { cwd, env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  proc.stdin.write('{"type":"get_state","id":"ready"}\n');
-  proc.stdin.flush();
-  const decoder = new TextDecoder();
-  let out = "";
-  for await (const chunk of proc.stdout) {
-    out += decoder.decode(chunk);
-    if (out.includes('"id":"ready"')) break;
-  }
-  const elapsed = performance.now() - start;
-  proc.stdin.end();
-  await proc.exited;
-  if (!out.includes('"id":"ready"'))
-    throw new Error(`pi never answered: ${await new Response(proc.stderr).text()}`);
   return elapsed;
 }
 
@@ -102,8 +83,8 @@ try {
     true: { command: ["/usr/bin/true"], measure: runToExit },
     "bun script": { command: [process.execPath, script], measure: runToExit },
     "pi ready": {
-      command: [pi.runtime, pi.cli, "--mode", "rpc", "--no-session", "--offline", "--no-context-files"],
-      measure: runToReady,
+      command: [pi.runtime, pi.cli, ...PI_READY_ARGS],
+      measure: piReadyMs,
     },
   };
   const envFor = (home: string) => ({

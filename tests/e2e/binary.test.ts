@@ -26,6 +26,29 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** One pi session in the workspace at `path`: the fake LLM answers `words`; returns the streamed text. */
+async function chatTurn(path: string, words: string[]): Promise<string> {
+  const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
+  try {
+    const sessionId = newSessionId();
+    const created = await client.command(sessionId, "session.create", {
+      config: { harness: "pi", cwd: path },
+    });
+    expect(created.error ?? "").toBe("");
+    stack.fakeLlm.script([{ text: words }]);
+    const from = client.frames.length;
+    expect((await client.command(sessionId, "prompt", { message: "hi" })).success).toBe(true);
+    await client.event(sessionId, "agent.idle", from, 60_000);
+    return client
+      .events(sessionId)
+      .filter((f) => f.event === "stream.text_delta")
+      .map((f) => f.delta)
+      .join("");
+  } finally {
+    client.close();
+  }
+}
+
 test("the binary reports its version and serves the embedded UI with its assets", async () => {
   const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
   const version = Bun.spawnSync([BINARY, "version"]).stdout.toString().trim();
@@ -58,21 +81,7 @@ test("a chat turn runs through the binary's serve, runner and pi", async () => {
     body: JSON.stringify({ name: "bin" }),
   });
   const { path } = (await ws.json()) as { path: string };
-  const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
-  const sessionId = newSessionId();
-  const created = await client.command(sessionId, "session.create", { config: { harness: "pi", cwd: path } });
-  expect(created.success).toBe(true);
-  await stack.fakeLlm.script([{ text: ["from ", "the ", "binary"] }]);
-  const from = client.frames.length;
-  expect((await client.command(sessionId, "prompt", { message: "hi" })).success).toBe(true);
-  await client.event(sessionId, "agent.idle", from, 60_000);
-  const text = client
-    .events(sessionId)
-    .filter((f) => f.event === "stream.text_delta")
-    .map((f) => f.delta)
-    .join("");
-  expect(text).toBe("from the binary");
-  client.close();
+  expect(await chatTurn(path, ["from ", "the ", "binary"])).toBe("from the binary");
 });
 
 test("under a strict workspace the binary's own sandbox-shim carries the LLM bridge", async () => {
@@ -89,19 +98,5 @@ test("under a strict workspace the binary's own sandbox-shim carries the LLM bri
     body: JSON.stringify({ profile: "strict" }),
   });
   expect(put.status).toBe(200);
-  const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
-  const sessionId = newSessionId();
-  const created = await client.command(sessionId, "session.create", { config: { harness: "pi", cwd: path } });
-  expect(created.error ?? "").toBe("");
-  await stack.fakeLlm.script([{ text: ["strict ", "binary"] }]);
-  const from = client.frames.length;
-  expect((await client.command(sessionId, "prompt", { message: "hi" })).success).toBe(true);
-  await client.event(sessionId, "agent.idle", from, 60_000);
-  const text = client
-    .events(sessionId)
-    .filter((f) => f.event === "stream.text_delta")
-    .map((f) => f.delta)
-    .join("");
-  expect(text).toBe("strict binary");
-  client.close();
+  expect(await chatTurn(path, ["strict ", "binary"])).toBe("strict binary");
 }, 90_000);

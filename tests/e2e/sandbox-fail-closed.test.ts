@@ -121,17 +121,7 @@ async function createSession(stack: Stack, workspace: string): Promise<{ id: str
 async function openTerminal(stack: Stack, workspace: string): Promise<Frame> {
   const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
   try {
-    client.send(
-      JSON.stringify({
-        channel: "terminal",
-        id: "o",
-        type: "open",
-        workspace_path: workspace,
-        cols: 80,
-        rows: 24,
-      }),
-    );
-    const reply = await client.waitFor((f) => f.channel === "terminal" && f.id === "o", 15_000);
+    const reply = await client.openTerminal(workspace);
     if (reply.type === "opened") {
       client.send(JSON.stringify({ channel: "terminal", type: "close", terminal_id: reply.terminal_id }));
     }

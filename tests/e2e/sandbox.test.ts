@@ -37,17 +37,7 @@ afterAll(async () => {
 /** Runs one command in a fresh terminal of the workspace and returns what it printed. */
 async function inTerminal(command: string): Promise<string> {
   const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
-  client.send(
-    JSON.stringify({
-      channel: "terminal",
-      id: "o",
-      type: "open",
-      workspace_path: workspace,
-      cols: 120,
-      rows: 30,
-    }),
-  );
-  const opened = await client.waitFor((f) => f.channel === "terminal" && f.id === "o");
+  const opened = await client.openTerminal(workspace, { cols: 120, rows: 30 });
   if (opened.type !== "opened") return `ERROR ${opened.code}: ${opened.error}`;
   const id = String(opened.terminal_id);
   client.send(

@@ -5,29 +5,11 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Frame, MuxClient } from "../helpers/mux-client.ts";
+import { MuxClient } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
 let workspace: string;
-let nextId = 1;
-
-async function open(client: MuxClient, body: Record<string, unknown>): Promise<Frame> {
-  const id = `t${nextId++}`;
-  const reply = client.waitFor((f) => f.channel === "terminal" && f.id === id, 15_000, client.frames.length);
-  client.send(
-    JSON.stringify({
-      channel: "terminal",
-      id,
-      type: "open",
-      workspace_path: workspace,
-      cols: 80,
-      rows: 24,
-      ...body,
-    }),
-  );
-  return reply;
-}
 
 function send(client: MuxClient, body: Record<string, unknown>): void {
   client.send(JSON.stringify({ channel: "terminal", ...body }));
@@ -77,7 +59,7 @@ afterAll(async () => {
 
 test("a real shell in the sandbox: echo, resize, Ctrl-C, uid, hidden ~/.ssh, exit code", async () => {
   const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
-  const opened = await open(client, {});
+  const opened = await client.openTerminal(workspace);
   expect(opened.type).toBe("opened");
   const id = String(opened.terminal_id);
 
@@ -130,14 +112,14 @@ test("a real shell in the sandbox: echo, resize, Ctrl-C, uid, hidden ~/.ssh, exi
 
 test("a reload re-attaches the same terminal and replays its scrollback", async () => {
   const first = await MuxClient.connect(stack.wsUrl, stack.admin.token);
-  const id = String((await open(first, {})).terminal_id);
+  const id = String((await first.openTerminal(workspace)).terminal_id);
   send(first, { type: "input", terminal_id: id, data: "echo before-reload-$((2+3))\r" });
   await waitForOutput(first, id, /before-reload-5/);
   first.close();
   await first.closed;
 
   const second = await MuxClient.connect(stack.wsUrl, stack.admin.token);
-  const reopened = await open(second, { terminal_id: id });
+  const reopened = await second.openTerminal(workspace, { terminal_id: id });
   expect(reopened.type).toBe("opened");
   expect(reopened.terminal_id).toBe(id);
   await waitForOutput(second, id, /before-reload-5/);
@@ -150,11 +132,11 @@ test("a reload re-attaches the same terminal and replays its scrollback", async 
 
 test("bad terminal frames and other users' terminals get clear errors", async () => {
   const client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
-  const outside = await open(client, { workspace_path: "/etc" });
+  const outside = await client.openTerminal(workspace, { workspace_path: "/etc" });
   expect(outside).toMatchObject({ type: "error", code: "path_not_allowed" });
-  const badSize = await open(client, { cols: 0 });
+  const badSize = await client.openTerminal(workspace, { cols: 0 });
   expect(badSize).toMatchObject({ type: "error", code: "invalid_request" });
-  const mine = String((await open(client, {})).terminal_id);
+  const mine = String((await client.openTerminal(workspace)).terminal_id);
 
   expect((await stack.cli(["user", "add", "eve", "--password-stdin"], "eve-password-1\n")).code).toBe(0);
   const login = await fetch(`${stack.baseUrl}/api/auth/login`, {
@@ -167,7 +149,7 @@ test("bad terminal frames and other users' terminals get clear errors", async ()
   send(eve, { id: "steal", type: "input", terminal_id: mine, data: "echo pwned > /tmp/pwned\r" });
   const refused = await eve.waitFor((f) => f.channel === "terminal" && f.id === "steal", 10_000, from);
   expect(refused).toMatchObject({ type: "error", code: "not_found" });
-  const hijack = await open(eve, { terminal_id: mine });
+  const hijack = await eve.openTerminal(workspace, { terminal_id: mine });
   expect(hijack).toMatchObject({ type: "error", code: "not_found" });
   send(client, { type: "close", terminal_id: mine });
   eve.close();

@@ -72,6 +72,28 @@ export class MuxClient {
     return response;
   }
 
+  /** Opens a terminal (80×24 unless `extra` says otherwise) and resolves with the reply: `opened` or `error`. */
+  openTerminal(
+    workspacePath: string,
+    extra: Record<string, unknown> = {},
+    timeoutMs = 15_000,
+  ): Promise<Frame> {
+    const id = `t${this.nextId++}`;
+    const reply = this.waitFor((f) => f.channel === "terminal" && f.id === id, timeoutMs, this.frames.length);
+    this.ws.send(
+      JSON.stringify({
+        channel: "terminal",
+        id,
+        type: "open",
+        workspace_path: workspacePath,
+        cols: 80,
+        rows: 24,
+        ...extra,
+      }),
+    );
+    return reply;
+  }
+
   /** Waits for an event of a session, searching from `fromIndex`. */
   event(sessionId: string, event: string, fromIndex = 0, timeoutMs = 30_000): Promise<Frame> {
     return this.waitFor((f) => f.session_id === sessionId && f.event === event, timeoutMs, fromIndex);
