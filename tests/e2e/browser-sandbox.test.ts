@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, OUTPUT_DIR, WAIT_MS } from "../helpers/browser.ts";
+import { launchChromium, OUTPUT_DIR, signIn, WAIT_MS } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -29,15 +29,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function signIn(page: Page): Promise<void> {
-  await page.goto(`${stack.baseUrl}/`);
-  await page.waitForURL(/\/login$/);
-  await page.getByTestId("login-username").fill(stack.admin.username);
-  await page.getByTestId("login-password").fill(stack.admin.password);
-  await page.getByTestId("login-submit").click();
-  await page.getByRole("heading", { name: "Workspaces" }).waitFor();
-}
-
 async function sandboxOverRest(workspace: string): Promise<{ profile: string; profiles: string[] }> {
   const response = await fetch(`${stack.baseUrl}/api/workspaces/${workspace}/sandbox`, {
     headers: { authorization: `Bearer ${stack.admin.token}` },
@@ -57,7 +48,7 @@ async function openSignedIn(): Promise<{ context: BrowserContext; page: Page }> 
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
   page.on("pageerror", (error) => pageErrors.push(error.message));
-  await signIn(page);
+  await signIn(page, stack);
   return { context, page };
 }
 

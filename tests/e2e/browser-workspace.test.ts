@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, OUTPUT_DIR, WAIT_MS } from "../helpers/browser.ts";
+import { launchChromium, OUTPUT_DIR, signIn, WAIT_MS } from "../helpers/browser.ts";
 import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
@@ -25,12 +25,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${stack.baseUrl}/`);
-  await page.waitForURL(/\/login$/);
-  await page.getByTestId("login-username").fill(stack.admin.username);
-  await page.getByTestId("login-password").fill(stack.admin.password);
-  await page.getByTestId("login-submit").click();
-  await page.getByRole("heading", { name: "Workspaces" }).waitFor();
+  await signIn(page, stack);
   signedInState = await context.storageState();
   await context.close();
   const created = await api("POST", "/api/workspaces", { name: WORKSPACE });

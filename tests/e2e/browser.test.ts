@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, OUTPUT_DIR, WAIT_MS } from "../helpers/browser.ts";
+import { launchChromium, OUTPUT_DIR, signIn, WAIT_MS } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -20,7 +20,7 @@ beforeAll(async () => {
   stack = await startStack();
   browser = await launchChromium();
   const { context, page } = await openPage();
-  await signIn(page);
+  await signIn(page, stack);
   signedInState = await context.storageState();
   await context.close();
   // Most tests work in "demo"; the first chat test creates its own workspace through the UI.
@@ -57,15 +57,6 @@ async function openPage(signedIn = false): Promise<{ context: BrowserContext; pa
     await page.getByRole("heading", { name: "Workspaces" }).waitFor();
   }
   return { context, page };
-}
-
-async function signIn(page: Page): Promise<void> {
-  await page.goto(`${stack.baseUrl}/`);
-  await page.waitForURL(/\/login$/);
-  await page.getByTestId("login-username").fill(stack.admin.username);
-  await page.getByTestId("login-password").fill(stack.admin.password);
-  await page.getByTestId("login-submit").click();
-  await page.getByRole("heading", { name: "Workspaces" }).waitFor();
 }
 
 async function createWorkspace(page: Page, name: string): Promise<void> {

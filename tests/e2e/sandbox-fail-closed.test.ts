@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { launchChromium, OUTPUT_DIR, WAIT_MS } from "../helpers/browser.ts";
+import { launchChromium, OUTPUT_DIR, signIn, WAIT_MS } from "../helpers/browser.ts";
 import { type Frame, MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
@@ -193,12 +193,7 @@ describe("bwrap missing from the runner's PATH", () => {
     page.setDefaultTimeout(WAIT_MS);
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
-    await page.goto(`${noBwrap.baseUrl}/`);
-    await page.waitForURL(/\/login$/);
-    await page.getByTestId("login-username").fill(noBwrap.admin.username);
-    await page.getByTestId("login-password").fill(noBwrap.admin.password);
-    await page.getByTestId("login-submit").click();
-    await page.getByRole("heading", { name: "Workspaces" }).waitFor();
+    await signIn(page, noBwrap);
     await page.locator('[data-workspace="nobwrap"]').click();
     await page.waitForURL(/\/w\/nobwrap$/);
 

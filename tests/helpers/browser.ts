@@ -1,7 +1,7 @@
 /** Debian's Chromium driven by playwright-core, as every browser test launches it. */
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /** Screenshots land here (git-ignored). */
 export const OUTPUT_DIR = resolve(import.meta.dir, "../../test-output");
@@ -22,4 +22,17 @@ const CHROMIUM_ARGS = [
 export function launchChromium(): Promise<Browser> {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
+
+/** Signs in as the stack's admin from the start page and waits for the workspace list. */
+export async function signIn(
+  page: Page,
+  stack: { baseUrl: string; admin: { username: string; password: string } },
+) {
+  await page.goto(`${stack.baseUrl}/`);
+  await page.waitForURL(/\/login$/);
+  await page.getByTestId("login-username").fill(stack.admin.username);
+  await page.getByTestId("login-password").fill(stack.admin.password);
+  await page.getByTestId("login-submit").click();
+  await page.getByRole("heading", { name: "Workspaces" }).waitFor();
 }
