@@ -199,9 +199,9 @@ export async function runRunner(argv: string[]): Promise<number> {
     },
   });
   server.start();
-  log(`listening on ${socketPath} (workspaces in ${workspaceRoot}, pi ${piVersion})`);
 
-  await new Promise<void>((resolve) => {
+  // Handlers first: whoever reads "listening" may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       log("shutting down");
       void server.stop().finally(resolve);
@@ -209,5 +209,7 @@ export async function runRunner(argv: string[]): Promise<number> {
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+  log(`listening on ${socketPath} (workspaces in ${workspaceRoot}, pi ${piVersion})`);
+  await stopped;
   return 0;
 }

@@ -194,16 +194,8 @@ export async function runServe(argv: string[]): Promise<number> {
   runner.start();
   mux.start();
 
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
-  console.log(`oqto ${VERSION} listening on ${url}`);
-  const setupToken = mintSetupToken(store);
-  if (setupToken) {
-    console.log(
-      `\nNo admin account exists yet. Open ${url}/setup and enter this one-time setup token (valid 24 h):\n\n  ${setupToken}\n\nor create one offline: oqto user add NAME --admin --password-stdin\n`,
-    );
-  }
-
-  await new Promise<void>((resolve) => {
+  // Handlers first: whoever reads "listening" may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = async () => {
       log("shutting down");
       mux?.stop();
@@ -218,5 +210,15 @@ export async function runServe(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => void stop());
     process.once("SIGINT", () => void stop());
   });
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  console.log(`oqto ${VERSION} listening on ${url}`);
+  const setupToken = mintSetupToken(store);
+  if (setupToken) {
+    console.log(
+      `\nNo admin account exists yet. Open ${url}/setup and enter this one-time setup token (valid 24 h):\n\n  ${setupToken}\n\nor create one offline: oqto user add NAME --admin --password-stdin\n`,
+    );
+  }
+
+  await stopped;
   return 0;
 }

@@ -39,8 +39,8 @@ export async function runHstryCommand(argv: string[]): Promise<number> {
     console.error(`oqto hstry: ${(error as Error).message}`);
     return 1;
   }
-  log(`listening on ${socketPath} (db ${dbPath})`);
-  await new Promise<void>((resolve) => {
+  // Handlers first: whoever reads "listening" may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
     const parent = Number(ctx.flags["parent-pid"]);
@@ -54,6 +54,8 @@ export async function runHstryCommand(argv: string[]): Promise<number> {
       setInterval(check, 500).unref();
     }
   });
+  log(`listening on ${socketPath} (db ${dbPath})`);
+  await stopped;
   log("shutting down");
   await service.stop();
   return 0;
