@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, OUTPUT_DIR, signIn, WAIT_MS } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -44,10 +44,7 @@ const optionsOf = (page: Page) =>
     .evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value));
 
 async function openSignedIn(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, colorScheme: "light" });
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+  const { context, page } = await newPage(browser, pageErrors);
   await signIn(page, stack);
   return { context, page };
 }

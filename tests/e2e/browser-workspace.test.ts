@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, OUTPUT_DIR, signIn, WAIT_MS } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
 import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
@@ -55,14 +55,10 @@ function api(method: string, path: string, body?: unknown): Promise<Response> {
 
 /** A signed-in page on the test workspace. */
 async function openWorkspace(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({
+  const { context, page } = await newPage(browser, pageErrors, {
     viewport: { width: 1400, height: 860 },
-    colorScheme: "light",
     storageState: signedInState,
   });
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.on("pageerror", (error) => pageErrors.push(error.message));
   await page.goto(`${stack.baseUrl}/w/${WORKSPACE}`);
   await page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();
   return { context, page };

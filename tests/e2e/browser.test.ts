@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, OUTPUT_DIR, signIn, WAIT_MS } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -44,14 +44,11 @@ afterAll(async () => {
 
 /** A fresh browser profile (no cookies unless `signedIn`); uncaught page errors fail the test. */
 async function openPage(signedIn = false): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 820 },
-    colorScheme: "light",
-    ...(signedIn ? { storageState: signedInState } : {}),
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+  const { context, page } = await newPage(
+    browser,
+    pageErrors,
+    signedIn ? { storageState: signedInState } : {},
+  );
   if (signedIn) {
     await page.goto(`${stack.baseUrl}/`);
     await page.getByRole("heading", { name: "Workspaces" }).waitFor();

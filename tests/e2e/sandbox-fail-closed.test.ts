@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { launchChromium, OUTPUT_DIR, signIn, WAIT_MS } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
 import { type Frame, MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
@@ -185,14 +185,8 @@ describe("bwrap missing from the runner's PATH", () => {
   });
 
   test("the browser shows the user why the agent cannot start", async () => {
-    const context = await browser.newContext({
-      viewport: { width: 1280, height: 820 },
-      colorScheme: "light",
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
     const pageErrors: string[] = [];
-    page.on("pageerror", (error) => pageErrors.push(error.message));
+    const { context, page } = await newPage(browser, pageErrors);
     await signIn(page, noBwrap);
     await page.locator('[data-workspace="nobwrap"]').click();
     await page.waitForURL(/\/w\/nobwrap$/);

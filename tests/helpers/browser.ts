@@ -1,7 +1,13 @@
 /** Debian's Chromium driven by playwright-core, as every browser test launches it. */
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from "playwright-core";
 
 /** Screenshots land here (git-ignored). */
 export const OUTPUT_DIR = resolve(import.meta.dir, "../../test-output");
@@ -35,4 +41,24 @@ export async function signIn(
   await page.getByTestId("login-password").fill(stack.admin.password);
   await page.getByTestId("login-submit").click();
   await page.getByRole("heading", { name: "Workspaces" }).waitFor();
+}
+
+/**
+ * A fresh context and page in the size and colours the screenshots use, with the UI wait time;
+ * uncaught page errors are pushed onto `pageErrors` (tests expect it to stay empty).
+ */
+export async function newPage(
+  browser: Browser,
+  pageErrors: string[],
+  options: BrowserContextOptions = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 820 },
+    colorScheme: "light",
+    ...options,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  return { context, page };
 }

@@ -218,27 +218,27 @@ describe("failed turns are persisted too", () => {
       env.llm.script([{ text: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 20 }]);
       let from = env.events.length;
       await env.cmd({ session_id: "h-fail", cmd: "prompt", message: "talk a lot" });
-      await env.waitFor("h-fail", "stream.text_delta", from);
+      await env.waitFor("h-fail", "stream.text_delta", { from });
       const abort = await env.cmd({ session_id: "h-fail", cmd: "abort" });
       expect(abort.data).toEqual({ was_running: true });
-      const abortedIdle = await env.waitFor("h-fail", "agent.idle", from);
+      const abortedIdle = await env.waitFor("h-fail", "agent.idle", { from });
       expect(abortedIdle.message_version?.message_count).toBe(4);
       expect((await stored("h-fail"))[3]).toMatchObject({ role: "assistant", stop_reason: "aborted" });
 
       env.llm.script([{ hang: true }]);
       from = env.events.length;
       await env.cmd({ session_id: "h-fail", cmd: "prompt", message: "this turn dies" });
-      await env.waitFor("h-fail", "agent.working", from);
+      await env.waitFor("h-fail", "agent.working", { from });
       const piSessionId = await piSessionIdOf("h-fail");
       const pid = env.manager.status().sessions.find((s) => s.session_id === "h-fail")?.pid as number;
       process.kill(pid, "SIGKILL");
-      await env.waitFor("h-fail", "session.closed", from);
+      await env.waitFor("h-fail", "session.closed", { from });
       const names = env.events
         .slice(from)
         .filter((e) => e.session_id === "h-fail")
         .map((e) => e.event);
       expect(names.slice(-3)).toEqual(["agent.error", "agent.idle", "session.closed"]);
-      const crashIdle = await env.waitFor("h-fail", "agent.idle", from);
+      const crashIdle = await env.waitFor("h-fail", "agent.idle", { from });
       expect(crashIdle.message_version?.message_count).toBe(5);
       const rows = (await env.store.getMessages(piSessionId))?.messages ?? [];
       expect(rows[4]).toMatchObject({ role: "user", parts: [{ text: "this turn dies" }] });
@@ -262,7 +262,7 @@ describe("conversation updates", () => {
       expect((await env.cmd({ session_id: "h-title", cmd: "set_session_name", name: "Named" })).success).toBe(
         true,
       );
-      await env.waitFor("h-title", "session.title_changed", from);
+      await env.waitFor("h-title", "session.title_changed", { from });
       const deadline = Date.now() + 5_000;
       while ((await env.store.getConversation(piSessionId))?.title !== "Named" && Date.now() < deadline)
         await Bun.sleep(25);
@@ -271,7 +271,7 @@ describe("conversation updates", () => {
       const history = new SessionHistory({ store: env.store, sessions: env.manager });
       const renameFrom = env.events.length;
       await history.rename("h-title", "Renamed");
-      const changed = await env.waitFor("h-title", "session.title_changed", renameFrom);
+      const changed = await env.waitFor("h-title", "session.title_changed", { from: renameFrom });
       expect(changed.title).toBe("Renamed");
       expect(await history.get("h-title")).toMatchObject({
         session_id: "h-title",

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILTIN_PROFILE_NAMES } from "../../src/runner/sandbox/profile-schema.ts";
 import { agentSandbox } from "../../src/runner/sandbox/wrap.ts";
+import { runProcess } from "../helpers/run-process.ts";
 import { buildHome } from "./helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "oqto-as-"));
@@ -43,14 +44,15 @@ for (const profile of BUILTIN_PROFILE_NAMES) {
       const own = launch.env.BUN_RUNTIME_TRANSPILER_CACHE_PATH as string;
       expect(own.startsWith(`${cacheRoot}/`)).toBe(true);
       expect(own).not.toBe(otherDir);
-      const proc = Bun.spawn(launch.argv, {
+      const {
+        stdout: out,
+        stderr,
+        code,
+      } = await runProcess(launch.argv, {
         env: { HOME: fx.home, PATH: process.env.PATH ?? "", ...launch.env },
-        stdout: "pipe",
-        stderr: "pipe",
       });
-      const out = await new Response(proc.stdout).text();
-      expect(await new Response(proc.stderr).text()).toBe("");
-      expect(await proc.exited).toBe(0);
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
       expect(out).toContain("own=ok");
       expect(out).toContain("other=hidden");
       expect(readFileSync(join(own, "probe"), "utf8")).toBe("cached\n");

@@ -9,6 +9,7 @@ import type { TCPSocketListener } from "bun";
 import { buildSandboxedCommand } from "../../src/runner/sandbox/argv-builder.ts";
 import { prepareSandboxDirs } from "../../src/runner/sandbox/prepare.ts";
 import { resolveEffectiveProfile } from "../../src/runner/sandbox/profile-loader.ts";
+import { runProcess } from "../helpers/run-process.ts";
 import { buildHome, chownTree, createTestUser, type HomeFixture, type TestUser } from "./helpers.ts";
 
 type ProfileName = "minimal" | "development" | "strict";
@@ -163,19 +164,11 @@ function sandboxFor(profileName: ProfileName, script: string, workspace?: (fx: H
 /** Runs argv as the test user with an explicit env (Bun.spawn keeps the parent's otherwise). */
 async function runAsUser(argv: string[], env: Record<string, string> = {}) {
   if (!user) throw new Error("no test user");
-  const proc = Bun.spawn(argv, {
+  return runProcess(argv, {
     uid: user.uid,
     gid: user.gid,
     env: { HOME: user.home, USER: user.name, PATH: "/usr/bin:/bin", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { stdout, stderr, code };
 }
 
 function parseReport(stdout: string): Record<string, string> {

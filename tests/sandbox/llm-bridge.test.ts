@@ -10,6 +10,7 @@ import type { Server } from "bun";
 import { BRIDGE_API_KEY, bridgeModels } from "../../src/runner/sandbox/bridge-models.ts";
 import { LLM_BRIDGE_PORT, startLlmBridge, upstreamUrl } from "../../src/runner/sandbox/llm-bridge.ts";
 import { agentSandbox } from "../../src/runner/sandbox/wrap.ts";
+import { runProcess } from "../helpers/run-process.ts";
 import { buildHome, put } from "./helpers.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -329,16 +330,13 @@ describe("oqto sandbox-shim inside a network-isolated bwrap", () => {
     seen = [];
     const { argv, release } = launch([process.execPath, "-e", probe]);
     try {
-      const proc = Bun.spawn(argv, {
+      const {
+        stdout: out,
+        stderr: err,
+        code,
+      } = await runProcess(argv, {
         env: { HOME: home(), PATH: process.env.PATH ?? "" },
-        stdout: "pipe",
-        stderr: "pipe",
       });
-      const [out, err, code] = [
-        await new Response(proc.stdout).text(),
-        await new Response(proc.stderr).text(),
-        await proc.exited,
-      ];
       expect(err).toBe("");
       expect(code).toBe(0);
       expect(out).toContain('bridge 200 {"ok":true,"path":"/v1/models"}');

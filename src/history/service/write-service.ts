@@ -95,6 +95,27 @@ function requireConversation(db: Database, sourceId: string, externalId: string)
   return row;
 }
 
+/**
+ * Adds or removes one tag of a conversation; a change bumps the conversation's version without
+ * touching its messages. Returns whether anything changed.
+ */
+function changeTag(
+  db: Database,
+  request: { conversationId: string; tag: string },
+  change: (db: Database, conversationId: string, tag: string) => boolean,
+): boolean {
+  const conversationId = requireUuid(request.conversationId, "conversation_id");
+  const tag = requireText(request.tag, "tag").trim();
+  return db
+    .transaction(() => {
+      if (!findConversationById(db, conversationId)) throw notFound(`no conversation ${conversationId}`);
+      const changed = change(db, conversationId, tag);
+      if (changed) recordMutation(db, conversationId, { messagesChanged: false, updatedAt: null });
+      return changed;
+    })
+    .immediate();
+}
+
 /** WriteService over the history DB. Requests are validated before, and applied inside, one transaction. */
 export function createWriteService(db: Database): ServiceImpl<typeof WriteService> {
   return {
@@ -176,31 +197,9 @@ export function createWriteService(db: Database): ServiceImpl<typeof WriteServic
         .immediate();
     },
 
-    addTag(request) {
-      const conversationId = requireUuid(request.conversationId, "conversation_id");
-      const tag = requireText(request.tag, "tag").trim();
-      return db
-        .transaction(() => {
-          if (!findConversationById(db, conversationId)) throw notFound(`no conversation ${conversationId}`);
-          const added = addTag(db, conversationId, tag);
-          if (added) recordMutation(db, conversationId, { messagesChanged: false, updatedAt: null });
-          return { added };
-        })
-        .immediate();
-    },
+    addTag: (request) => ({ added: changeTag(db, request, addTag) }),
 
-    removeTag(request) {
-      const conversationId = requireUuid(request.conversationId, "conversation_id");
-      const tag = requireText(request.tag, "tag").trim();
-      return db
-        .transaction(() => {
-          if (!findConversationById(db, conversationId)) throw notFound(`no conversation ${conversationId}`);
-          const removed = removeTag(db, conversationId, tag);
-          if (removed) recordMutation(db, conversationId, { messagesChanged: false, updatedAt: null });
-          return { removed };
-        })
-        .immediate();
-    },
+    removeTag: (request) => ({ removed: changeTag(db, request, removeTag) }),
 
     uploadAttachment(request) {
       const messageId = requireUuid(request.messageId, "message_id");

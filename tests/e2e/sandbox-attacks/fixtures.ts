@@ -4,6 +4,7 @@
  */
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { runProcess } from "../../helpers/run-process.ts";
 import { connectCommand, connectOutcome } from "./attacks.ts";
 
 function put(path: string, text: string, mode = 0o600): void {
@@ -122,13 +123,8 @@ export function listenAsRunnerOf(user: OtherUser): SocketListener {
 
 /** How the host itself fares connecting to `hostAndPort` with the agent's own command. */
 export async function hostConnectOutcome(hostAndPort: string): Promise<string> {
-  const proc = Bun.spawn(["bash", "-c", connectCommand(hostAndPort, "probe")], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const output = (await new Response(proc.stdout).text()) + (await new Response(proc.stderr).text());
-  await proc.exited;
-  return connectOutcome(output);
+  const { stdout, stderr } = await runProcess(["bash", "-c", connectCommand(hostAndPort, "probe")]);
+  return connectOutcome(stdout + stderr);
 }
 
 /** A random tag for this run (files written outside the stack's temp dir carry it). */

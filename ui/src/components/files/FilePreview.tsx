@@ -4,6 +4,7 @@ import type { FileBrowser } from "../../state/files/file-browser.ts";
 import type { FileDocument } from "../../state/files/file-document.ts";
 import { MarkdownText } from "../chat/MarkdownText.tsx";
 import { formatBytes } from "../common/format.ts";
+import { IconButton } from "../common/IconButton.tsx";
 import { CloseIcon, DownloadIcon, EditIcon, SaveIcon } from "../common/icons.tsx";
 import { CodeView } from "./CodeView.tsx";
 import { FileEditor } from "./FileEditor.tsx";
@@ -68,25 +69,21 @@ export function FilePreview({ browser, document }: { browser: FileBrowser; docum
                 <EditIcon size={13} /> Edit
               </button>
             ))}
-          <button
-            type="button"
-            class="icon-button"
-            aria-label={`Download ${document.path}`}
+          <IconButton
+            label={`Download ${document.path}`}
             title="Download"
             onClick={() => startDownload(fileUrl(workspace, document.path, { download: true }))}
           >
             <DownloadIcon size={16} />
-          </button>
-          <button
-            type="button"
-            class="icon-button"
-            aria-label="Close the file"
+          </IconButton>
+          <IconButton
+            label="Close the file"
             title="Close"
             onClick={() => void browser.closeFile()}
-            data-testid="file-close"
+            testId="file-close"
           >
             <CloseIcon size={16} />
-          </button>
+          </IconButton>
         </div>
       </header>
       <Notices document={document} />

@@ -7,6 +7,7 @@ import { mux } from "../../state/connection.ts";
 import { type FileBrowser, fileBrowserFor, relativeUploadPath } from "../../state/files/file-browser.ts";
 import type { FileNode } from "../../state/files/file-tree.ts";
 import { ContextMenu, type MenuItem } from "../common/ContextMenu.tsx";
+import { IconButton } from "../common/IconButton.tsx";
 import {
   CloseIcon,
   DownloadIcon,
@@ -59,54 +60,38 @@ export function FilesPanel({ workspace }: { workspace: Workspace }) {
     <div class="files-panel" data-has-document={document !== null} data-testid="files-panel">
       <div class="files-tree-pane">
         <div class="files-toolbar" role="toolbar" aria-label="File actions">
-          <button
-            type="button"
-            class="icon-button"
-            aria-label="New file"
-            title="New file"
+          <IconButton
+            label="New file"
             onClick={() => void browser.createFile(browser.targetDirectory(selectedNode()))}
-            data-testid="files-new-file"
+            testId="files-new-file"
           >
             <FilePlusIcon size={17} />
-          </button>
-          <button
-            type="button"
-            class="icon-button"
-            aria-label="New folder"
-            title="New folder"
+          </IconButton>
+          <IconButton
+            label="New folder"
             onClick={() => void browser.createFolder(browser.targetDirectory(selectedNode()))}
-            data-testid="files-new-folder"
+            testId="files-new-folder"
           >
             <FolderPlusIcon size={17} />
-          </button>
-          <button
-            type="button"
-            class="icon-button"
-            aria-label="Upload files"
+          </IconButton>
+          <IconButton
+            label="Upload files"
             title="Upload files (or drop them on a folder)"
             onClick={() => pickFiles(browser.targetDirectory(selectedNode()))}
-            data-testid="files-upload"
+            testId="files-upload"
           >
             <UploadIcon size={17} />
-          </button>
-          <button
-            type="button"
-            class="icon-button"
-            aria-label="Refresh"
-            title="Refresh"
-            onClick={() => browser.tree.refreshAll()}
-          >
+          </IconButton>
+          <IconButton label="Refresh" onClick={() => browser.tree.refreshAll()}>
             <RefreshIcon size={17} />
-          </button>
-          <button
-            type="button"
-            class="icon-button"
-            aria-label="Download the workspace as a zip"
+          </IconButton>
+          <IconButton
+            label="Download the workspace as a zip"
             title="Download all (zip)"
             onClick={() => startDownload(fileUrl(workspace.name, ROOT_PATH, { zip: true }))}
           >
             <DownloadIcon size={17} />
-          </button>
+          </IconButton>
           <span
             class="watch-dot"
             data-on={browser.watching.value}
