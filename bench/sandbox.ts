@@ -1,9 +1,9 @@
 /**
  * Sandbox start-up cost: how long `true` and a small Bun script take to start and exit, and how
  * long pi takes from spawn to its first RPC answer, bare and under bwrap with each built-in
- * profile (the argv the runner builds, on a fixture home; under strict that includes the LLM
- * bridge and `oqto sandbox-shim`). The sandbox must add under 50 ms; the exit code is 1 when any
- * profile adds more.
+ * profile (what the runner's agentSandbox launches, on a fixture home: the private pi dir and
+ * LLM bridge of every launch, and under strict `oqto sandbox-shim`). The sandbox must add under
+ * 50 ms; the exit code is 1 when any profile adds more.
  *
  *   bun bench/sandbox.ts [--runs 30]
  */
@@ -14,6 +14,8 @@ import { ConfigSchema } from "../src/config/schema.ts";
 import { resolvePi } from "../src/runner/pi-install.ts";
 import { detectBwrap } from "../src/runner/sandbox/detect.ts";
 import { BUILTIN_PROFILE_NAMES } from "../src/runner/sandbox/profile-schema.ts";
+import { WorkspaceProfiles } from "../src/runner/sandbox/workspace-profiles.ts";
+import { WorkspaceSandbox } from "../src/runner/sandbox/workspace-sandbox.ts";
 import { agentSandbox } from "../src/runner/sandbox/wrap.ts";
 import { buildHome, put } from "../tests/sandbox/helpers.ts";
 import { PI_READY_ARGS, piReadyMs } from "./pi-ready.ts";
@@ -87,37 +89,43 @@ try {
       measure: piReadyMs,
     },
   };
-  const envFor = (home: string) => ({
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: home,
-    PI_CODING_AGENT_DIR: join(home, ".pi", "agent"),
-    ...pi.env,
-  });
+  /** Oqto's pi config in the runner's state (its data dir), as `models.write` leaves it. */
+  const piConfigFor = (dataDir: string) => {
+    const dir = join(dataDir, "runner", "pi");
+    put(join(dir, "models.json"), `{"providers": {}}\n`);
+    return dir;
+  };
+  const envFor = (home: string) => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...pi.env });
   const bareHome = buildHome(join(root, "bare", "home"), "development");
   const setups: Setup[] = [
     {
       name: "(no bwrap)",
       cwd: bareHome.workspace,
-      env: envFor(bareHome.home),
+      env: { ...envFor(bareHome.home), PI_CODING_AGENT_DIR: piConfigFor(bareHome.dataDir) },
       launch: (command) => ({ argv: command, env: {}, release: () => {} }),
     },
   ];
   for (const profileName of BUILTIN_PROFILE_NAMES) {
     const fx = buildHome(join(root, profileName, "home"), profileName);
-    const agentDir = join(fx.home, ".pi", "agent");
-    put(join(agentDir, "models.json"), `{"providers": {}}\n`);
+    const state = join(fx.dataDir, "runner");
     const wrap = agentSandbox({
-      systemFile: fx.systemFile,
+      sandbox: new WorkspaceSandbox({
+        systemFile: fx.systemFile,
+        home: fx.home,
+        multiUser: false,
+        choices: new WorkspaceProfiles(join(state, "workspace-profiles.json")),
+      }),
       home: fx.home,
-      multiUser: false,
-      hiddenPaths: [],
+      workspaceRoot: fx.workspaceRoot,
+      hiddenPaths: [fx.dataDir],
       extraRoBinds: [scripts, piModules],
-      cacheRoot: join(root, "cache"),
-      bridge: {
-        root: join(root, "llm"),
-        agentDir,
+      agent: {
+        root: join(state, "agents"),
+        piConfigDir: piConfigFor(fx.dataDir),
+        sessionDirFor: (_cwd, { sessionId }) => join(state, "sessions", sessionId),
         shimCommand: [process.execPath, join(import.meta.dir, "../src/cli/main.ts"), "sandbox-shim"],
         shimPaths: [join(import.meta.dir, "../src")],
+        cacheRoot: join(state, "cache"),
         log: (message) => console.error(message),
       },
     });
@@ -125,7 +133,7 @@ try {
       name: profileName,
       cwd: fx.workspace,
       env: envFor(fx.home),
-      launch: (command) => wrap(fx.workspace, command),
+      launch: (command) => wrap(fx.workspace, command, { sessionId: "bench" }),
     });
   }
   const timings: Record<string, number[][]> = {};

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 
@@ -15,9 +16,8 @@ function xdg(variable: string, fallback: string): string {
 
 export const defaultDataDir = (): string => join(xdg("XDG_DATA_HOME", ".local/share"), "oqto");
 export const defaultConfigFile = (): string => join(xdg("XDG_CONFIG_HOME", ".config"), "oqto", "config.toml");
-/** The global sandbox file in single-user mode (SANDBOX.md §1), separate from config.toml on purpose. */
-export const defaultSandboxFile = (): string =>
-  join(xdg("XDG_CONFIG_HOME", ".config"), "oqto", "sandbox.toml");
+/** The administrator's system-wide sandbox file; when present it wins over the data dir's. */
+export const ETC_SANDBOX_FILE = "/etc/oqto/sandbox.toml";
 
 /** Every path derived from the data dir, in one place. */
 export function dataPaths(dataDir: string) {
@@ -28,6 +28,16 @@ export function dataPaths(dataDir: string) {
     runDir: join(dataDir, "run"),
     runnerSocket: join(dataDir, "run", "runner.sock"),
     runnerState: join(dataDir, "runner"),
+    /** Used when ETC_SANDBOX_FILE is absent; written with the default at first start. */
+    sandboxFile: join(dataDir, "sandbox.toml"),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;
+
+/**
+ * The sandbox policy the runner enforces: only where no sandboxed process can write, create or
+ * rename a parent (root's /etc, or the data dir every sandbox hides), never in the home.
+ */
+export function systemSandboxFile(dataDir: string, etcFile = ETC_SANDBOX_FILE): string {
+  return existsSync(etcFile) ? etcFile : dataPaths(dataDir).sandboxFile;
+}

@@ -48,3 +48,23 @@ export async function resolveWorkspaceDir(workspaceRoot: string, workspacePath: 
   }
   return real;
 }
+
+/**
+ * The workspace a directory belongs to: the first path segment below the workspace root. Both
+ * arguments are real paths (resolveWorkspaceDir's result and the root's realpath); a session or
+ * terminal in a subfolder runs under its workspace's sandbox, not a looser default.
+ */
+export function owningWorkspace(realRoot: string, realDir: string): string {
+  const rel = relative(realRoot, realDir);
+  const first = rel.split(sep)[0];
+  if (!first || first === ".." || isAbsolute(rel)) {
+    throw new ProtocolError("path_not_allowed", `'${realDir}' is not inside the workspace root`);
+  }
+  return resolve(realRoot, first);
+}
+
+/** resolveWorkspaceDir, then the workspace that directory belongs to. */
+export async function resolveOwningWorkspace(workspaceRoot: string, path: string): Promise<string> {
+  const dir = await resolveWorkspaceDir(workspaceRoot, path);
+  return owningWorkspace(await realPathOf(workspaceRoot, "workspace root"), dir);
+}

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ProtocolError, type Workspace, WorkspaceName } from "../protocol/index.ts";
 
-/** Workspace metadata kept inside the workspace, beside its sandbox override (later). */
+/** Workspace metadata kept inside the workspace (read-only inside its sandboxes); its sandbox choice is not: WorkspaceProfiles. */
 const META_FILE = join(".oqto", "workspace.json");
 
 /**

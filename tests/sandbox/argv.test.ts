@@ -1,21 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { ProtocolError } from "../../src/protocol/common.ts";
 import { buildSandboxedCommand, type SandboxCommandOptions } from "../../src/runner/sandbox/argv-builder.ts";
 import { detectBwrap } from "../../src/runner/sandbox/detect.ts";
 import type { EffectiveProfile } from "../../src/runner/sandbox/effective-profile.ts";
 import { prepareSandboxDirs } from "../../src/runner/sandbox/prepare.ts";
 import { resolveEffectiveProfile } from "../../src/runner/sandbox/profile-loader.ts";
-import type { ScopedPathRule } from "../../src/runner/sandbox/profile-schema.ts";
+import { BUILTIN_PROFILE_NAMES, type BuiltinProfileName } from "../../src/runner/sandbox/profile-schema.ts";
 import { scopedPathTarget } from "../../src/runner/sandbox/scoped-paths.ts";
-import { buildHome, type HomeFixture, put } from "./helpers.ts";
+import { buildHome, type HomeFixture, put, thrown } from "./helpers.ts";
 
 /**
  * Golden argv per built-in profile (SANDBOX.md §4, steps 1–15) on this test host (Debian 12,
  * merged /usr: /bin, /lib, /lib64 and /sbin are symlinks; /usr/bin/systemctl exists; no
- * /run/systemd/resolve). `@` stands for the temp root, `@SHARD` for the workspace's pi session
- * shard name. The fixture has ~/.ssh and ~/.aws but no ~/.gnupg, so that step is skipped.
+ * /run/systemd/resolve). `@` stands for the fixture's base dir. The fixture has ~/.ssh and
+ * ~/.aws but no ~/.gnupg, so that hide is skipped; `@/home/.local/share/oqto` is Oqto's data dir.
  */
 const STEP_1 = [
   ["--ro-bind", "/usr", "/usr"],
@@ -25,11 +24,18 @@ const STEP_1 = [
   ["--symlink", "usr/sbin", "/sbin"],
   ["--ro-bind", "/etc", "/etc"],
 ];
-const STEPS_2_3 = [
+const STEPS_2_4 = [
   ["--proc", "/proc", "--dev", "/dev"],
   ["--tmpfs", "/tmp"],
+  ["--ro-bind", "@/home", "@/home"],
 ];
+/** minimal's and development's allow_write below the read-only home, made by prepareSandboxDirs. */
+const TOOLCHAIN_RW = [".cache", ".cargo", ".rustup", ".npm", ".bun", ".local/bin", ".local/share/uv"].map(
+  (dir) => ["--bind", `@/home/${dir}`, `@/home/${dir}`],
+);
+/** The workspace root is emptied before the own workspace goes in: no sibling is visible. */
 const STEPS_6_7 = [
+  ["--tmpfs", "@/home/oqto"],
   ["--bind", "@/home/oqto/proj", "@/home/oqto/proj"],
   ["--chdir", "@/home/oqto/proj"],
   ["--ro-bind", "@/home/oqto/proj/.oqto", "@/home/oqto/proj/.oqto"],
@@ -37,22 +43,17 @@ const STEPS_6_7 = [
 const CREDENTIALS_HIDDEN = [
   ["--tmpfs", "@/home/.ssh"],
   ["--tmpfs", "@/home/.aws"],
+  ["--tmpfs", "@/home/.pi"],
   ["--ro-bind", "/dev/null", "/usr/bin/systemctl"],
   ["--ro-bind", "/dev/null", "/usr/bin/systemd-run"],
 ];
-const SYSTEM_FILE_RO = ["--ro-bind", "@/home/.config/oqto/sandbox.toml", "@/home/.config/oqto/sandbox.toml"];
-const WORKSPACE_FILE_RO = [
-  "--ro-bind",
-  "@/home/oqto/proj/.oqto/sandbox.toml",
-  "@/home/oqto/proj/.oqto/sandbox.toml",
-];
-const STEP_10 = [
-  ["--tmpfs", "@/home/.pi/agent/sessions"],
-  ["--bind", "@/home/.pi/agent/sessions/@SHARD", "@/home/.pi/agent/sessions/@SHARD"],
-];
-const CALLER_BINDS = [
+const STATE_HIDDEN = ["--tmpfs", "@/home/.local/share/oqto"];
+const PI_DIR = "@/home/.local/share/oqto/runner/agents/a-1/pi";
+/** The caller's pi install, then the runner's own binds inside the hidden state: rw first, then ro. */
+const STEP_11 = [
   ["--ro-bind", "@/pi", "@/pi"],
-  ["--bind", "@/run/s1", "@/run/s1"],
+  ["--bind", PI_DIR, PI_DIR],
+  ["--ro-bind", `${PI_DIR}/models.json`, `${PI_DIR}/models.json`],
 ];
 const STEP_12 = [
   [
@@ -62,64 +63,49 @@ const STEP_12 = [
   ],
   ["--unsetenv", "XDG_RUNTIME_DIR", "--unsetenv", "DBUS_SESSION_BUS_ADDRESS"],
 ];
+/** What no profile can turn off. */
+const ALWAYS = ["--unshare-user", "--unshare-pid", "--cap-drop", "ALL"];
 const STEPS_14_15 = [
   ["--new-session", "--die-with-parent"],
   ["--", "/usr/bin/bun", "@/pi/cli.js", "--mode", "rpc"],
 ];
 
-const GOLDEN: Record<"minimal" | "development" | "strict", string[][]> = {
+const GOLDEN: Record<BuiltinProfileName, string[][]> = {
   minimal: [
     ...STEP_1,
-    ...STEPS_2_3,
-    ["--bind", "@/home", "@/home"],
+    ...STEPS_2_4,
+    ...TOOLCHAIN_RW,
     ...STEPS_6_7,
     ...CREDENTIALS_HIDDEN,
-    SYSTEM_FILE_RO,
-    WORKSPACE_FILE_RO,
-    ...STEP_10,
-    ...CALLER_BINDS,
+    STATE_HIDDEN,
+    ...STEP_11,
     ...STEP_12,
-    ["--unshare-user"],
+    ALWAYS,
     ...STEPS_14_15,
   ],
   development: [
     ...STEP_1,
-    ...STEPS_2_3,
-    ["--bind", "@/home", "@/home"],
+    ...STEPS_2_4,
+    ...TOOLCHAIN_RW,
     ...STEPS_6_7,
     ...CREDENTIALS_HIDDEN,
-    // deny_write ~/.config/oqto/sandbox.toml is also the active system file: bound once.
-    SYSTEM_FILE_RO,
-    WORKSPACE_FILE_RO,
-    ...STEP_10,
-    ...CALLER_BINDS,
+    STATE_HIDDEN,
+    ...STEP_11,
     ...STEP_12,
-    ["--unshare-user", "--unshare-pid", "--disable-userns"],
+    [...ALWAYS, "--disable-userns"],
     ...STEPS_14_15,
   ],
   strict: [
     ...STEP_1,
-    ...STEPS_2_3,
-    ["--ro-bind", "@/home", "@/home"],
+    ...STEPS_2_4,
+    // Nothing in the home is writable.
     ...STEPS_6_7,
     ...CREDENTIALS_HIDDEN,
     ["--tmpfs", "@/home/.config"],
-    // The system file lies inside the hidden ~/.config: not re-bound in step 9 ...
-    WORKSPACE_FILE_RO,
-    ...STEP_10,
-    // ... but ~/.config/oqto comes back read-only through extra_ro_bind (step 11).
-    ["--ro-bind", "@/home/.config/oqto", "@/home/.config/oqto"],
-    ...CALLER_BINDS,
+    STATE_HIDDEN,
+    ...STEP_11,
     ...STEP_12,
-    [
-      "--unshare-user",
-      "--unshare-pid",
-      "--unshare-net",
-      "--cap-drop",
-      "ALL",
-      "--disable-userns",
-      "--assert-userns-disabled",
-    ],
+    [...ALWAYS, "--unshare-net", "--disable-userns", "--assert-userns-disabled"],
     ...STEPS_14_15,
   ],
 };
@@ -127,56 +113,41 @@ const GOLDEN: Record<"minimal" | "development" | "strict", string[][]> = {
 let root: string;
 const fixtures = new Map<string, { fx: HomeFixture; profile: EffectiveProfile }>();
 
-/** One fixture home per profile: the global and the workspace file both name the profile. */
-function fixture(name: "minimal" | "development" | "strict") {
+/** One fixture home per built-in profile, set up as the runner would before building the argv. */
+function fixture(name: BuiltinProfileName) {
   const existing = fixtures.get(name);
   if (existing) return existing;
   const fx = buildHome(join(root, name, "home"), name);
-  const profile = resolveEffectiveProfile({
-    systemFile: fx.systemFile,
-    workspacePath: fx.workspace,
-    home: fx.home,
-    multiUser: false,
-  });
+  const profile = resolveEffectiveProfile({ systemFile: fx.systemFile, home: fx.home, multiUser: false });
   prepareSandboxDirs({ profile, home: fx.home, workspace: fx.workspace });
   mkdirSync(join(root, name, "pi"), { recursive: true });
-  mkdirSync(join(root, name, "run", "s1"), { recursive: true });
+  put(join(fx.dataDir, "runner", "agents", "a-1", "pi", "models.json"), "{}\n");
   fixtures.set(name, { fx, profile });
   return { fx, profile };
 }
 
-function build(name: "minimal" | "development" | "strict", overrides: Partial<SandboxCommandOptions> = {}) {
+function build(name: BuiltinProfileName, overrides: Partial<SandboxCommandOptions> = {}) {
   const { fx, profile } = fixture(name);
   const base = join(root, name);
+  const piDir = PI_DIR.replace("@", base);
   return buildSandboxedCommand({
     profile,
     home: fx.home,
     workspace: fx.workspace,
+    workspaceRoot: fx.workspaceRoot,
+    hiddenPaths: [fx.dataDir],
+    runnerBinds: { ro: [`${piDir}/models.json`], rw: [piDir] },
     command: ["/usr/bin/bun", `${base}/pi/cli.js`, "--mode", "rpc"],
     kind: "agent",
     inheritedPath: "/usr/local/bin:/usr/bin",
     extraRoBinds: [`${base}/pi`],
-    runtimeDir: `${base}/run/s1`,
     ...overrides,
   });
 }
 
-function firstRule(profile: EffectiveProfile): ScopedPathRule {
-  const [rule] = profile.scoped_paths;
-  if (!rule) throw new Error("the profile has no scoped path");
-  return rule;
-}
-
-function sandboxError(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProtocolError);
-    expect((error as ProtocolError).code).toBe("sandbox_error");
-    return (error as Error).message;
-  }
-  throw new Error("expected a sandbox_error");
-}
+/** Index of the sequence `args` in argv, -1 when absent. */
+const at = (argv: string[], ...args: string[]) =>
+  argv.findIndex((_, i) => args.every((arg, j) => argv[i + j] === arg));
 
 beforeAll(() => {
   root = mkdtempSync("/tmp/sba-");
@@ -184,21 +155,30 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("golden argv per built-in profile", () => {
-  for (const name of ["minimal", "development", "strict"] as const) {
+  for (const name of BUILTIN_PROFILE_NAMES) {
     test(name, () => {
       const base = join(root, name);
-      const shard = `--${base.slice(1).replaceAll("/", "-")}-home-oqto-proj--`;
-      const expected = GOLDEN[name]
-        .flat()
-        .map((arg) => arg.replaceAll("@SHARD", shard).replaceAll("@", base));
+      const expected = GOLDEN[name].flat().map((arg) => arg.replaceAll("@", base));
       const argv = build(name);
       expect(argv[0]).toBe(detectBwrap().path);
       expect(argv.slice(1)).toEqual(expected);
     });
   }
 
+  test("every profile: own user and pid namespace, all capabilities dropped, the home read-only", () => {
+    for (const name of BUILTIN_PROFILE_NAMES) {
+      const argv = build(name);
+      const { home } = fixture(name).fx;
+      expect(at(argv, "--unshare-user", "--unshare-pid", "--cap-drop", "ALL")).toBeGreaterThan(0);
+      expect(at(argv, "--ro-bind", home, home)).toBeGreaterThan(0);
+      expect(at(argv, "--bind", home, home)).toBe(-1);
+      // no_new_privs is bubblewrap's own default: nothing in the argv may ask otherwise.
+      expect(argv.some((arg) => /cap-add|privs/.test(arg))).toBe(false);
+    }
+  });
+
   test("no argv binds or passes the user's runtime dir (systemd/D-Bus)", () => {
-    for (const name of ["minimal", "development", "strict"] as const) {
+    for (const name of BUILTIN_PROFILE_NAMES) {
       const argv = build(name);
       expect(argv.some((arg) => arg.startsWith("/run/user"))).toBe(false);
       expect(argv.join(" ")).toContain("--unsetenv XDG_RUNTIME_DIR --unsetenv DBUS_SESSION_BUS_ADDRESS");
@@ -221,27 +201,20 @@ describe("argv rules", () => {
   function custom(caseName: string, profileToml: string) {
     const fx = buildHome(join(root, caseName, "home"), "custom");
     put(fx.systemFile, `profile = "custom"\n[profiles.custom]\n${profileToml}\n`);
-    put(join(fx.workspace, ".oqto", "sandbox.toml"), "");
-    const profile = resolveEffectiveProfile({
-      systemFile: fx.systemFile,
-      workspacePath: fx.workspace,
-      home: fx.home,
-      multiUser: false,
-    });
+    const profile = resolveEffectiveProfile({ systemFile: fx.systemFile, home: fx.home, multiUser: false });
     const argv = (overrides: Partial<SandboxCommandOptions> = {}) =>
       buildSandboxedCommand({
         profile,
         home: fx.home,
         workspace: fx.workspace,
+        workspaceRoot: fx.workspaceRoot,
+        hiddenPaths: [fx.dataDir],
         command: ["true"],
         kind: "agent",
         ...overrides,
       });
     return { fx, profile, argv };
   }
-  /** Index of the triple `flag src dest` (or pair for --tmpfs) in argv, -1 when absent. */
-  const at = (argv: string[], ...args: string[]) =>
-    argv.findIndex((_, i) => args.every((arg, j) => argv[i + j] === arg));
 
   test("a workspace without .oqto gets an empty tmpfs there", () => {
     const { fx, argv } = custom("bare", "");
@@ -249,52 +222,82 @@ describe("argv rules", () => {
     expect(at(built, "--tmpfs", `${fx.bareWorkspace}/.oqto`)).toBeGreaterThan(at(built, "--chdir"));
   });
 
-  test("deny_write inside a deny_read path is skipped; elsewhere it is bound read-only after the denies", () => {
+  test("the command starts in cwd, which must lie inside the workspace", () => {
+    const { fx, argv } = custom("cwd", "");
+    const sub = join(fx.workspace, "src", "deep");
+    mkdirSync(sub, { recursive: true });
+    const built = argv({ cwd: sub });
+    expect(at(built, "--chdir", sub)).toBeGreaterThan(at(built, "--bind", fx.workspace, fx.workspace));
+    expect(thrown(() => argv({ cwd: fx.bareWorkspace })).message).toBe(
+      `cwd '${fx.bareWorkspace}' is not inside workspace '${fx.workspace}'`,
+    );
+  });
+
+  test("the workspace root is an empty tmpfs laid before the own workspace is bound", () => {
+    const { fx, argv } = custom("root", "");
+    const built = argv();
+    const tmpfs = at(built, "--tmpfs", fx.workspaceRoot);
+    expect(tmpfs).toBeGreaterThan(at(built, "--ro-bind", fx.home, fx.home));
+    expect(tmpfs).toBeLessThan(at(built, "--bind", fx.workspace, fx.workspace));
+    expect(built).not.toContain(fx.bareWorkspace);
+    expect(thrown(() => argv({ workspace: fx.workspaceRoot })).message).toBe(
+      `workspace '${fx.workspaceRoot}' is not inside the workspace root '${fx.workspaceRoot}'`,
+    );
+    const outside = join(root, "root", "elsewhere");
+    mkdirSync(outside, { recursive: true });
+    expect(thrown(() => argv({ workspace: outside })).message).toContain("is not inside the workspace root");
+  });
+
+  test("deny_write inside a hidden path is skipped; elsewhere it is bound read-only after the denies", () => {
     const { fx, argv } = custom(
       "denywrite",
-      'deny_read = ["~/.config"]\ndeny_write = ["~/.config/other/token", "~/oqto/proj/README.md", "~/nonexistent"]',
+      'deny_read = ["~/.config"]\ndeny_write = ["~/.config/other/token", "~/.local/share/oqto/sandbox.toml", "~/oqto/proj/README.md", "~/nonexistent"]',
     );
     const built = argv();
     expect(built).not.toContain(`${fx.home}/.config/other/token`);
+    expect(built).not.toContain(fx.systemFile);
     expect(built).not.toContain(`${fx.home}/nonexistent`);
     const readme = `${fx.workspace}/README.md`;
-    expect(at(built, "--ro-bind", readme, readme)).toBeGreaterThan(
-      at(built, "--tmpfs", `${fx.home}/.config`),
-    );
+    expect(at(built, "--ro-bind", readme, readme)).toBeGreaterThan(at(built, "--tmpfs", fx.dataDir));
   });
 
   test("a later bind never re-exposes a deny_read path inside it", () => {
     const { fx, argv } = custom(
       "rehide",
-      'deny_read = ["~/.config", "~/.config/oqto/secret.toml"]\nextra_ro_bind = ["~/.config/oqto"]',
+      'deny_read = ["~/.config", "~/.config/other/token"]\nextra_ro_bind = ["~/.config/other"]',
     );
-    put(`${fx.home}/.config/oqto/secret.toml`, "SECRET\n");
     const built = argv();
-    const secret = `${fx.home}/.config/oqto/secret.toml`;
-    const bound = at(built, "--ro-bind", `${fx.home}/.config/oqto`, `${fx.home}/.config/oqto`);
-    expect(bound).toBeGreaterThan(0);
-    expect(at(built.slice(bound), "--ro-bind", "/dev/null", secret)).toBe(3);
+    const dir = `${fx.home}/.config/other`;
+    const bound = at(built, "--ro-bind", dir, dir);
+    expect(bound).toBeGreaterThan(at(built, "--tmpfs", `${fx.home}/.config`));
+    expect(at(built.slice(bound), "--ro-bind", "/dev/null", `${dir}/token`)).toBe(3);
   });
 
-  test("the workspace cannot lie inside a hidden path", () => {
+  test("the workspace cannot lie inside a hidden path (deny_read or Oqto's state)", () => {
     const { fx, argv } = custom("hiddenws", 'deny_read = ["~/oqto"]');
-    expect(sandboxError(() => argv())).toBe(
-      `workspace '${fx.workspace}' lies inside deny_read path '${fx.home}/oqto'`,
+    expect(thrown(() => argv()).message).toBe(
+      `workspace '${fx.workspace}' lies inside hidden path '${fx.home}/oqto'`,
+    );
+    const open = custom("hiddenws2", "");
+    expect(thrown(() => open.argv({ hiddenPaths: [open.fx.workspaceRoot] })).message).toBe(
+      `workspace '${open.fx.workspace}' lies inside hidden path '${open.fx.workspaceRoot}'`,
     );
   });
 
   test("/run/user and XDG_RUNTIME_DIR are never bound, not even read-only or via a parent", () => {
-    expect(sandboxError(() => custom("runuser", 'extra_ro_bind = ["/run/user"]').argv())).toBe(
+    expect(thrown(() => custom("runuser", 'extra_ro_bind = ["/run/user"]').argv()).message).toBe(
       "refusing to bind '/run/user': it would expose '/run/user'",
     );
-    expect(sandboxError(() => custom("run", 'extra_ro_bind = ["/run"]').argv())).toContain("it would expose");
+    expect(thrown(() => custom("run", 'extra_ro_bind = ["/run"]').argv()).message).toContain(
+      "it would expose",
+    );
     const runtime = join(root, "xdg-runtime");
     mkdirSync(join(runtime, "oqto"), { recursive: true });
     const saved = process.env.XDG_RUNTIME_DIR;
     process.env.XDG_RUNTIME_DIR = runtime;
     try {
       const { argv } = custom("xdg", "");
-      expect(sandboxError(() => argv({ runtimeDir: join(runtime, "oqto") }))).toBe(
+      expect(thrown(() => argv({ extraRwBinds: [join(runtime, "oqto")] })).message).toBe(
         `refusing to bind '${runtime}/oqto': it would expose '${runtime}'`,
       );
     } finally {
@@ -303,48 +306,53 @@ describe("argv rules", () => {
     }
   });
 
-  test("caller binds must exist and be plain absolute paths", () => {
-    const { argv } = custom("callerbinds", "");
-    expect(sandboxError(() => argv({ extraRoBinds: ["/no/such/dir"] }))).toBe(
+  test("caller binds must exist and be plain absolute paths; runner binds must lie in the hidden state", () => {
+    const { fx, argv } = custom("callerbinds", "");
+    expect(thrown(() => argv({ extraRoBinds: ["/no/such/dir"] })).message).toBe(
       "extra read-only bind '/no/such/dir' does not exist",
     );
-    expect(sandboxError(() => argv({ extraRoBinds: ["relative/pi"] }))).toContain("must be an absolute path");
-    expect(sandboxError(() => argv({ runtimeDir: "/usr/../run" }))).toContain("without '..'");
-    expect(sandboxError(() => argv({ command: [] }))).toBe("no command to run in the sandbox");
+    expect(thrown(() => argv({ extraRoBinds: ["relative/pi"] })).message).toContain(
+      "must be an absolute path",
+    );
+    expect(thrown(() => argv({ extraRwBinds: ["/usr/../run"] })).message).toContain("without '..'");
+    expect(thrown(() => argv({ runnerBinds: { ro: [fx.workspace] } })).message).toBe(
+      `runner bind '${fx.workspace}' must be an existing path inside Oqto's hidden state`,
+    );
+    const missing = join(fx.dataDir, "runner", "gone");
+    expect(thrown(() => argv({ runnerBinds: { rw: [missing] } })).message).toContain(`'${missing}' must be`);
+    expect(thrown(() => argv({ command: [] })).message).toBe("no command to run in the sandbox");
   });
 
   test("scoped paths: the missing policy and targets that try to leave their base", () => {
-    const rule = (missing: string, source = "source = 'workspace_path'") =>
+    const byWorkspace =
+      "source = 'workspace_path'\ntransforms = [{ op = 'strip_prefix', value = '/' }, { op = 'replace', from = '/', to = '-' }]";
+    const rule = (missing: string, source = byWorkspace) =>
       `[[profiles.custom.scoped_paths]]\nname = 'data'\nbase_path = '~/data'\n${source}\naccess = 'ro'\nmissing = '${missing}'\n`;
     const scoped = (caseName: string, rules: string) => {
-      const fx = buildHome(join(root, caseName, "home"), "custom");
-      mkdirSync(join(fx.home, "data"), { recursive: true });
-      put(fx.systemFile, `profile = "custom"\n[profiles.custom]\n${rules}`);
+      const made = custom(caseName, "");
+      mkdirSync(join(made.fx.home, "data"), { recursive: true });
+      put(made.fx.systemFile, `profile = "custom"\n[profiles.custom]\n${rules}`);
       const profile = resolveEffectiveProfile({
-        systemFile: fx.systemFile,
-        workspacePath: fx.workspace,
-        home: fx.home,
+        systemFile: made.fx.systemFile,
+        home: made.fx.home,
         multiUser: false,
       });
-      return { fx, profile };
+      const argv = (log?: (m: string) => void) => made.argv({ profile, ...(log ? { log } : {}) });
+      return { fx: made.fx, profile, argv };
     };
-    const run = (s: ReturnType<typeof scoped>, log?: (m: string) => void) =>
-      buildSandboxedCommand({
-        profile: s.profile,
-        home: s.fx.home,
-        workspace: s.fx.workspace,
-        command: ["true"],
-        kind: "agent",
-        ...(log ? { log } : {}),
-      });
 
     const failing = scoped("scoped-fail", rule("fail"));
-    const target = scopedPathTarget(firstRule(failing.profile), failing.fx.workspace);
-    expect(sandboxError(() => run(failing))).toBe(`scoped path 'data': target '${target}' does not exist`);
+    const [first] = failing.profile.scoped_paths;
+    if (!first) throw new Error("the profile has no scoped path");
+    const target = scopedPathTarget(first, failing.fx.workspace);
+    expect(target).toBe(`${failing.fx.home}/data/${failing.fx.workspace.slice(1).replaceAll("/", "-")}`);
+    expect(thrown(() => failing.argv()).message).toBe(
+      `scoped path 'data': target '${target}' does not exist`,
+    );
 
     const warned: string[] = [];
     const warning = scoped("scoped-warn", rule("warn"));
-    const built = run(warning, (m) => warned.push(m));
+    const built = warning.argv((m) => warned.push(m));
     expect(warned).toEqual([expect.stringContaining("scoped path 'data'")]);
     // The base stays hidden even though nothing is exposed in it.
     expect(built.join(" ")).toContain(`--tmpfs ${warning.fx.home}/data`);
@@ -353,58 +361,34 @@ describe("argv rules", () => {
       "scoped-escape",
       rule("ignore", "source = 'literal'\nsource_literal = 'x/../../.ssh'"),
     );
-    expect(sandboxError(() => run(escaping))).toContain("is not strictly inside");
+    expect(thrown(() => escaping.argv()).message).toContain("is not strictly inside");
   });
 
-  test("prepareSandboxDirs creates the writable places a read-only home needs, mode 0700", () => {
-    const prepare = (name: "development" | "strict") => {
+  test("prepareSandboxDirs creates the writable places the read-only home needs, mode 0700", () => {
+    const prepare = (name: BuiltinProfileName) => {
       const fx = buildHome(join(root, `prepare-${name}`, "home"), name);
-      const profile = resolveEffectiveProfile({
-        systemFile: fx.systemFile,
-        workspacePath: fx.workspace,
-        home: fx.home,
-        multiUser: false,
-      });
-      return {
-        fx,
-        profile,
-        created: prepareSandboxDirs({ profile, home: fx.home, workspace: fx.workspace }),
-      };
+      const profile = resolveEffectiveProfile({ systemFile: fx.systemFile, home: fx.home, multiUser: false });
+      const again = () => prepareSandboxDirs({ profile, home: fx.home, workspace: fx.workspace });
+      return { fx, created: again(), again };
     };
-    const strict = prepare("strict");
-    const shard = scopedPathTarget(firstRule(strict.profile), strict.fx.workspace);
-    expect(strict.created).toEqual([shard]);
-    expect(statSync(shard).mode & 0o777).toBe(0o700);
-    expect(
-      prepareSandboxDirs({ profile: strict.profile, home: strict.fx.home, workspace: strict.fx.workspace }),
-    ).toEqual([]);
-    // A writable home needs no bind targets, only the session shard.
     const development = prepare("development");
-    expect(development.created).toEqual([
-      scopedPathTarget(firstRule(development.profile), development.fx.workspace),
-    ]);
-  });
-
-  test("the pi-sessions rule names the shard exactly as pi does", () => {
-    const { profile } = fixture("development");
-    const rule = { ...firstRule(profile), base_path: "/home/alice/.pi/agent/sessions" };
-    expect(scopedPathTarget(rule, "/home/alice/oqto/my:proj")).toBe(
-      "/home/alice/.pi/agent/sessions/--home-alice-oqto-my-proj--",
-    );
+    const toolchain = TOOLCHAIN_RW.map(([, path]) => (path ?? "").replace("@/home", development.fx.home));
+    expect(development.created).toEqual(toolchain);
+    for (const dir of toolchain) expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(development.again()).toEqual([]);
+    expect(prepare("strict").created).toEqual([]);
   });
 
   test("features a hand-built profile claims but v1 cannot enforce are refused", () => {
     const { fx, profile } = fixture("strict");
     const options = { home: fx.home, workspace: fx.workspace, command: ["true"], kind: "agent" as const };
     expect(
-      sandboxError(() =>
-        buildSandboxedCommand({ ...options, profile: { ...profile, seccomp_mode: "audit" } }),
-      ),
+      thrown(() => buildSandboxedCommand({ ...options, profile: { ...profile, seccomp_mode: "audit" } }))
+        .message,
     ).toContain("not supported in this version");
     expect(
-      sandboxError(() =>
-        buildSandboxedCommand({ ...options, profile: { ...profile, network: { mode: "proxy" } } }),
-      ),
+      thrown(() => buildSandboxedCommand({ ...options, profile: { ...profile, network: { mode: "proxy" } } }))
+        .message,
     ).toContain("not supported in this version");
   });
 });
@@ -416,7 +400,7 @@ describe("fail closed: bwrap", () => {
     const saved = process.env.PATH;
     process.env.PATH = empty;
     try {
-      expect(sandboxError(() => build("strict"))).toContain(
+      expect(thrown(() => build("strict")).message).toContain(
         "bubblewrap (bwrap) is not installed or not on PATH",
       );
     } finally {
@@ -433,7 +417,7 @@ describe("fail closed: bwrap", () => {
       const dir = join(root, `fake-bwrap-${binary.split("/").pop()}`);
       mkdirSync(dir, { recursive: true });
       symlinkSync(binary, join(dir, "bwrap"));
-      expect(sandboxError(() => detectBwrap(dir))).toBe(
+      expect(thrown(() => detectBwrap(dir)).message).toBe(
         `${dir}/bwrap --version did not answer as bubblewrap ${detail}; the sandbox cannot start`,
       );
     }

@@ -1,6 +1,8 @@
-/** Fixtures for the sandbox tests: sandbox files on disk, a home full of secrets, a real Linux user. */
+/** Fixtures for the sandbox tests: a home full of secrets and login files, Oqto's state, a real Linux user. */
+import { expect } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { ProtocolError } from "../../src/protocol/common.ts";
 
 /** Writes `text` to `path`, creating the parent directories. */
 export function put(path: string, text: string): string {
@@ -9,32 +11,56 @@ export function put(path: string, text: string): string {
   return path;
 }
 
-/** The files an attacker wants, plus oqto's own sandbox file in its single-user place. */
+/** A user's home as the runner finds it: secrets, login files, Oqto's data dir and two workspaces. */
 export interface HomeFixture {
   home: string;
-  /** `<home>/oqto/proj`, with a `.oqto/sandbox.toml` override. */
+  /** `<home>/oqto`: the user's workspace root. */
+  workspaceRoot: string;
+  /** `<home>/oqto/proj`, with Oqto's `.oqto` metadata dir. */
   workspace: string;
   /** `<home>/oqto/bare`, with no `.oqto` at all. */
   bareWorkspace: string;
-  /** The single-user global sandbox file, `<home>/.config/oqto/sandbox.toml`. */
+  /** Oqto's data dir, `<home>/.local/share/oqto`: what the runner hides from every sandbox. */
+  dataDir: string;
+  /** The system sandbox file in the data dir, naming the fixture's profile. */
   systemFile: string;
 }
 
 /**
- * A home with `.ssh`, `.aws` and `.config/other` secrets (and no `.gnupg`, to exercise the
- * existence checks), a workspace that has an override file and one that has none.
+ * A home with `.ssh`, `.aws`, `.config/other` and the user's own pi login (and no `.gnupg`, to
+ * exercise the existence checks), login files, and the single-user system file in a data dir
+ * the runner would trust (0700/0600, owned by the test's own user).
  */
 export function buildHome(home: string, profile: string): HomeFixture {
   put(join(home, ".ssh", "id_rsa"), "SECRET-SSH-KEY\n");
   put(join(home, ".aws", "credentials"), "SECRET-AWS\n");
   put(join(home, ".config", "other", "token"), "SECRET-CONFIG\n");
-  const systemFile = put(join(home, ".config", "oqto", "sandbox.toml"), `profile = "${profile}"\n`);
-  const workspace = join(home, "oqto", "proj");
-  put(join(workspace, ".oqto", "sandbox.toml"), `profile = "${profile}"\n`);
+  put(join(home, ".pi", "agent", "auth.json"), '{"secret": "SECRET-PI-LOGIN"}\n');
+  put(join(home, ".bashrc"), "# bashrc\n");
+  put(join(home, ".profile"), "# profile\n");
+  const dataDir = join(home, ".local", "share", "oqto");
+  const systemFile = put(join(dataDir, "sandbox.toml"), `profile = "${profile}"\n`);
+  chmodSync(dataDir, 0o700);
+  chmodSync(systemFile, 0o600);
+  const workspaceRoot = join(home, "oqto");
+  const workspace = join(workspaceRoot, "proj");
+  put(join(workspace, ".oqto", "workspace.json"), "{}\n");
   put(join(workspace, "README.md"), "workspace file\n");
-  const bareWorkspace = join(home, "oqto", "bare");
+  const bareWorkspace = join(workspaceRoot, "bare");
   mkdirSync(bareWorkspace, { recursive: true });
-  return { home, workspace, bareWorkspace, systemFile };
+  return { home, workspaceRoot, workspace, bareWorkspace, dataDir, systemFile };
+}
+
+/** The ProtocolError `run` throws, checked for `code`; fails the test when it throws none. */
+export function thrown(run: () => unknown, code: ProtocolError["code"] = "sandbox_error"): ProtocolError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe(code);
+    return error as ProtocolError;
+  }
+  throw new Error(`expected a ${code}`);
 }
 
 /** Runs a command synchronously and returns its output; throws with stderr when it fails. */

@@ -1,10 +1,11 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { ProtocolError } from "../../src/protocol/common.ts";
+import { dirname, join, resolve as resolvePath } from "node:path";
 import { buildSandboxedCommand } from "../../src/runner/sandbox/argv-builder.ts";
 import { builtinProfile, resolveEffectiveProfile } from "../../src/runner/sandbox/profile-loader.ts";
-import { put } from "./helpers.ts";
+import type { BuiltinProfileName } from "../../src/runner/sandbox/profile-schema.ts";
+import { runProcess } from "../helpers/run-process.ts";
+import { put, thrown } from "./helpers.ts";
 
 const root = mkdtempSync("/tmp/sbl-");
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -13,7 +14,6 @@ let dir: string;
 let home: string;
 let workspace: string;
 let systemFile: string;
-let workspaceFile: string;
 let caseNumber = 0;
 
 beforeEach(() => {
@@ -21,89 +21,81 @@ beforeEach(() => {
   home = join(dir, "home");
   workspace = join(home, "ws");
   systemFile = join(dir, "etc", "sandbox.toml");
-  workspaceFile = join(workspace, ".oqto", "sandbox.toml");
   put(join(workspace, "README.md"), "");
 });
 
-const resolve = (multiUser = false, insecureNoSandbox = false) =>
-  resolveEffectiveProfile({ systemFile, workspacePath: workspace, home, multiUser, insecureNoSandbox });
+const resolve = (
+  options: { multiUser?: boolean; insecureNoSandbox?: boolean; workspaceProfile?: string | null } = {},
+) =>
+  resolveEffectiveProfile({
+    systemFile,
+    home,
+    multiUser: options.multiUser ?? false,
+    ...(options.insecureNoSandbox ? { insecureNoSandbox: true } : {}),
+    ...(options.workspaceProfile === undefined ? {} : { workspaceProfile: options.workspaceProfile }),
+  });
 
-/** The sandbox_error a resolution throws (fails the test when it does not throw one). */
-function loadError(multiUser = false): ProtocolError {
-  try {
-    resolve(multiUser);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProtocolError);
-    expect((error as ProtocolError).code).toBe("sandbox_error");
-    return error as ProtocolError;
-  }
-  throw new Error("expected a sandbox_error");
-}
+/** The message of the sandbox_error a resolution throws. */
+const loadError = (options: Parameters<typeof resolve>[0] = {}) => thrown(() => resolve(options));
 
-describe("built-in profiles (SANDBOX.md §2.1)", () => {
+describe("built-in profiles (docs/SECURITY.md)", () => {
   const h = "/home/u";
-  const load = (name: "minimal" | "development" | "strict") => {
+  const load = (name: BuiltinProfileName) => {
     put(systemFile, `profile = "${name}"\n`);
-    return resolveEffectiveProfile({ systemFile, workspacePath: workspace, home: h, multiUser: false });
+    return resolveEffectiveProfile({ systemFile, home: h, multiUser: false });
   };
-  const credentials = [`${h}/.ssh`, `${h}/.gnupg`, `${h}/.aws`, "/usr/bin/systemctl", "/usr/bin/systemd-run"];
-  const piSessions = {
-    name: "pi-sessions",
-    base_path: `${h}/.pi/agent/sessions`,
-    source: "workspace_path",
-    access: "rw",
-    missing: "ignore",
-    target_template: "{base_path}/{value}",
-  };
+  const hidden = [
+    `${h}/.ssh`,
+    `${h}/.gnupg`,
+    `${h}/.aws`,
+    `${h}/.pi`,
+    "/usr/bin/systemctl",
+    "/usr/bin/systemd-run",
+  ];
+  const toolchain = [".cache", ".cargo", ".rustup", ".npm", ".bun", ".local/bin", ".local/share/uv"]
+    .map((d) => `${h}/${d}`)
+    .concat("/tmp");
 
-  test("minimal: home rw, credentials hidden, host network and pids", () => {
+  test("minimal: toolchain dirs writable, credentials hidden, host network, nested userns allowed", () => {
     const p = load("minimal");
-    expect(p.home).toBe("rw");
-    expect(p.deny_read).toEqual(credentials);
-    expect(p.allow_write).toEqual(["/tmp"]);
-    expect(p.deny_write).toEqual([]);
-    expect(p.extra_ro_bind).toEqual([]);
-    expect([p.isolate_pid, p.isolate_network, p.drop_all_caps]).toEqual([false, false, false]);
-    expect([p.disable_userns, p.assert_userns_disabled, p.no_new_privs]).toEqual([false, false, true]);
-    expect(p.network.mode).toBe("open");
-    expect(p.scoped_paths).toEqual([expect.objectContaining(piSessions)]);
+    expect(p.deny_read).toEqual(hidden);
+    expect(p.allow_write).toEqual(toolchain);
+    expect([p.deny_write, p.extra_ro_bind, p.extra_rw_bind, p.scoped_paths]).toEqual([[], [], [], []]);
+    expect([p.isolate_network, p.network.mode]).toEqual([false, "open"]);
+    expect([p.disable_userns, p.assert_userns_disabled]).toEqual([false, false]);
     expect([p.seccomp_mode, p.landlock_mode]).toEqual(["off", "off"]);
   });
 
-  test("development (the default): toolchain dirs writable, pid and userns isolation", () => {
+  test("development (the default): minimal without nested user namespaces", () => {
     const p = load("development");
-    expect(p.home).toBe("rw");
-    expect(p.deny_read).toEqual(credentials);
-    expect(p.allow_write).toEqual(
-      [".pi", ".cache", ".cargo", ".rustup", ".npm", ".bun", ".local/bin", ".local/share/uv"]
-        .map((d) => `${h}/${d}`)
-        .concat("/tmp"),
-    );
-    expect(p.deny_write).toEqual([`${h}/.config/oqto/sandbox.toml`]);
-    expect([p.isolate_pid, p.isolate_network, p.drop_all_caps]).toEqual([true, false, false]);
-    expect([p.disable_userns, p.assert_userns_disabled, p.no_new_privs]).toEqual([true, false, true]);
-    expect(p.network.mode).toBe("open");
-    expect(p.scoped_paths).toEqual([expect.objectContaining(piSessions)]);
+    const { disable_userns, global_profile: _a, system_file: _b, ...rest } = p;
+    const {
+      disable_userns: minimalUserns,
+      global_profile: _c,
+      system_file: _d,
+      ...minimal
+    } = load("minimal");
+    expect([disable_userns, minimalUserns]).toEqual([true, false]);
+    expect(rest).toEqual(minimal);
   });
 
-  test("strict: read-only home, ~/.config hidden but oqto's re-exposed, no network, no caps", () => {
+  test("strict: nothing in the home writable, ~/.config hidden, no network, userns asserted off", () => {
     const p = load("strict");
-    expect(p.home).toBe("ro");
-    expect(p.deny_read).toEqual([...credentials, `${h}/.config`]);
-    // Not ~/.pi: extensions and settings there run in every workspace (see strict.toml).
+    expect(p.deny_read).toEqual([...hidden, `${h}/.config`]);
     expect(p.allow_write).toEqual(["/tmp"]);
-    expect(p.extra_ro_bind).toEqual([`${h}/.config/oqto`]);
-    expect([p.isolate_pid, p.network.mode, p.drop_all_caps]).toEqual([true, "isolated", true]);
-    expect([p.disable_userns, p.assert_userns_disabled, p.no_new_privs]).toEqual([true, true, true]);
-    expect(p.scoped_paths).toEqual([expect.objectContaining(piSessions)]);
+    expect(p.network.mode).toBe("isolated");
+    expect([p.disable_userns, p.assert_userns_disabled]).toEqual([true, true]);
   });
 
-  test("the default profile is development and the global file names it", () => {
+  test("the default profile is development, and no built-in carries the always-on switches as fields", () => {
     put(systemFile, "");
     const p = resolve();
     expect(p.global_profile).toBe("development");
-    expect(p.isolate_pid).toBe(true);
+    expect(p.workspace_profile).toBeNull();
+    expect(p.system_file).toBe(systemFile);
     expect(builtinProfile("development").disable_userns).toBe(true);
+    for (const key of ["home", "isolate_pid", "drop_all_caps", "no_new_privs"])
+      expect(p).not.toHaveProperty(key);
   });
 
   test("~/ means the TARGET user's home, not the runner's", () => {
@@ -114,44 +106,129 @@ describe("built-in profiles (SANDBOX.md §2.1)", () => {
   });
 });
 
-describe("global file", () => {
-  test("single-user: a missing file is written from the default (0600) and loaded", () => {
-    const p = resolve(false);
+describe("what no profile can change", () => {
+  const rows: Array<[string, string]> = [
+    ['home = "rw"', "profiles.x.home: must be 'ro': the home is always read-only"],
+    [
+      "isolate_pid = false",
+      "profiles.x.isolate_pid: must stay true: every sandbox has its own pid namespace",
+    ],
+    [
+      "drop_all_caps = false",
+      "profiles.x.drop_all_caps: must stay true: every sandbox runs with --cap-drop ALL",
+    ],
+    ["no_new_privs = false", "profiles.x.no_new_privs: must stay true: bubblewrap always sets no_new_privs"],
+  ];
+  for (const [line, message] of rows) {
+    test(`${line} is a load error naming the key`, () => {
+      put(systemFile, `profile = "x"\n[profiles.x]\n${line}\n`);
+      expect(loadError().message).toStartWith(`${systemFile}: ${message}`);
+    });
+  }
+
+  test("saying what is always so loads", () => {
+    put(
+      systemFile,
+      'profile = "x"\n[profiles.x]\nhome = "ro"\nisolate_pid = true\ndrop_all_caps = true\nno_new_privs = true\n',
+    );
+    expect(resolve().global_profile).toBe("x");
+  });
+});
+
+describe("system file", () => {
+  test("single-user: a missing file is written from the default (0600 in a 0700 dir) and loaded", () => {
+    const p = resolve();
     expect(p.global_profile).toBe("development");
     expect(readFileSync(systemFile, "utf8")).toContain('profile = "development"');
     expect(statSync(systemFile).mode & 0o777).toBe(0o600);
-    expect(p.protected_files).toEqual([systemFile]);
+    expect(statSync(dirname(systemFile)).mode & 0o777).toBe(0o700);
   });
 
   test("multi-user: a missing file stops agents from starting", () => {
-    expect(loadError(true).message).toBe(
+    expect(loadError({ multiUser: true }).message).toBe(
       `${systemFile}: file not found; in multi-user mode no agent starts without the global sandbox file`,
     );
   });
 
-  test("multi-user: a file the user could change is refused", () => {
+  test("root-owned 0644 in a 0755 dir is trusted in both modes", () => {
     put(systemFile, 'profile = "strict"\n');
-    expect(resolve(true).global_profile).toBe("strict");
+    chmodSync(systemFile, 0o644);
+    chmodSync(dirname(systemFile), 0o755);
+    expect(resolve().global_profile).toBe("strict");
+    expect(resolve({ multiUser: true }).global_profile).toBe("strict");
+  });
+
+  const untrusted = (path: string) =>
+    `${systemFile}: '${path}' must be owned by root or the runner's user and not group/other-writable`;
+
+  for (const [what, mode] of [
+    ["group-writable", 0o664],
+    ["other-writable", 0o646],
+  ] as const) {
+    test(`a ${what} file or directory is refused`, () => {
+      put(systemFile, 'profile = "minimal"\n');
+      chmodSync(systemFile, mode);
+      expect(loadError().message).toBe(untrusted(systemFile));
+      expect(loadError({ multiUser: true }).message).toBe(
+        `${systemFile}: '${systemFile}' must be owned by root and not group/other-writable`,
+      );
+      chmodSync(systemFile, 0o644);
+      chmodSync(dirname(systemFile), mode | 0o111);
+      expect(loadError().message).toBe(untrusted(dirname(systemFile)));
+    });
+  }
+
+  test("a file or directory owned by a foreign uid is refused", () => {
+    put(systemFile, 'profile = "minimal"\n');
     chownSync(systemFile, 65534, 65534);
-    expect(loadError(true).message).toBe(
-      `${systemFile}: in multi-user mode '${systemFile}' must be owned by root and not group/other-writable`,
-    );
+    expect(loadError().message).toBe(untrusted(systemFile));
+    expect(loadError({ multiUser: true }).message).toContain("must be owned by root and");
     chownSync(systemFile, 0, 0);
-    chmodSync(join(dir, "etc"), 0o777);
-    expect(loadError(true).message).toContain(`'${join(dir, "etc")}' must be owned by root`);
+    chownSync(dirname(systemFile), 65534, 65534);
+    expect(loadError().message).toBe(untrusted(dirname(systemFile)));
+  });
+
+  test("the runner's own user is trusted in single-user mode only", async () => {
+    // The loader runs as uid 65534, which owns the file: only multi-user mode insists on root.
+    put(systemFile, 'profile = "strict"\n');
+    chownSync(systemFile, 65534, 65534);
+    chownSync(dirname(systemFile), 65534, 65534);
+    for (const path of [root, dir]) chmodSync(path, 0o755);
+    const loader = resolvePath(import.meta.dir, "../../src/runner/sandbox/profile-loader.ts");
+    const script = put(
+      join(dir, "load.ts"),
+      `import { resolveEffectiveProfile } from ${JSON.stringify(loader)};
+for (const multiUser of [false, true]) {
+  try {
+    const p = resolveEffectiveProfile({ systemFile: ${JSON.stringify(systemFile)}, home: "/home/u", multiUser });
+    console.log(multiUser, p.global_profile);
+  } catch (error) {
+    console.log(multiUser, (error as Error).message);
+  }
+}
+`,
+    );
+    const run = await runProcess(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, script],
+      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir } },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toBe(
+      `false strict\ntrue ${systemFile}: '${systemFile}' must be owned by root and not group/other-writable\n`,
+    );
   });
 
   test("multi-user: enabled = false needs serve --insecure-no-sandbox", () => {
     put(systemFile, "enabled = false\n");
-    expect(loadError(true).message).toBe(
+    expect(loadError({ multiUser: true }).message).toBe(
       `${systemFile}: enabled: the sandbox cannot be disabled in multi-user mode (only with serve --insecure-no-sandbox)`,
     );
-    expect(resolve(true, true).enabled).toBe(false);
+    expect(resolve({ multiUser: true, insecureNoSandbox: true }).enabled).toBe(false);
   });
 
   test("single-user: enabled = false runs the command unwrapped", () => {
     put(systemFile, "enabled = false\n");
-    const p = resolve(false);
+    const p = resolve();
     expect(p.enabled).toBe(false);
     const argv = buildSandboxedCommand({
       profile: p,
@@ -171,18 +248,14 @@ describe("fail closed: load errors name the file and the key", () => {
     [
       "wrong type",
       'profile = "x"\n[profiles.x]\nisolate_pid = "yes"\n',
-      "profiles.x.isolate_pid: Invalid input",
+      "profiles.x.isolate_pid: Invalid input: expected boolean",
     ],
     [
       "unknown profile",
       'profile = "nope"\n',
       "profile: unknown profile 'nope' (known: minimal, development, strict)",
     ],
-    [
-      "redefined built-in",
-      "[profiles.strict]\nhome = 'rw'\n",
-      "profiles.strict: redefines the built-in profile 'strict'",
-    ],
+    ["redefined built-in", "[profiles.strict]\n", "profiles.strict: redefines the built-in profile 'strict'"],
     ["bad profile name", '[profiles."a b"]\n', "profiles.a b: profile names are"],
     [
       "relative path",
@@ -200,12 +273,6 @@ describe("fail closed: load errors name the file and the key", () => {
       "profiles.x.extra_ro_bind[0]: '~bob/x': only '~/'",
     ],
     [
-      "no_new_privs = false",
-      "[profiles.x]\nno_new_privs = false\n",
-      "profiles.x.no_new_privs: must stay true",
-    ],
-    ["bad home mode", "[profiles.x]\nhome = 'none'\n", "profiles.x.home: Invalid option"],
-    [
       "literal scoped path without a literal",
       "[[profiles.x.scoped_paths]]\nname='s'\nbase_path='~/b'\nsource='literal'\naccess='ro'\nmissing='fail'\n",
       "profiles.x.scoped_paths[0].source_literal: required when source = 'literal'",
@@ -218,22 +285,13 @@ describe("fail closed: load errors name the file and the key", () => {
     ["invalid TOML", "profile = \n", "TOML Parse error"],
   ];
   for (const [name, toml, message] of rows) {
-    test(`${name} (global file)`, () => {
+    test(name, () => {
       put(systemFile, toml);
-      expect(loadError().message).toStartWith(`${systemFile}: `);
-      expect(loadError().message).toContain(message);
+      const error = loadError().message;
+      expect(error).toStartWith(`${systemFile}: `);
+      expect(error).toContain(message);
     });
   }
-
-  test("the same rules hold for a workspace file, which is named in the error", () => {
-    put(systemFile, 'profile = "development"\n');
-    put(workspaceFile, "[profiles.minimal]\n");
-    expect(loadError().message).toBe(
-      `${workspaceFile}: profiles.minimal: redefines the built-in profile 'minimal'`,
-    );
-    put(workspaceFile, 'profile = "ghost"\n');
-    expect(loadError().message).toStartWith(`${workspaceFile}: profile: unknown profile 'ghost'`);
-  });
 
   test("every problem is reported, with the keys in the error details", () => {
     put(systemFile, "a = 1\n[profiles.x]\nb = 2\n");
@@ -284,145 +342,43 @@ describe("fail closed: reserved keys are 'not supported in this version'", () =>
   });
 });
 
-describe("workspace file: may only tighten (SANDBOX.md §3)", () => {
-  /** A global custom profile with every kind of grant and every hardening flag on. */
-  const TIGHT_GLOBAL = `profile = "tight"
-[profiles.tight]
-home = "ro"
-deny_read = ["~/.ssh"]
-allow_write = ["~/.pi", "/tmp"]
-extra_ro_bind = ["~/.config/oqto"]
-extra_rw_bind = ["~/shared"]
-isolate_pid = true
-isolate_network = true
-drop_all_caps = true
-disable_userns = true
-assert_userns_disabled = true
-network = { mode = "isolated" }
-`;
-
-  test("no workspace file: the global active profile", () => {
-    put(systemFile, TIGHT_GLOBAL);
-    const p = resolve();
-    expect(p.workspace_profile).toBeNull();
-    expect(p.allow_write).toEqual([`${home}/.pi`, "/tmp"]);
+describe("the workspace's chosen profile, merged with the system one (SANDBOX.md §3)", () => {
+  test("no choice: the system profile alone", () => {
+    put(systemFile, 'profile = "development"\n');
+    expect(resolve({ workspaceProfile: null })).toEqual(resolve());
   });
 
-  test("a workspace selecting a looser built-in gets the global one", () => {
+  test("strict chosen under development runs strict", () => {
     put(systemFile, 'profile = "development"\n');
-    const global = resolve();
-    put(workspaceFile, 'profile = "minimal"\n');
-    const p = resolve();
-    expect(p.workspace_profile).toBe("minimal");
-    const { workspace_profile: _a, protected_files: _b, allow_write, ...effective } = p;
-    const { workspace_profile: _c, protected_files: _d, allow_write: _e, ...expected } = global;
-    expect(effective).toEqual(expected);
-    // The intersection keeps only minimal's /tmp; with home = "rw" the dropped home-relative
-    // entries were already writable through the home bind, so the sandbox is development's.
-    expect(allow_write).toEqual(["/tmp"]);
-    expect(global.home).toBe("rw");
-    expect(p.protected_files).toEqual([systemFile, workspaceFile]);
-  });
-
-  test("a workspace selecting strict under development runs strict", () => {
-    put(systemFile, 'profile = "development"\n');
-    put(workspaceFile, 'profile = "strict"\n');
-    const p = resolve();
-    expect([p.home, p.network.mode, p.drop_all_caps, p.assert_userns_disabled]).toEqual([
-      "ro",
-      "isolated",
-      true,
-      true,
-    ]);
+    const p = resolve({ workspaceProfile: "strict" });
+    expect([p.global_profile, p.workspace_profile]).toEqual(["development", "strict"]);
+    expect([p.network.mode, p.disable_userns, p.assert_userns_disabled]).toEqual(["isolated", true, true]);
     expect(p.deny_read).toContain(`${home}/.config`);
     expect(p.allow_write).toEqual(["/tmp"]);
-    // Intersection: development grants no extra binds, so strict's re-exposure of ~/.config/oqto is dropped.
-    expect(p.extra_ro_bind).toEqual([]);
   });
 
-  test("a workspace may select a profile the global file defines", () => {
-    put(systemFile, `${TIGHT_GLOBAL}[profiles.open_dev]\nhome = "rw"\n`);
-    put(workspaceFile, 'profile = "open_dev"\n');
-    const p = resolve();
-    expect(p.home).toBe("ro");
-    expect(p.global_profile).toBe("tight");
-    expect(p.workspace_profile).toBe("open_dev");
+  test("a looser choice cannot loosen: minimal under strict keeps strict", () => {
+    put(systemFile, 'profile = "strict"\n');
+    const { workspace_profile, ...p } = resolve({ workspaceProfile: "minimal" });
+    const { workspace_profile: _none, ...strict } = resolve();
+    expect(workspace_profile).toBe("minimal");
+    expect(p).toEqual(strict);
   });
 
-  test("global definitions win on name clashes", () => {
-    put(systemFile, `${TIGHT_GLOBAL}[profiles.shared]\nisolate_pid = true\nallow_write = ["~/.pi"]\n`);
-    // Written explicitly this would be a loosening, but the global 'shared' is the one in force.
-    put(workspaceFile, 'profile = "shared"\n[profiles.shared]\nhome = "rw"\nallow_write = ["~/.cargo"]\n');
-    const p = resolve();
-    expect(p.home).toBe("ro");
-    expect(p.allow_write).toEqual([`${home}/.pi`]);
-  });
-
-  test("a workspace-defined profile tightens: unions and intersections", () => {
-    put(systemFile, TIGHT_GLOBAL);
+  test("a profile the system file defines can be chosen; its grants are cut to the system's", () => {
     put(
-      workspaceFile,
-      'profile = "mine"\n[profiles.mine]\ndeny_read = ["~/notes"]\ndeny_write = ["~/ws/keep"]\nallow_write = ["/tmp"]\n',
+      systemFile,
+      'profile = "base"\n[profiles.base]\nallow_write = ["~/.cache", "/tmp"]\n[profiles.narrow]\nallow_write = ["~/.cache", "~/.cargo"]\ndeny_read = ["~/notes"]\n',
     );
-    const p = resolve();
-    expect(p.deny_read).toEqual([`${home}/.ssh`, `${home}/notes`]);
-    expect(p.deny_write).toEqual([`${home}/ws/keep`]);
-    expect(p.allow_write).toEqual(["/tmp"]);
-    // Fields the workspace left out take the profile defaults, which can only drop access here.
-    expect(p.extra_rw_bind).toEqual([]);
-    expect(p.isolate_network).toBe(true);
+    const p = resolve({ workspaceProfile: "narrow" });
+    expect(p.allow_write).toEqual([`${home}/.cache`]);
+    expect(p.deny_read).toEqual([`${home}/notes`]);
   });
 
-  const loosenings: Array<[string, string, string]> = [
-    ["home", 'home = "rw"', "profiles.mine.home: 'rw' is looser than the global 'ro'"],
-    [
-      "allow_write",
-      'allow_write = ["~/.pi", "~/.cargo"]',
-      `profiles.mine.allow_write: '${"HOME"}/.cargo' not granted`,
-    ],
-    ["extra_ro_bind", 'extra_ro_bind = ["/opt"]', "profiles.mine.extra_ro_bind: '/opt' not granted"],
-    ["extra_rw_bind", 'extra_rw_bind = ["/srv"]', "profiles.mine.extra_rw_bind: '/srv' not granted"],
-    [
-      "isolate_pid",
-      "isolate_pid = false",
-      "profiles.mine.isolate_pid: 'false' is looser than the global 'true'",
-    ],
-    ["isolate_network", "isolate_network = false", "profiles.mine.isolate_network: 'false' is looser"],
-    ["drop_all_caps", "drop_all_caps = false", "profiles.mine.drop_all_caps: 'false' is looser"],
-    ["disable_userns", "disable_userns = false", "profiles.mine.disable_userns: 'false' is looser"],
-    [
-      "assert_userns_disabled",
-      "assert_userns_disabled = false",
-      "profiles.mine.assert_userns_disabled: 'false'",
-    ],
-    [
-      "network.mode",
-      'network = { mode = "open" }',
-      "profiles.mine.network.mode: 'open' is looser than the global 'isolated'",
-    ],
-  ];
-  for (const [key, line, message] of loosenings) {
-    test(`rejected loosening: ${key}`, () => {
-      put(systemFile, TIGHT_GLOBAL);
-      put(workspaceFile, `profile = "mine"\n[profiles.mine]\n${line}\n`);
-      const error = loadError();
-      expect(error.message).toStartWith(`${workspaceFile}: `);
-      expect(error.message).toContain(message.replace("HOME", home));
-      expect(error.message).toContain("a workspace may only tighten");
-    });
-  }
-
-  test("rejected loosening: enabled = false", () => {
-    put(systemFile, TIGHT_GLOBAL);
-    put(workspaceFile, "enabled = false\n");
-    expect(loadError().message).toBe(
-      `${workspaceFile}: enabled: 'false' is looser than the global 'true' (a workspace may only tighten)`,
+  test("a choice the system file no longer knows fails closed", () => {
+    put(systemFile, 'profile = "strict"\n');
+    expect(loadError({ workspaceProfile: "gone" }).message).toBe(
+      `${systemFile}: profile: unknown profile 'gone' (known: minimal, development, strict)`,
     );
-  });
-
-  test("a workspace may switch the sandbox on where the global file switched it off", () => {
-    put(systemFile, "enabled = false\n");
-    put(workspaceFile, "enabled = true\n");
-    expect(resolve().enabled).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import type { WorkspaceSandbox } from "../sandbox/workspace-sandbox.ts";
-import { resolveWorkspaceDir } from "../workspace-dir.ts";
+import { resolveOwningWorkspace } from "../workspace-dir.ts";
 import type { MethodTable } from "./types.ts";
 
 export function sandboxMethods(
@@ -8,8 +8,8 @@ export function sandboxMethods(
 ): MethodTable<"sandbox.get" | "sandbox.set"> {
   return {
     "sandbox.get": async ({ workspace_path }) =>
-      sandbox.get(await resolveWorkspaceDir(workspaceRoot, workspace_path)),
+      sandbox.get(await resolveOwningWorkspace(workspaceRoot, workspace_path)),
     "sandbox.set": async ({ workspace_path, profile }) =>
-      sandbox.set(await resolveWorkspaceDir(workspaceRoot, workspace_path), profile),
+      sandbox.set(await resolveOwningWorkspace(workspaceRoot, workspace_path), profile),
   };
 }

@@ -3,5 +3,5 @@ export { buildSandboxedCommand, type SandboxCommandOptions } from "./argv-builde
 export { type BwrapInfo, detectBwrap } from "./detect.ts";
 export { type EffectiveProfile, isNetworkIsolated, type SandboxPolicy } from "./effective-profile.ts";
 export { prepareSandboxDirs } from "./prepare.ts";
-export { type ResolveOptions, resolveEffectiveProfile, WORKSPACE_SANDBOX_FILE } from "./profile-loader.ts";
+export { type ResolveOptions, resolveEffectiveProfile } from "./profile-loader.ts";
 export { BUILTIN_PROFILE_NAMES } from "./profile-schema.ts";

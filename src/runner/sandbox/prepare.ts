@@ -18,9 +18,7 @@ export function prepareSandboxDirs(options: {
   if (!profile.enabled) return [];
   const home = normalizeAbsolute(options.home);
   const wanted: string[] = [];
-  if (profile.home === "ro") {
-    wanted.push(...profile.allow_write.filter((path) => path !== home && isInside(path, home)));
-  }
+  wanted.push(...profile.allow_write.filter((path) => path !== home && isInside(path, home)));
   for (const rule of profile.scoped_paths) {
     const target = scopedPathTarget(rule, normalizeAbsolute(options.workspace));
     if (rule.access === "rw" && isInside(target, home)) wanted.push(target);

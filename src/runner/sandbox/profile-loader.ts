@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute } from "node:path";
 import type { z } from "zod";
 import { ProtocolError } from "../../protocol/common.ts";
 import { BUILTIN_PROFILE_SOURCES, builtinProfileFile } from "./builtin-profiles.ts";
 import type { EffectiveProfile, SandboxPolicy } from "./effective-profile.ts";
-import { findLoosenings, mergePolicies } from "./merge.ts";
+import { mergePolicies } from "./merge.ts";
 import { expandProfilePath, normalizeAbsolute } from "./paths.ts";
 import {
   BUILTIN_PROFILE_NAMES,
@@ -15,10 +15,7 @@ import {
   SandboxFileSchema,
 } from "./profile-schema.ts";
 
-/** A workspace's own sandbox override, relative to the workspace directory. */
-export const WORKSPACE_SANDBOX_FILE = join(".oqto", "sandbox.toml");
-
-/** Written to the single-user global file at first start so that it always exists (§1). */
+/** Written to the single-user system file at first start so that it always exists (§1). */
 const DEFAULT_SYSTEM_FILE = `# Oqto sandbox settings (see SANDBOX.md). Built-in profiles: minimal, development, strict.
 enabled = true
 profile = "development"
@@ -63,8 +60,6 @@ function parseToml(text: string, file: string): unknown {
 export interface LoadedSandboxFile {
   file: string;
   data: SandboxFile;
-  /** The TOML as written, to tell explicit values from defaults. */
-  raw: unknown;
 }
 
 /** Parses and validates one sandbox file (global or workspace). */
@@ -72,7 +67,7 @@ export function parseSandboxFile(text: string, file: string): LoadedSandboxFile 
   const raw = parseToml(text, file);
   const parsed = SandboxFileSchema.safeParse(raw);
   if (!parsed.success) throw sandboxLoadError(file, zodIssues(parsed.error));
-  return { file, data: parsed.data, raw };
+  return { file, data: parsed.data };
 }
 
 function readSandboxFile(file: string): LoadedSandboxFile {
@@ -101,18 +96,12 @@ export function builtinProfile(name: BuiltinProfileName): ProfileSpec {
 const isBuiltin = (name: string): name is BuiltinProfileName =>
   (BUILTIN_PROFILE_NAMES as readonly string[]).includes(name);
 
-interface FoundProfile {
-  spec: ProfileSpec;
-  /** The loaded file that defines it, or null for a built-in. */
-  source: LoadedSandboxFile | null;
-}
-
-/** Built-ins first, then the files in order: global definitions win on name clashes (§3). */
-function findProfile(name: string, files: LoadedSandboxFile[]): FoundProfile | undefined {
-  if (isBuiltin(name)) return { spec: builtinProfile(name), source: null };
+/** Built-ins first, then the file's own definitions (which cannot reuse a built-in name). */
+function findProfile(name: string, files: LoadedSandboxFile[]): { spec: ProfileSpec } | undefined {
+  if (isBuiltin(name)) return { spec: builtinProfile(name) };
   for (const loaded of files) {
     const spec = loaded.data.profiles[name];
-    if (spec) return { spec, source: loaded };
+    if (spec) return { spec };
   }
   return undefined;
 }
@@ -129,18 +118,14 @@ function profileToPolicy(spec: ProfileSpec, enabled: boolean, home: string): San
   const expand = (paths: string[]) => paths.map((path) => expandProfilePath(path, home));
   return {
     enabled,
-    home: spec.home,
     deny_read: expand(spec.deny_read),
     allow_write: expand(spec.allow_write),
     deny_write: expand(spec.deny_write),
     extra_ro_bind: expand(spec.extra_ro_bind),
     extra_rw_bind: expand(spec.extra_rw_bind),
-    isolate_pid: spec.isolate_pid,
     isolate_network: spec.isolate_network,
-    drop_all_caps: spec.drop_all_caps,
     disable_userns: spec.disable_userns,
     assert_userns_disabled: spec.assert_userns_disabled,
-    no_new_privs: spec.no_new_privs,
     network: { mode: spec.network.mode },
     scoped_paths: spec.scoped_paths.map((rule) => ({
       ...rule,
@@ -149,18 +134,6 @@ function profileToPolicy(spec: ProfileSpec, enabled: boolean, home: string): San
     seccomp_mode: spec.seccomp_mode,
     landlock_mode: spec.landlock_mode,
   };
-}
-
-function childOf(value: unknown, key: string): unknown {
-  return value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined;
-}
-
-/** Keys the workspace wrote itself for the profile it defines (defaults are not attempts). */
-function explicitProfileKeys(raw: unknown, name: string): Set<string> {
-  const profile = childOf(childOf(raw, "profiles"), name);
-  const keys = new Set(profile !== null && typeof profile === "object" ? Object.keys(profile) : []);
-  if (childOf(childOf(profile, "network"), "mode") !== undefined) keys.add("network.mode");
-  return keys;
 }
 
 function ensureSingleUserFile(file: string): void {
@@ -174,28 +147,29 @@ function ensureSingleUserFile(file: string): void {
 }
 
 /**
- * Multi-user: the global file is authoritative only while users cannot change it (§1), neither
- * in place nor by replacing it in its directory.
+ * The system file decides whether there is a sandbox at all, so it counts only where no
+ * sandboxed process can have changed it, in place or by replacing it in its directory: owned by
+ * root (multi-user: root only) or by the runner's own user, and neither it nor its directory
+ * writable by group or others. Sandboxes never see it (it lives in the hidden data dir or /etc).
  */
-function assertRootOwned(file: string): void {
+function assertTrustedFile(file: string, multiUser: boolean): void {
+  const owners = multiUser ? [0] : [0, process.getuid?.() ?? 0];
   for (const path of [file, dirname(file)]) {
     const stat = statSync(path);
-    if (stat.uid !== 0 || (stat.mode & 0o022) !== 0) {
+    if (!owners.includes(stat.uid) || (stat.mode & 0o022) !== 0) {
+      const owner = multiUser ? "root" : "root or the runner's user";
       throw sandboxLoadError(file, [
-        {
-          key: "",
-          why: `in multi-user mode '${path}' must be owned by root and not group/other-writable`,
-        },
+        { key: "", why: `'${path}' must be owned by ${owner} and not group/other-writable` },
       ]);
     }
   }
 }
 
 export interface ResolveOptions {
-  /** The global sandbox file (`/etc/oqto/sandbox.toml` multi-user, the user's config dir single-user). */
+  /** The system sandbox file (`/etc/oqto/sandbox.toml`, else `<runner data dir>/sandbox.toml`). */
   systemFile: string;
-  /** Omitted: the global profile alone (no workspace file applies). */
-  workspacePath?: string;
+  /** The profile the workspace's owner chose (WorkspaceProfiles); omitted or null: the global one alone. */
+  workspaceProfile?: string | null;
   /** The TARGET user's home: `~/` in every profile means this directory. */
   home: string;
   multiUser: boolean;
@@ -204,14 +178,13 @@ export interface ResolveOptions {
 }
 
 /**
- * The profile a workspace's agents and terminals run under: the global active profile merged
- * with the one the workspace file names (SANDBOX.md §3). Fails closed: any problem throws
- * ProtocolError("sandbox_error", "<file>: <key>: <why>") and nothing may start.
+ * The profile a workspace's agents and terminals run under: the system file's active profile
+ * merged with the one the workspace's owner chose (SANDBOX.md §3). Fails closed: any problem
+ * throws ProtocolError("sandbox_error", "<file>: <key>: <why>") and nothing may start.
  */
 export function resolveEffectiveProfile(options: ResolveOptions): EffectiveProfile {
   for (const [name, path] of [
     ["systemFile", options.systemFile],
-    ["workspacePath", options.workspacePath ?? "/"],
     ["home", options.home],
   ] as const) {
     if (!isAbsolute(path)) throw new ProtocolError("sandbox_error", `${name} must be absolute: '${path}'`);
@@ -230,7 +203,7 @@ export function resolveEffectiveProfile(options: ResolveOptions): EffectiveProfi
     }
     ensureSingleUserFile(systemFile);
   }
-  if (options.multiUser) assertRootOwned(systemFile);
+  assertTrustedFile(systemFile, options.multiUser);
   const global = readSandboxFile(systemFile);
   const enabled = global.data.enabled ?? true;
   if (!enabled && options.multiUser && !options.insecureNoSandbox) {
@@ -245,45 +218,13 @@ export function resolveEffectiveProfile(options: ResolveOptions): EffectiveProfi
   const globalProfile = findProfile(globalName, [global]);
   if (!globalProfile) throw unknownProfile(systemFile, globalName, [global]);
   const globalPolicy = profileToPolicy(globalProfile.spec, enabled, home);
+  const chosen = options.workspaceProfile ?? null;
+  const base = { global_profile: globalName, workspace_profile: chosen, system_file: systemFile };
+  if (chosen === null) return { ...globalPolicy, ...base };
 
-  const workspaceFile =
-    options.workspacePath === undefined
-      ? undefined
-      : join(normalizeAbsolute(options.workspacePath), WORKSPACE_SANDBOX_FILE);
-  const protectedFiles = [systemFile];
-  if (workspaceFile === undefined || !existsSync(workspaceFile)) {
-    return {
-      ...globalPolicy,
-      global_profile: globalName,
-      workspace_profile: null,
-      protected_files: protectedFiles,
-    };
-  }
-  protectedFiles.push(workspaceFile);
-  const workspace = readSandboxFile(workspaceFile);
-  const workspaceName = workspace.data.profile ?? globalName;
-  const workspaceProfile = findProfile(workspaceName, [global, workspace]);
-  if (!workspaceProfile) throw unknownProfile(workspaceFile, workspaceName, [global, workspace]);
-  const workspacePolicy = profileToPolicy(workspaceProfile.spec, workspace.data.enabled ?? enabled, home);
-  const merged = mergePolicies(globalPolicy, workspacePolicy, home);
-
-  // Explicit loosening in the workspace file is an error that names the key; selecting a looser
-  // built-in or global profile by name is not (the merge quietly keeps the global values).
-  const explicit =
-    workspaceProfile.source === workspace
-      ? explicitProfileKeys(workspace.raw, workspaceName)
-      : new Set<string>();
-  if (workspace.data.enabled !== undefined) explicit.add("enabled");
-  const loosenings = findLoosenings(workspacePolicy, merged, explicit).map(({ key, why }) => ({
-    key: key === "enabled" ? key : `profiles.${workspaceName}.${key}`,
-    why,
-  }));
-  if (loosenings.length > 0) throw sandboxLoadError(workspaceFile, loosenings);
-
-  return {
-    ...merged,
-    global_profile: globalName,
-    workspace_profile: workspace.data.profile ?? null,
-    protected_files: protectedFiles,
-  };
+  const workspaceProfile = findProfile(chosen, [global]);
+  // The choice was valid when it was made; a system file edited since then fails closed.
+  if (!workspaceProfile) throw unknownProfile(systemFile, chosen, [global]);
+  const workspacePolicy = profileToPolicy(workspaceProfile.spec, enabled, home);
+  return { ...mergePolicies(globalPolicy, workspacePolicy), ...base };
 }

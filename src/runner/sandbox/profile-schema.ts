@@ -79,24 +79,36 @@ export const ScopedPathRule = z
   });
 export type ScopedPathRule = z.infer<typeof ScopedPathRule>;
 
+/**
+ * A switch every profile must leave on: a profile may say `true` for clarity, never `false`.
+ * They close the ways out found as root (issue 10): capabilities, a shared pid namespace, setuid.
+ */
+const alwaysOn = (why: string) =>
+  z
+    .boolean()
+    .optional()
+    .refine((value) => value !== false, `must stay true: ${why}`);
+
 /** One `[profiles.<name>]` table (and the body of each built-in profile file). */
 export const ProfileSchema = z.strictObject({
-  home: z.enum(["rw", "ro"]).default("ro"),
+  // A writable home would let an agent rename any parent of what the sandbox hides or protects
+  // (login files, Oqto's state) and plant code that runs outside the sandbox.
+  home: z
+    .literal("ro", {
+      error: "must be 'ro': the home is always read-only; list writable places in allow_write",
+    })
+    .optional(),
   deny_read: z.array(ProfilePath).default([]),
   allow_write: z.array(ProfilePath).default([]),
   deny_write: z.array(ProfilePath).default([]),
   extra_ro_bind: z.array(ProfilePath).default([]),
   extra_rw_bind: z.array(ProfilePath).default([]),
-  isolate_pid: z.boolean().default(false),
+  isolate_pid: alwaysOn("every sandbox has its own pid namespace (no signals to host processes)"),
   isolate_network: z.boolean().default(false),
-  drop_all_caps: z.boolean().default(false),
+  drop_all_caps: alwaysOn("every sandbox runs with --cap-drop ALL"),
   disable_userns: z.boolean().default(false),
   assert_userns_disabled: z.boolean().default(false),
-  // bubblewrap always sets no_new_privs; a profile cannot ask for less.
-  no_new_privs: z
-    .boolean()
-    .default(true)
-    .refine((value) => value, "must stay true (bubblewrap always sets no_new_privs)"),
+  no_new_privs: alwaysOn("bubblewrap always sets no_new_privs"),
   network: z
     .strictObject({
       mode: z

@@ -1,9 +1,8 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { ProtocolError } from "../../protocol/index.ts";
 import type { EffectiveProfile } from "./effective-profile.ts";
-import { resolveEffectiveProfile, WORKSPACE_SANDBOX_FILE } from "./profile-loader.ts";
+import { resolveEffectiveProfile } from "./profile-loader.ts";
 import { BUILTIN_PROFILE_NAMES } from "./profile-schema.ts";
+import type { WorkspaceProfiles } from "./workspace-profiles.ts";
 
 /** Built-ins from loosest to strictest: a workspace may move right, never left. */
 const STRICTNESS: readonly string[] = BUILTIN_PROFILE_NAMES;
@@ -12,6 +11,8 @@ export interface WorkspaceSandboxOptions {
   systemFile: string;
   home: string;
   multiUser: boolean;
+  /** Where each workspace's choice is kept (outside every workspace). */
+  choices: WorkspaceProfiles;
 }
 
 export interface SandboxView {
@@ -24,15 +25,25 @@ export interface SandboxView {
 }
 
 /**
- * A workspace's sandbox as the owner sees and changes it (`sandbox.get|set`). The runner writes
- * `.oqto/sandbox.toml` itself, outside any sandbox, and only ever to select a profile at least as
- * strict as the global one.
+ * A workspace's sandbox as the owner sees and changes it (`sandbox.get|set`) and as every agent
+ * and terminal in it runs. Callers pass the workspace directory itself (owningWorkspace), never
+ * a subfolder: the choice belongs to the whole workspace.
  */
 export class WorkspaceSandbox {
   constructor(private readonly options: WorkspaceSandboxOptions) {}
 
-  get(workspacePath: string): SandboxView {
-    const effective = this.resolve(workspacePath);
+  /** The effective profile of `workspace`, resolved afresh (a tightened choice applies at once). */
+  effective(workspace: string): EffectiveProfile {
+    return resolveEffectiveProfile({
+      systemFile: this.options.systemFile,
+      workspaceProfile: this.options.choices.get(workspace),
+      home: this.options.home,
+      multiUser: this.options.multiUser,
+    });
+  }
+
+  get(workspace: string): SandboxView {
+    const effective = this.effective(workspace);
     const globalRank = STRICTNESS.indexOf(effective.global_profile);
     return {
       enabled: effective.enabled,
@@ -42,7 +53,7 @@ export class WorkspaceSandbox {
     };
   }
 
-  /** The global file's effective profile (no workspace file applied). Throws `sandbox_error`. */
+  /** The global file's effective profile (no workspace choice applied). Throws `sandbox_error`. */
   global(): EffectiveProfile {
     return resolveEffectiveProfile({
       systemFile: this.options.systemFile,
@@ -51,32 +62,15 @@ export class WorkspaceSandbox {
     });
   }
 
-  set(workspacePath: string, profile: string): SandboxView {
-    const current = this.get(workspacePath);
+  set(workspace: string, profile: string): SandboxView {
+    const current = this.get(workspace);
     if (!current.profiles.includes(profile)) {
       const why = STRICTNESS.includes(profile)
         ? `profile '${profile}' is looser than the system profile '${current.effective.global_profile}': a workspace may only tighten`
         : `unknown profile '${profile}' (choose one of: ${current.profiles.join(", ")})`;
       throw new ProtocolError("invalid_request", why);
     }
-    const file = join(workspacePath, WORKSPACE_SANDBOX_FILE);
-    mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(
-      temp,
-      `# Written by Oqto. A workspace's sandbox may only be stricter than the system's.\nprofile = ${JSON.stringify(profile)}\n`,
-      { mode: 0o644 },
-    );
-    renameSync(temp, file);
-    return this.get(workspacePath);
-  }
-
-  private resolve(workspacePath: string): EffectiveProfile {
-    return resolveEffectiveProfile({
-      systemFile: this.options.systemFile,
-      workspacePath,
-      home: this.options.home,
-      multiUser: this.options.multiUser,
-    });
+    this.options.choices.set(workspace, profile);
+    return this.get(workspace);
   }
 }
