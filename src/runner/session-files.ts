@@ -1,6 +1,6 @@
 /** Reading pi session files (PI-RPC.md §7) without a running pi. */
 import { readFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { type PiAgentMessage, PiAgentMessage as PiAgentMessageSchema } from "./harness/pi/pi-schemas.ts";
 
@@ -22,6 +22,22 @@ export function piSessionIdFromFile(file: string): string | undefined {
 /** pi's per-workspace session dir name: `--<cwd without leading "/", "/" → "-">--`. */
 export function piSessionDirName(cwd: string): string {
   return `--${cwd.replace(/^\/+/, "").replaceAll("/", "-")}--`;
+}
+
+/**
+ * The dir one pi launch keeps its session files in, and the only one its sandbox binds: the
+ * resumed file's own dir, else a new one for the Oqto session, under the configured flat dir or
+ * under pi's per-cwd dir in the agent dir. (`s-` keeps an id of "." or ".." a plain name.)
+ */
+export function piLaunchSessionDir(
+  flatDir: string | undefined,
+  agentDir: string,
+  cwd: string,
+  launch: { sessionId: string; resumeFile?: string },
+): string {
+  if (launch.resumeFile) return dirname(launch.resumeFile);
+  const name = `s-${launch.sessionId}`;
+  return flatDir ? join(flatDir, name) : join(agentDir, "sessions", piSessionDirName(cwd), name);
 }
 
 /**
@@ -70,15 +86,18 @@ export async function readPiSessionMessages(file: string): Promise<PiAgentMessag
   return messages;
 }
 
-/** Finds the file of pi session `piSessionId` in a flat session dir or in pi's per-cwd dirs under `sessionsRoot`. */
+/** Finds the file of pi session `piSessionId` in a flat session dir or in pi's per-cwd dirs under `sessionsRoot`, or one level below. */
 export async function findPiSessionFile(
   piSessionId: string,
   dirs: { flatDir?: string; sessionsRoot: string },
 ): Promise<string | undefined> {
   if (!/^[0-9a-fA-F-]{8,64}$/.test(piSessionId)) return undefined;
+  // pi's own layout, and one dir per Oqto session below it (piLaunchSessionDir).
   const candidates: Array<{ cwd: string; pattern: string }> = [];
-  if (dirs.flatDir) candidates.push({ cwd: dirs.flatDir, pattern: `*_${piSessionId}.jsonl` });
-  candidates.push({ cwd: dirs.sessionsRoot, pattern: `*/*_${piSessionId}.jsonl` });
+  for (const depth of ["", "*/"]) {
+    if (dirs.flatDir) candidates.push({ cwd: dirs.flatDir, pattern: `${depth}*_${piSessionId}.jsonl` });
+    candidates.push({ cwd: dirs.sessionsRoot, pattern: `*/${depth}*_${piSessionId}.jsonl` });
+  }
   for (const { cwd, pattern } of candidates) {
     try {
       for await (const match of new Bun.Glob(pattern).scan({ cwd, onlyFiles: true })) return join(cwd, match);

@@ -24,7 +24,7 @@ import { PiCancellableData, PiForkData } from "./harness/pi/pi-schemas.ts";
 import { ConversationSync, type Lineage } from "./history/conversation-sync.ts";
 import { readModels, writeModelsFiles } from "./models-files.ts";
 import { type ResolvedPi, resolvePi } from "./pi-install.ts";
-import type { AgentLaunch } from "./sandbox/wrap.ts";
+import type { AgentWrapper } from "./sandbox/wrap.ts";
 import { Session, type SessionDeps } from "./session.ts";
 import { GET_STATE_TIMEOUT_MS, getMessages, guard, piData, runSessionCommand } from "./session-commands.ts";
 import { findPiSessionFile, piSessionIdFromFile, readPiSessionMessages } from "./session-files.ts";
@@ -49,7 +49,7 @@ export interface SessionManagerOptions {
   /** pi location; resolved from the config on first use when omitted. */
   pi?: ResolvedPi;
   /** Wraps every pi process in its workspace's sandbox (the runner passes the bwrap wrapper). */
-  wrapAgent?: (workspacePath: string, argv: string[]) => AgentLaunch;
+  wrapAgent?: AgentWrapper;
   /** Conversation history (HSTRY.md §5); without it pi's session files are the only record. */
   history?: HistoryStore;
 }
@@ -623,13 +623,23 @@ export class SessionManager {
     if (this.sessions.get(targetId)?.isRunning) {
       throw new ProtocolError("session_busy", `session ${targetId} is running in another process`);
     }
-    const result = piData(
-      PiCancellableData,
-      await session.requestData({ type: "switch_session", sessionPath: target.file }),
-      "switch_session",
-    );
-    if (result.cancelled) throw new ProtocolError("harness_error", "an extension cancelled the switch");
-    const next = await this.rebind(session, targetId, true);
+    // Not pi's switch_session: a sandboxed pi sees only its own session's files, so the target
+    // gets a pi process of its own, in its own workspace's sandbox.
+    const subscribed = session.subscribed || this.sessions.get(targetId)?.subscribed === true;
+    await session.close("replaced", undefined, targetId);
+    session.unsubscribe();
+    const record = target.record;
+    const next = this.newSessionObject({
+      session_id: targetId,
+      workspace_path: record?.workspace_path ?? session.workspacePath,
+      provider: record?.provider ?? null,
+      model: record?.model ?? null,
+      pi_session_id: record?.pi_session_id ?? piSessionIdFromFile(target.file) ?? null,
+      pi_session_file: target.file,
+      title: record?.title ?? null,
+    });
+    if (subscribed) next.subscribe(undefined);
+    await next.start();
     return { session_id: next.id };
   }
 

@@ -28,7 +28,7 @@ import { ConversationSync, type Lineage, type StoredMessages } from "./history/c
 import { readSettings, SETTINGS_FILE } from "./models-files.ts";
 import type { ResolvedPi } from "./pi-install.ts";
 import { ReplayBuffer } from "./replay-buffer.ts";
-import type { AgentLaunch } from "./sandbox/wrap.ts";
+import type { AgentWrapper } from "./sandbox/wrap.ts";
 import { ClientIdDedupe } from "./session-dedupe.ts";
 import { readPiSessionMessages } from "./session-files.ts";
 import type { SessionIndex } from "./session-index.ts";
@@ -59,7 +59,7 @@ export interface SessionDeps {
   /** Throws `busy` when no further pi process may start (runner.max_sessions). */
   reserveProcess(): void;
   /** Wraps pi's argv in the workspace's sandbox; throws `sandbox_error` rather than start it unsandboxed. */
-  wrapAgent?: (workspacePath: string, argv: string[]) => AgentLaunch;
+  wrapAgent?: AgentWrapper;
   /** Where conversations are persisted; without it pi's session file is the only record. */
   history?: HistoryStore | undefined;
 }
@@ -235,7 +235,10 @@ export class Session {
       ...(this.provider ? { provider: this.provider } : {}),
       ...(this.model ? { model: this.model } : {}),
     });
-    const launch = this.deps.wrapAgent?.(this.workspacePath, spec.argv);
+    const launch = this.deps.wrapAgent?.(this.workspacePath, spec.argv, {
+      sessionId: this.id,
+      ...(resumeFile ? { resumeFile } : {}),
+    });
     if (launch) {
       spec.argv = launch.argv;
       spec.env = { ...spec.env, ...launch.env };
@@ -298,13 +301,16 @@ export class Session {
     }
   }
 
-  /** Stops pi gracefully (within `graceMs` if given) and ends the stream with `session.closed{reason}`. */
-  async close(reason: ClosedReason, graceMs?: number): Promise<void> {
+  /**
+   * Stops pi gracefully (within `graceMs` if given) and ends the stream with
+   * `session.closed{reason}` (naming the session that takes over, if one does).
+   */
+  async close(reason: ClosedReason, graceMs?: number, nextSessionId?: string): Promise<void> {
     const process = this.process;
     if (!process) {
       if (this.startPromise) await this.startPromise.catch(() => undefined);
       if (!this.process) return;
-      return this.close(reason, graceMs);
+      return this.close(reason, graceMs, nextSessionId);
     }
     this.state = "stopping";
     this.detach();
@@ -312,7 +318,7 @@ export class Session {
     if (this.turnOpen) await this.finishTurn();
     await this.history?.flush();
     this.state = "closed";
-    this.emit("session.closed", { reason });
+    this.emit("session.closed", { reason, ...(nextSessionId ? { next_session_id: nextSessionId } : {}) });
   }
 
   /** The session is being deleted: its conversation must not be written again. */

@@ -1,14 +1,22 @@
 /**
- * The LLM bridge (SANDBOX.md §5) on its own: the models.json rewrite, the reverse proxy on its
- * unix socket against a real upstream, and `oqto sandbox-shim` inside a real network-isolated bwrap.
+ * The LLM bridge (SANDBOX.md §5) on its own: the models.json rewrite, the reverse proxy on a unix
+ * socket and on the host's loopback against a real echoing upstream, and the agent reaching it
+ * from a real bwrap: through `oqto sandbox-shim` without network, directly with the host's network.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Server } from "bun";
-import { BRIDGE_API_KEY, bridgeModels } from "../../src/runner/sandbox/bridge-models.ts";
-import { LLM_BRIDGE_PORT, startLlmBridge, upstreamUrl } from "../../src/runner/sandbox/llm-bridge.ts";
+import { bridgeModels } from "../../src/runner/sandbox/bridge-models.ts";
+import {
+  LLM_BRIDGE_PORT,
+  type LlmBridge,
+  startLlmBridge,
+  upstreamUrl,
+} from "../../src/runner/sandbox/llm-bridge.ts";
+import { WorkspaceProfiles } from "../../src/runner/sandbox/workspace-profiles.ts";
+import { WorkspaceSandbox } from "../../src/runner/sandbox/workspace-sandbox.ts";
 import { agentSandbox } from "../../src/runner/sandbox/wrap.ts";
 import { runProcess } from "../helpers/run-process.ts";
 import { buildHome, put } from "./helpers.ts";
@@ -50,31 +58,36 @@ function descendants(root: number): number[] {
 }
 const noLog = () => {};
 
-interface Seen {
-  path: string;
-  authorization: string | null;
-  apiKeyHeader: string | null;
+/** What the upstream got, as it echoes it back. */
+interface Echo {
+  method: string;
+  /** Path and query. */
+  url: string;
+  headers: Record<string, string>;
   body: string;
 }
 
 let upstream: Server<undefined>;
-let seen: Seen[] = [];
+let received: Echo[] = [];
 let root: string;
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), "oqto-br-"));
+  // An upstream that answers every request with the request itself: whatever the bridge sends, the
+  // agent could read back.
   upstream = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     idleTimeout: 0,
     async fetch(request) {
       const url = new URL(request.url);
-      seen.push({
-        path: `${url.pathname}${url.search}`,
-        authorization: request.headers.get("authorization"),
-        apiKeyHeader: request.headers.get("x-api-key"),
+      const echo: Echo = {
+        method: request.method,
+        url: `${url.pathname}${url.search}`,
+        headers: Object.fromEntries(request.headers),
         body: await request.text(),
-      });
+      };
+      received.push(echo);
       if (url.pathname === "/v1/slow") {
         // Two chunks 11 s apart: longer than Bun.serve's 10 s default idle timeout.
         return new Response(
@@ -89,10 +102,7 @@ beforeAll(() => {
           { headers: { "content-type": "text/event-stream" } },
         );
       }
-      return Response.json(
-        { ok: true, path: url.pathname },
-        { status: url.pathname.endsWith("/teapot") ? 418 : 200 },
-      );
+      return Response.json(echo, { status: url.pathname.endsWith("/teapot") ? 418 : 200 });
     },
   });
 });
@@ -106,15 +116,37 @@ function modelsFile(providers: Record<string, unknown>): string {
   return put(join(mkdtempSync(join(root, "a-")), "models.json"), JSON.stringify({ providers }));
 }
 
+const upstreamBase = () => `http://127.0.0.1:${upstream.port}/v1`;
+
+function start(listen: "unix" | "loopback", providers: Record<string, unknown>): LlmBridge {
+  return startLlmBridge({
+    root: join(root, "llm"),
+    modelsFile: modelsFile(providers),
+    listen,
+    log: noLog,
+  });
+}
+
+/** fetch against the bridge, whichever way it listens. */
+function viaBridge(bridge: LlmBridge, path: string, init: RequestInit = {}): Promise<Response> {
+  if (bridge.socketPath)
+    return fetch(`http://127.0.0.1:${LLM_BRIDGE_PORT}${path}`, { ...init, unix: bridge.socketPath });
+  return fetch(`http://127.0.0.1:${bridge.port}${path}`, init);
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
 /** One HTTP/1.1 GET written byte for byte to a unix socket; resolves with the raw response. */
-function rawGet(socketPath: string, path: string): Promise<string> {
+function rawGet(socketPath: string, path: string, token: string): Promise<string> {
   return new Promise((done, fail) => {
     let text = "";
     void Bun.connect({
       unix: socketPath,
       socket: {
         open: (socket) => {
-          socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+          socket.write(
+            `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+          );
         },
         data: (_socket, data) => {
           text += data.toString();
@@ -126,10 +158,8 @@ function rawGet(socketPath: string, path: string): Promise<string> {
   });
 }
 
-const upstreamBase = () => `http://127.0.0.1:${upstream.port}/v1`;
-
 describe("models.json rewrite", () => {
-  test("points every provider and model base URL at the bridge and hides every key", () => {
+  test("points every provider and model base URL at the bridge and puts the token in every key's place", () => {
     const { modelsJson, routes } = bridgeModels(
       {
         providers: {
@@ -142,26 +172,39 @@ describe("models.json rewrite", () => {
           b: {
             baseUrl: "http://10.0.0.5:8000",
             apiKey: "sk-b",
-            models: [{ id: "x", baseUrl: "http://10.0.0.6/v2" }],
+            api: "openai-completions",
+            models: [{ id: "x", baseUrl: "http://10.0.0.6/v2", api: "anthropic-messages" }],
           },
           c: { baseUrl: "unix:/run/llm.sock", models: [] },
+          keyless: { baseUrl: "http://10.0.0.7/v1" },
         },
       },
       "http://127.0.0.1:1",
+      "oqto-bridge-token",
     );
     const providers = modelsJson.providers as Record<string, Record<string, unknown>>;
     expect(providers.a).toEqual({
       baseUrl: "http://127.0.0.1:1/r0",
-      apiKey: BRIDGE_API_KEY,
+      apiKey: "oqto-bridge-token",
       api: "openai-completions",
       models: [{ id: "m" }],
     });
     expect(providers.b?.baseUrl).toBe("http://127.0.0.1:1/r1");
-    expect(providers.b?.models).toEqual([{ id: "x", baseUrl: "http://127.0.0.1:1/r2" }]);
+    expect(providers.b?.models).toEqual([
+      { id: "x", baseUrl: "http://127.0.0.1:1/r2", api: "anthropic-messages" },
+    ]);
     // Not http(s): left alone and not routed.
-    expect(providers.c?.baseUrl).toBe("unix:/run/llm.sock");
-    expect([...routes.keys()]).toEqual(["r0", "r1", "r2"]);
-    expect(routes.get("r2")).toEqual({ upstream: new URL("http://10.0.0.6/v2"), apiKey: "sk-b" });
+    expect(providers.c).toEqual({ baseUrl: "unix:/run/llm.sock", models: [] });
+    // Bridged without a key: pi still has to present the token.
+    expect(providers.keyless).toEqual({ baseUrl: "http://127.0.0.1:1/r3", apiKey: "oqto-bridge-token" });
+    expect([...routes.keys()]).toEqual(["r0", "r1", "r2", "r3"]);
+    // A model's own `api` decides its route's auth header.
+    expect(routes.get("r2")).toEqual({
+      upstream: new URL("http://10.0.0.6/v2"),
+      api: "anthropic-messages",
+      apiKey: "sk-b",
+    });
+    expect(routes.get("r3")).toEqual({ upstream: new URL("http://10.0.0.7/v1") });
     expect(JSON.stringify(modelsJson)).not.toContain("sk-");
   });
 
@@ -177,50 +220,163 @@ describe("models.json rewrite", () => {
   });
 });
 
-describe("the bridge's reverse proxy", () => {
-  test("forwards to the provider with the real key, on a 0600 socket in a 0700 dir, and cleans up", async () => {
-    const bridge = startLlmBridge({
-      root: join(root, "llm"),
-      modelsFile: modelsFile({ fake: { baseUrl: upstreamBase(), apiKey: "sk-real", models: [{ id: "m" }] } }),
-      log: noLog,
+/** pi's `api` → where its client puts the key, and where the bridge puts the real one. */
+const API_KINDS = [
+  { api: "anthropic-messages", header: "x-api-key", value: (key: string) => key },
+  { api: "google-generative-ai", header: "x-goog-api-key", value: (key: string) => key },
+  { api: "openai-completions", header: "authorization", value: (key: string) => `Bearer ${key}` },
+  { api: "openai-responses", header: "authorization", value: (key: string) => `Bearer ${key}` },
+];
+const AUTH_HEADERS = ["authorization", "x-api-key", "x-goog-api-key", "api-key"];
+
+describe("the real key goes only into the provider's own auth header", () => {
+  const realKey = (api: string) => `sk-real-${api}`;
+  let bridge: LlmBridge;
+  beforeAll(() => {
+    bridge = start(
+      "loopback",
+      Object.fromEntries(
+        API_KINDS.map(({ api }) => [api, { baseUrl: upstreamBase(), api, apiKey: realKey(api), models: [] }]),
+      ),
+    );
+  });
+  afterAll(() => bridge.stop());
+
+  API_KINDS.forEach(({ api, header, value }, index) => {
+    test(`${api}: '${header}' carries the key; the token planted elsewhere is echoed as the token`, async () => {
+      received = [];
+      const res = await viaBridge(bridge, `/r${index}/messages?echo=${bridge.token}`, {
+        method: "POST",
+        headers: {
+          [header]: value(bridge.token),
+          "x-echo": bridge.token,
+          "content-type": "application/json",
+        },
+        body: `{"echo":"${bridge.token}"}`,
+      });
+      expect(res.status).toBe(200);
+      const echo = (await res.json()) as Echo;
+      expect(received).toEqual([echo]);
+      expect(echo.headers[header]).toBe(value(realKey(api)));
+      for (const other of AUTH_HEADERS.filter((name) => name !== header))
+        expect(echo.headers[other]).toBeUndefined();
+      // The placeholder is not secret: everywhere else it passes untouched.
+      expect(echo.headers["x-echo"]).toBe(bridge.token);
+      expect(echo.url).toBe(`/v1/messages?echo=${bridge.token}`);
+      expect(echo.body).toBe(`{"echo":"${bridge.token}"}`);
+      const { [header]: _auth, ...rest } = echo.headers;
+      expect(JSON.stringify({ ...echo, headers: rest })).not.toContain("sk-real");
+    });
+  });
+
+  test("every other auth-carrying part of the request is dropped, whatever it holds", async () => {
+    received = [];
+    const res = await viaBridge(bridge, `/r2/chat/completions?key=${bridge.token}&alt=sse`, {
+      headers: {
+        ...bearer(bridge.token),
+        "x-api-key": "sk-agent-own",
+        "x-goog-api-key": bridge.token,
+        "api-key": bridge.token,
+      },
+    });
+    expect(res.status).toBe(200);
+    const echo = (await res.json()) as Echo;
+    expect(echo.url).toBe("/v1/chat/completions?alt=sse");
+    expect(Object.keys(echo.headers).filter((name) => AUTH_HEADERS.includes(name))).toEqual([
+      "authorization",
+    ]);
+    expect(echo.headers.authorization).toBe("Bearer sk-real-openai-completions");
+  });
+
+  test("a route without a real key forwards no auth header", async () => {
+    const keyless = start("loopback", { local: { baseUrl: upstreamBase(), api: "openai-completions" } });
+    try {
+      const inside = JSON.parse(readFileSync(keyless.modelsFile as string, "utf8"));
+      expect(inside.providers.local.apiKey).toBe(keyless.token);
+      const res = await viaBridge(keyless, "/r0/models", { headers: bearer(keyless.token) });
+      expect(res.status).toBe(200);
+      const echo = (await res.json()) as Echo;
+      expect(Object.keys(echo.headers).filter((name) => AUTH_HEADERS.includes(name))).toEqual([]);
+    } finally {
+      keyless.stop();
+    }
+  });
+
+  test("without its token the bridge answers 401 and never contacts the upstream", async () => {
+    const other = start("loopback", { x: { baseUrl: upstreamBase(), apiKey: "k" } });
+    other.stop();
+    const sameLength = `oqto-bridge-${"0".repeat(32)}`;
+    const refused: Record<string, string>[] = [
+      {},
+      bearer(sameLength),
+      bearer(other.token),
+      bearer(bridge.token.slice(0, -1)),
+      // Not where a provider client puts its key.
+      { authorization: bridge.token },
+      { "x-echo": bridge.token },
+      { "api-key": bridge.token },
+    ];
+    received = [];
+    for (const headers of refused) {
+      for (const path of ["/r0/messages", "/r9/unknown"]) {
+        const res = await viaBridge(bridge, path, { method: "POST", headers, body: "{}" });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({
+          error: expect.stringContaining("token"),
+          code: "unauthorized",
+        });
+      }
+    }
+    const wrongQuery = await viaBridge(bridge, `/r1/models?key=${sameLength}`);
+    expect(wrongQuery.status).toBe(401);
+    expect(received).toEqual([]);
+    // The query's `key` is enough, as Google's clients send it.
+    expect((await viaBridge(bridge, `/r1/models?key=${bridge.token}`)).status).toBe(200);
+    expect(received.map((echo) => echo.url)).toEqual(["/v1/models"]);
+  });
+});
+
+describe("the bridge's listeners", () => {
+  test("unix: a 0600 socket in a 0700 dir, reached as the shim's loopback port, cleaned up on stop", async () => {
+    const bridge = start("unix", {
+      fake: { baseUrl: upstreamBase(), apiKey: "sk-real", models: [{ id: "m" }] },
     });
     try {
+      expect(bridge.port).toBeUndefined();
+      expect(bridge.token).toMatch(/^oqto-bridge-[0-9a-f]{32}$/);
       expect(statSync(bridge.dir).mode & 0o777).toBe(0o700);
-      expect(statSync(bridge.socketPath).mode & 0o777).toBe(0o600);
-      const inside = JSON.parse(readFileSync(bridge.modelsFile as string, "utf8"));
+      expect(statSync(bridge.socketPath as string).mode & 0o777).toBe(0o600);
+      expect(statSync(bridge.modelsFile as string).mode & 0o777).toBe(0o600);
+      const text = readFileSync(bridge.modelsFile as string, "utf8");
+      expect(text).not.toContain("sk-real");
+      const inside = JSON.parse(text);
       expect(inside.providers.fake.baseUrl).toBe(`http://127.0.0.1:${LLM_BRIDGE_PORT}/r0`);
-      expect(inside.providers.fake.apiKey).toBe(BRIDGE_API_KEY);
+      expect(inside.providers.fake.apiKey).toBe(bridge.token);
 
-      seen = [];
-      const res = await fetch(
-        `http://127.0.0.1:${LLM_BRIDGE_PORT}/r0/chat/completions?key=${BRIDGE_API_KEY}`,
-        {
-          unix: bridge.socketPath,
-          method: "POST",
-          headers: { authorization: `Bearer ${BRIDGE_API_KEY}`, "x-api-key": BRIDGE_API_KEY },
-          body: '{"model":"m"}',
-        },
-      );
+      received = [];
+      const res = await viaBridge(bridge, "/r0/chat/completions", {
+        method: "POST",
+        headers: bearer(bridge.token),
+        body: '{"model":"m"}',
+      });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ ok: true, path: "/v1/chat/completions" });
-      expect(seen).toEqual([
+      expect(received).toMatchObject([
         {
-          path: "/v1/chat/completions?key=sk-real",
-          authorization: "Bearer sk-real",
-          apiKeyHeader: "sk-real",
+          method: "POST",
+          url: "/v1/chat/completions",
+          headers: { authorization: "Bearer sk-real" },
           body: '{"model":"m"}',
         },
       ]);
 
       // Upstream statuses pass through untouched.
-      const teapot = await fetch(`http://x/r0/teapot`, { unix: bridge.socketPath });
-      expect(teapot.status).toBe(418);
+      expect((await viaBridge(bridge, "/r0/teapot", { headers: bearer(bridge.token) })).status).toBe(418);
 
-      const unknown = await fetch("http://x/r9/chat/completions", { unix: bridge.socketPath });
+      const unknown = await viaBridge(bridge, "/r9/chat/completions", { headers: bearer(bridge.token) });
       expect(unknown.status).toBe(404);
       expect(await unknown.json()).toMatchObject({ code: "not_found" });
       // fetch would normalise the path itself; a raw request shows what the bridge does with it.
-      const escaped = await rawGet(bridge.socketPath, "/r0/..%2Fadmin");
+      const escaped = await rawGet(bridge.socketPath as string, "/r0/..%2Fadmin", bridge.token);
       expect(escaped).toStartWith("HTTP/1.1 400");
       expect(escaped).toContain('"code":"invalid_request"');
     } finally {
@@ -229,147 +385,211 @@ describe("the bridge's reverse proxy", () => {
     expect(existsSync(bridge.dir)).toBe(false);
   });
 
+  test("loopback: 127.0.0.1 on a free port that models.json points at, closed on stop", async () => {
+    const bridge = start("loopback", {
+      fake: { baseUrl: upstreamBase(), apiKey: "sk-real", models: [{ id: "m" }] },
+    });
+    const port = bridge.port as number;
+    try {
+      expect(bridge.socketPath).toBeUndefined();
+      expect(port).toBeGreaterThan(0);
+      expect(readdirSync(bridge.dir)).toEqual(["models.json"]);
+      expect(statSync(bridge.dir).mode & 0o777).toBe(0o700);
+      expect(statSync(bridge.modelsFile as string).mode & 0o777).toBe(0o600);
+      const inside = JSON.parse(readFileSync(bridge.modelsFile as string, "utf8"));
+      expect(inside.providers.fake).toMatchObject({
+        baseUrl: `http://127.0.0.1:${port}/r0`,
+        apiKey: bridge.token,
+      });
+
+      received = [];
+      const res = await fetch(`${inside.providers.fake.baseUrl}/models`, {
+        headers: bearer(inside.providers.fake.apiKey),
+      });
+      expect(res.status).toBe(200);
+      expect(received.map((echo) => echo.headers.authorization)).toEqual(["Bearer sk-real"]);
+    } finally {
+      bridge.stop();
+    }
+    expect(existsSync(bridge.dir)).toBe(false);
+    await expect(fetch(`http://127.0.0.1:${port}/r0/models`)).rejects.toThrow();
+  });
+
+  test("each bridge has its own token", () => {
+    const bridges = [start("unix", {}), start("unix", {}), start("loopback", {})];
+    try {
+      expect(new Set(bridges.map((bridge) => bridge.token)).size).toBe(3);
+    } finally {
+      for (const bridge of bridges) bridge.stop();
+    }
+  });
+
   test("an unreachable provider is a 502 with {error, code}, and the bridge keeps serving", async () => {
     const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
     const deadPort = dead.port;
     await dead.stop(true);
-    const bridge = startLlmBridge({
-      root: join(root, "llm"),
-      modelsFile: modelsFile({
-        gone: { baseUrl: `http://127.0.0.1:${deadPort}/v1`, apiKey: "k" },
-        live: { baseUrl: upstreamBase(), apiKey: "k" },
-      }),
-      log: noLog,
+    const bridge = start("unix", {
+      gone: { baseUrl: `http://127.0.0.1:${deadPort}/v1`, apiKey: "k" },
+      live: { baseUrl: upstreamBase(), apiKey: "k" },
     });
     try {
-      const res = await fetch("http://x/r0/models", { unix: bridge.socketPath });
+      const res = await viaBridge(bridge, "/r0/models", { headers: bearer(bridge.token) });
       expect(res.status).toBe(502);
       const body = (await res.json()) as { error: string; code: string };
       expect(body.code).toBe("bad_gateway");
       expect(body.error).toContain("unreachable");
-      expect((await fetch("http://x/r1/models", { unix: bridge.socketPath })).status).toBe(200);
+      expect((await viaBridge(bridge, "/r1/models", { headers: bearer(bridge.token) })).status).toBe(200);
     } finally {
       bridge.stop();
     }
   });
 
-  test("a stream that pauses longer than 10 s is relayed whole", async () => {
-    const bridge = startLlmBridge({
-      root: join(root, "llm"),
-      modelsFile: modelsFile({ fake: { baseUrl: upstreamBase(), apiKey: "k" } }),
-      log: noLog,
-    });
+  test("a stream that pauses longer than 10 s is relayed whole, in both modes", async () => {
+    const bridges = [
+      start("unix", { fake: { baseUrl: upstreamBase(), apiKey: "k" } }),
+      start("loopback", { fake: { baseUrl: upstreamBase(), apiKey: "k" } }),
+    ];
     try {
-      const res = await fetch("http://x/r0/slow", { unix: bridge.socketPath });
-      expect(await res.text()).toBe("data: first\n\ndata: second\n\n");
+      const texts = await Promise.all(
+        bridges.map(async (bridge) =>
+          (await viaBridge(bridge, "/r0/slow", { headers: bearer(bridge.token) })).text(),
+        ),
+      );
+      expect(texts).toEqual(["data: first\n\ndata: second\n\n", "data: first\n\ndata: second\n\n"]);
     } finally {
-      bridge.stop();
+      for (const bridge of bridges) bridge.stop();
     }
   }, 30_000);
 
   test("bad setups fail closed with sandbox_error and leave nothing behind", () => {
-    const broken = modelsFile({});
-    Bun.write(broken, "{not json");
-    expect(() => startLlmBridge({ root: join(root, "llm"), modelsFile: broken, log: noLog })).toThrow(
-      /is not JSON/,
-    );
-    const wrongShape = put(join(root, "wrong.json"), '{"providers": {"a": {"baseUrl": 5}}}');
-    expect(() => startLlmBridge({ root: join(root, "llm"), modelsFile: wrongShape, log: noLog })).toThrow(
+    const broken = put(modelsFile({}), "{not json");
+    const startWith = (file: string, bridgeRoot = join(root, "llm"), listen: "unix" | "loopback" = "unix") =>
+      startLlmBridge({ root: bridgeRoot, modelsFile: file, listen, log: noLog });
+    expect(() => startWith(broken)).toThrow(/is not JSON/);
+    expect(() => startWith(put(join(root, "wrong.json"), '{"providers": {"a": {"baseUrl": 5}}}'))).toThrow(
       /not a pi models.json/,
     );
     const longRoot = join(root, "x".repeat(100));
-    expect(() => startLlmBridge({ root: longRoot, modelsFile: broken, log: noLog })).toThrow(
-      /longer than 107 bytes/,
-    );
+    expect(() => startWith(broken, longRoot)).toThrow(/longer than 107 bytes/);
     expect(existsSync(longRoot)).toBe(false);
+    // No socket, no limit.
+    startWith(join(root, "none.json"), longRoot, "loopback").stop();
 
     // No models.json at all: the bridge runs, with nothing to overlay and nothing routed.
-    const empty = startLlmBridge({
-      root: join(root, "llm"),
-      modelsFile: join(root, "none.json"),
-      log: noLog,
-    });
+    const empty = startWith(join(root, "none.json"));
     expect(empty.modelsFile).toBeUndefined();
     empty.stop();
   });
 });
 
-describe("oqto sandbox-shim inside a network-isolated bwrap", () => {
-  const home = () => join(root, "home");
-  const launch = (command: string[]) => {
-    const fixture = buildHome(home(), "strict");
-    const agentDir = join(home(), ".pi", "agent");
-    put(
-      join(agentDir, "models.json"),
-      JSON.stringify({ providers: { fake: { baseUrl: upstreamBase(), apiKey: "sk-in" } } }),
-    );
-    const wrap = agentSandbox({
-      systemFile: fixture.systemFile,
-      home: home(),
-      multiUser: false,
-      hiddenPaths: [],
-      cacheRoot: join(root, "cache"),
-      bridge: {
-        root: join(root, "run"),
-        agentDir,
-        shimCommand: [process.execPath, join(REPO, "src/cli/main.ts"), "sandbox-shim"],
-        shimPaths: [join(REPO, "src")],
-        log: noLog,
+/** An agent sandbox under `profile`, over a pi config with a real key, as the runner sets it up. */
+function launchAgent(profile: string, command: string[]) {
+  const base = join(root, `agent-${profile}`);
+  const fixture = buildHome(join(base, "home"), profile);
+  // The runner's hidden state: Oqto's pi config, the agents' private dirs, the caches.
+  const state = join(base, "state");
+  const piConfigDir = join(state, "pi");
+  put(
+    join(piConfigDir, "models.json"),
+    JSON.stringify({
+      providers: {
+        fake: { baseUrl: upstreamBase(), api: "openai-completions", apiKey: "sk-in", models: [] },
       },
-    });
-    return wrap(fixture.bareWorkspace, command);
-  };
+    }),
+  );
+  const wrap = agentSandbox({
+    sandbox: new WorkspaceSandbox({
+      systemFile: fixture.systemFile,
+      home: fixture.home,
+      multiUser: false,
+      choices: new WorkspaceProfiles(join(base, "choices.json")),
+    }),
+    home: fixture.home,
+    workspaceRoot: join(fixture.home, "oqto"),
+    hiddenPaths: [state],
+    agent: {
+      root: join(state, "agents"),
+      piConfigDir,
+      sessionDirFor: (_cwd, { sessionId }) => join(state, "sessions", sessionId),
+      shimCommand: [process.execPath, join(REPO, "src/cli/main.ts"), "sandbox-shim"],
+      shimPaths: [join(REPO, "src")],
+      cacheRoot: join(state, "cache"),
+      log: noLog,
+    },
+  });
+  const launch = wrap(fixture.bareWorkspace, command, { sessionId: "s-bridge" });
+  return { ...launch, env: { HOME: fixture.home, PATH: process.env.PATH ?? "", ...launch.env } };
+}
 
-  test("the agent reaches the LLM through the bridge, sees only placeholder keys, and nothing else", async () => {
-    const probe = [
-      `const r = await fetch("http://127.0.0.1:${LLM_BRIDGE_PORT}/r0/models", { headers: { authorization: "Bearer ${BRIDGE_API_KEY}" } });`,
-      "console.log('bridge', r.status, JSON.stringify(await r.json()));",
-      `try { await fetch("http://127.0.0.1:${upstream.port}/v1/models"); console.log("direct open"); } catch (e) { console.log("direct closed"); }`,
-      `console.log("models", await Bun.file(process.env.HOME + "/.pi/agent/models.json").text());`,
-    ].join("\n");
-    seen = [];
-    const { argv, release } = launch([process.execPath, "-e", probe]);
-    try {
-      const {
-        stdout: out,
-        stderr: err,
-        code,
-      } = await runProcess(argv, {
-        env: { HOME: home(), PATH: process.env.PATH ?? "" },
-      });
-      expect(err).toBe("");
-      expect(code).toBe(0);
-      expect(out).toContain('bridge 200 {"ok":true,"path":"/v1/models"}');
-      expect(out).toContain("direct closed");
-      expect(out).toContain(BRIDGE_API_KEY);
-      expect(out).not.toContain("sk-in");
-      expect(seen.map((s) => s.authorization)).toEqual(["Bearer sk-in"]);
-    } finally {
-      release();
-    }
-  }, 30_000);
+/** Inside the sandbox: what pi would do with its models.json, and a try at the upstream directly. */
+const probe = (hostConfig: string) =>
+  [
+    `const models = await Bun.file(process.env.PI_CODING_AGENT_DIR + "/models.json").text();`,
+    "const { baseUrl, apiKey } = JSON.parse(models).providers.fake;",
+    "console.log('base', baseUrl);",
+    'const r = await fetch(baseUrl + "/models", { headers: { authorization: "Bearer " + apiKey, "x-echo": apiKey } });',
+    "console.log('bridge', r.status, await r.text());",
+    'const anon = await fetch(baseUrl + "/models");',
+    "console.log('anonymous', anon.status);",
+    `try { await fetch("http://127.0.0.1:${upstream.port}/v1/models"); console.log("direct open"); } catch (e) { console.log("direct closed"); }`,
+    `console.log("config", await Bun.file(${JSON.stringify(hostConfig)}).exists());`,
+    "console.log('models', models);",
+  ].join("\n");
 
+describe("the agent inside a real bwrap reaches the LLM only through its bridge", () => {
+  for (const { profile, listen } of [
+    { profile: "strict", listen: "unix" },
+    { profile: "minimal", listen: "loopback" },
+  ]) {
+    test(`${profile} (${listen}): with the token from its models.json, and never sees the key`, async () => {
+      received = [];
+      const hostConfig = join(root, `agent-${profile}`, "state", "pi", "models.json");
+      const { argv, env, release } = launchAgent(profile, [process.execPath, "-e", probe(hostConfig)]);
+      try {
+        const { stdout: out, stderr: err, code } = await runProcess(argv, { env });
+        expect(err).toBe("");
+        expect(code).toBe(0);
+        const base = /^base (\S+)$/m.exec(out)?.[1] ?? "";
+        if (listen === "unix") {
+          expect(base).toBe(`http://127.0.0.1:${LLM_BRIDGE_PORT}/r0`);
+          expect(out).toContain("direct closed");
+        } else {
+          expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/r0$/);
+          expect(base).not.toContain(`:${LLM_BRIDGE_PORT}/`);
+          expect(out).toContain("direct open");
+        }
+        expect(out).toMatch(/^bridge 200 /m);
+        expect(out).toContain("anonymous 401");
+        expect(out).toContain("config false");
+        expect(out).toMatch(/"apiKey": "oqto-bridge-[0-9a-f]{32}"/);
+        // The echo came back to the agent: the key was only ever in the header the upstream checks.
+        const echo = JSON.parse(/^bridge 200 (.*)$/m.exec(out)?.[1] ?? "{}") as Echo;
+        expect(echo.headers.authorization).toBe("Bearer sk-in");
+        expect(echo.headers["x-echo"]).toMatch(/^oqto-bridge-/);
+        expect(received.filter((seen) => seen.url === "/v1/models").length).toBe(listen === "unix" ? 1 : 2);
+      } finally {
+        release();
+      }
+    }, 30_000);
+  }
+});
+
+describe("oqto sandbox-shim inside a network-isolated bwrap", () => {
   test("the agent's exit status and signals pass through the shim", async () => {
-    const exit = launch(["/bin/sh", "-c", "exit 7"]);
+    const exit = launchAgent("strict", ["/bin/sh", "-c", "exit 7"]);
     try {
-      const proc = Bun.spawn(exit.argv, {
-        env: { HOME: home(), PATH: process.env.PATH ?? "" },
-        stderr: "pipe",
-      });
+      const proc = Bun.spawn(exit.argv, { env: exit.env, stderr: "pipe" });
       expect(await proc.exited).toBe(7);
     } finally {
       exit.release();
     }
-    const sleeper = launch([
+    const sleeper = launchAgent("strict", [
       "/bin/sh",
       "-c",
       "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done",
     ]);
     try {
-      const proc = Bun.spawn(sleeper.argv, {
-        env: { HOME: home(), PATH: process.env.PATH ?? "" },
-        stdout: "pipe",
-      });
+      const proc = Bun.spawn(sleeper.argv, { env: sleeper.env, stdout: "pipe" });
       const reader = proc.stdout.getReader();
       expect(new TextDecoder().decode((await reader.read()).value)).toContain("ready");
       // bwrap forwards nothing itself; the runner stops pi by closing stdin or killing bwrap, whose

@@ -1,15 +1,11 @@
 import { z } from "zod";
 
-/**
- * Stands in for every provider key inside the sandbox; the bridge puts the real key back on the
- * way out, so an agent can use the LLM but never read (and leak) its key.
- */
-export const BRIDGE_API_KEY = "oqto-llm-bridge";
-
 export interface BridgeRoute {
   /** The provider's (or model's) real base URL. */
   upstream: URL;
-  /** The real key that replaces BRIDGE_API_KEY in headers and query. */
+  /** pi's `api` for it: decides which header carries the key. */
+  api?: string;
+  /** The real key, put only into the provider's own auth header. */
   apiKey?: string;
 }
 
@@ -20,9 +16,10 @@ export interface BridgedModels {
   routes: Map<string, BridgeRoute>;
 }
 
-const ModelEntry = z.looseObject({ baseUrl: z.string().optional() });
+const ModelEntry = z.looseObject({ baseUrl: z.string().optional(), api: z.string().optional() });
 const ProviderEntry = z.looseObject({
   baseUrl: z.string().optional(),
+  api: z.string().optional(),
   apiKey: z.string().optional(),
   models: z.array(ModelEntry).optional(),
 });
@@ -38,38 +35,51 @@ function httpUrl(value: string): URL | undefined {
 }
 
 /**
- * Rewrites pi's models.json for a network-isolated sandbox: every provider and model base URL
- * points at `localBase/<route>` (the shim's loopback port) and every key becomes BRIDGE_API_KEY.
- * Routes are numbered, not named, so no provider name has to survive URL encoding. A base URL that
- * is not http(s) stays as it is: pi reports it, and nothing is forwarded for it.
+ * Rewrites pi's models.json for a sandbox: every provider and model base URL points at
+ * `localBase/<route>` (the bridge) and every key becomes the bridge's `token`; the real key stays
+ * in the route, for the provider's own auth header only. Routes are numbered, not named, so no
+ * provider name has to survive URL encoding. A base URL that is not http(s) stays as it is: pi
+ * reports it, and nothing is forwarded for it.
  */
 export function bridgeModels(
   modelsJson: z.infer<typeof BridgeableModelsJson>,
   localBase: string,
+  token: string,
 ): BridgedModels {
   const routes = new Map<string, BridgeRoute>();
   const providers: Record<string, unknown> = {};
   let index = 0;
-  const route = (baseUrl: string | undefined, apiKey: string | undefined): string | undefined => {
+  const route = (
+    baseUrl: string | undefined,
+    api: string | undefined,
+    apiKey: string | undefined,
+  ): string | undefined => {
     const upstream = baseUrl === undefined ? undefined : httpUrl(baseUrl);
     if (!upstream) return baseUrl;
     const id = `r${index++}`;
-    routes.set(id, { upstream, ...(apiKey === undefined ? {} : { apiKey }) });
+    routes.set(id, {
+      upstream,
+      ...(api === undefined ? {} : { api }),
+      ...(apiKey === undefined ? {} : { apiKey }),
+    });
     return `${localBase}/${id}`;
   };
   for (const [name, provider] of Object.entries(modelsJson.providers)) {
     const { apiKey } = provider;
-    const baseUrl = route(provider.baseUrl, apiKey);
+    const firstRoute = index;
+    const baseUrl = route(provider.baseUrl, provider.api, apiKey);
+    const models = provider.models?.map((model) => {
+      const modelBase = route(model.baseUrl, model.api ?? provider.api, apiKey);
+      return modelBase === undefined ? model : { ...model, baseUrl: modelBase };
+    });
+    // The bridge admits only requests carrying the token, so a bridged provider without a key
+    // gets it too (and the bridge then forwards no key).
+    const needsToken = apiKey !== undefined || index > firstRoute;
     providers[name] = {
       ...provider,
       ...(baseUrl === undefined ? {} : { baseUrl }),
-      ...(apiKey === undefined ? {} : { apiKey: BRIDGE_API_KEY }),
-      ...(provider.models && {
-        models: provider.models.map((model) => {
-          const modelBase = route(model.baseUrl, apiKey);
-          return modelBase === undefined ? model : { ...model, baseUrl: modelBase };
-        }),
-      }),
+      ...(needsToken ? { apiKey: token } : {}),
+      ...(models && { models }),
     };
   }
   return { modelsJson: { ...modelsJson, providers }, routes };

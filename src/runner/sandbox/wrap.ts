@@ -1,38 +1,57 @@
 import { createHash } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { MODELS_FILE } from "../models-files.ts";
+import { MODELS_FILE, SETTINGS_FILE } from "../models-files.ts";
+import { owningWorkspace } from "../workspace-dir.ts";
 import { buildSandboxedCommand } from "./argv-builder.ts";
 import { type EffectiveProfile, isNetworkIsolated } from "./effective-profile.ts";
 import { LLM_BRIDGE_PORT, startLlmBridge } from "./llm-bridge.ts";
 import { prepareSandboxDirs } from "./prepare.ts";
-import { resolveEffectiveProfile } from "./profile-loader.ts";
+import type { WorkspaceSandbox } from "./workspace-sandbox.ts";
 
 export interface SandboxWrapOptions {
-  /** The global sandbox file (single-user: `$XDG_CONFIG_HOME/oqto/sandbox.toml`). */
-  systemFile: string;
+  /** Resolves each workspace's effective profile (system file + the workspace's choice). */
+  sandbox: WorkspaceSandbox;
   home: string;
-  multiUser: boolean;
+  /** The user's workspace root: other workspaces are never visible inside a sandbox. */
+  workspaceRoot: string;
   /**
-   * Oqto's own state (data dir: platform DB, JWT secret, runner socket; config dir) is hidden from
-   * whatever runs in the sandbox, whatever the profile says: reading it would mean forging logins.
+   * Oqto's own state (data dir: platform DB, JWT secret, runner socket, sandbox policy; config
+   * dir) is hidden from whatever runs in the sandbox, whatever the profile says.
    */
   hiddenPaths: string[];
   extraRoBinds?: string[];
   extraRwBinds?: string[];
 }
 
-export interface LlmBridgeSetup {
-  /** Where each agent's bridge dir is created (inside Oqto's hidden data dir; 0700). */
+export interface AgentSandboxSetup {
+  /** Where each agent's private dirs are made (inside the hidden data dir; 0700). */
   root: string;
-  /** pi's agent dir on the host: its models.json is what the bridge forwards to. */
-  agentDir: string;
+  /** Oqto's pi config on the host (models.json with the real keys, settings.json); never mounted. */
+  piConfigDir: string;
+  /**
+   * The host dir, inside the hidden state, that holds this launch's pi session files and is its
+   * only one bound read-write: an agent sees no other session's transcript.
+   */
+  sessionDirFor: (cwd: string, launch: AgentLaunchContext) => string;
   /** argv prefix of `oqto sandbox-shim` as it runs inside the sandbox. */
   shimCommand: string[];
   /** Host paths the shim command needs read-only (the oqto binary, or the source tree). */
   shimPaths: string[];
+  /** Bun transpiler caches, one per workspace. */
+  cacheRoot: string;
   log: (message: string) => void;
 }
+
+/** Which session a pi process is started for. */
+export interface AgentLaunchContext {
+  sessionId: string;
+  /** The pi session file it resumes, if any. */
+  resumeFile?: string;
+}
+
+/** Wraps one pi process of a session in its workspace's sandbox. */
+export type AgentWrapper = (workspacePath: string, argv: string[], launch: AgentLaunchContext) => AgentLaunch;
 
 /** A sandboxed agent command, the environment it adds, and what to release when it has exited. */
 export interface AgentLaunch {
@@ -42,10 +61,10 @@ export interface AgentLaunch {
 }
 
 /**
- * Bun's transpiler cache for one workspace's pi (~200 ms per start without one; strict's read-only
- * home leaves pi none), kept in the runner's state and bound into that workspace's sandboxes only.
- * Per workspace on purpose: a cache an agent can write is code its next pi runs, so it must
- * not be shared with the user's other workspaces, which may run under a looser profile.
+ * Bun's transpiler cache for one workspace's pi (~200 ms per start without one; the read-only
+ * home leaves pi none), kept in the runner's state and bound into that workspace's sandboxes
+ * only. Per workspace on purpose: a cache an agent can write is code its next pi runs, so it
+ * must not be shared with the user's other workspaces, which may run under a looser profile.
  */
 function workspaceCacheDir(root: string, workspace: string): string {
   const dir = join(root, createHash("sha256").update(workspace).digest("hex").slice(0, 16));
@@ -53,96 +72,123 @@ function workspaceCacheDir(root: string, workspace: string): string {
   return dir;
 }
 
-/**
- * The workspace's effective profile, resolved afresh for every start so that a tightened
- * workspace file applies at once, with Oqto's own state hidden. Throws `sandbox_error`.
- */
-function hardenedProfile(options: SandboxWrapOptions, workspace: string): EffectiveProfile {
-  const profile = resolveEffectiveProfile({
-    systemFile: options.systemFile,
-    workspacePath: workspace,
-    home: options.home,
-    multiUser: options.multiUser,
-  });
-  const hardened = { ...profile, deny_read: [...new Set([...profile.deny_read, ...options.hiddenPaths])] };
-  prepareSandboxDirs({ profile: hardened, home: options.home, workspace });
-  return hardened;
+interface Placement {
+  workspace: string;
+  profile: EffectiveProfile;
 }
 
-function extraBinds(options: SandboxWrapOptions, moreRo: string[] = []) {
-  const ro = [...(options.extraRoBinds ?? []), ...moreRo];
+/**
+ * The workspace `dir` belongs to and that workspace's effective profile, resolved afresh for
+ * every start so that a tightened choice applies at once. Throws `sandbox_error`.
+ */
+function place(options: SandboxWrapOptions, dir: string): Placement {
+  const workspace = owningWorkspace(realpathSync(options.workspaceRoot), dir);
+  const profile = options.sandbox.effective(workspace);
+  prepareSandboxDirs({ profile, home: options.home, workspace });
+  return { workspace, profile };
+}
+
+function commonOptions(options: SandboxWrapOptions, placement: Placement, cwd: string) {
   return {
-    ...(ro.length > 0 ? { extraRoBinds: ro } : {}),
+    profile: placement.profile,
+    home: options.home,
+    workspace: placement.workspace,
+    cwd,
+    workspaceRoot: realpathSync(options.workspaceRoot),
+    hiddenPaths: options.hiddenPaths,
     ...(options.extraRwBinds ? { extraRwBinds: options.extraRwBinds } : {}),
   };
 }
 
 /**
- * Wraps a terminal shell in the workspace's sandbox. Fails closed: any profile or bwrap problem
+ * Wraps a terminal shell in its workspace's sandbox. Fails closed: any profile or bwrap problem
  * throws `sandbox_error` and nothing starts unsandboxed.
  */
-export function terminalSandbox(
-  options: SandboxWrapOptions,
-): (workspace: string, command: string[]) => string[] {
-  return (workspace, command) =>
+export function terminalSandbox(options: SandboxWrapOptions): (dir: string, command: string[]) => string[] {
+  return (dir, command) =>
     buildSandboxedCommand({
-      profile: hardenedProfile(options, workspace),
-      home: options.home,
-      workspace,
+      ...commonOptions(options, place(options, dir), dir),
       command,
       kind: "terminal",
-      ...extraBinds(options),
+      ...(options.extraRoBinds ? { extraRoBinds: options.extraRoBinds } : {}),
     });
 }
 
 /**
- * Wraps a pi process in the workspace's sandbox. Under a network-isolated profile the agent's one
- * way out is its own LLM bridge (SANDBOX.md §5): `oqto sandbox-shim` inside relays the sandbox's
- * loopback port to the bridge socket, and pi reads a models.json whose base URLs point there and
- * whose keys are placeholders. Fails closed like the terminal.
+ * Wraps a pi process in its workspace's sandbox. The agent never sees a real provider key nor
+ * Oqto's shared pi config: it gets its own pi agent dir, whose read-only models.json points at a
+ * per-session LLM bridge (SANDBOX.md §5) and carries that bridge's token instead of the keys.
+ * Under a network-isolated profile `oqto sandbox-shim` inside relays the sandbox's loopback port
+ * to the bridge socket; otherwise the bridge listens on the host's loopback. Fails closed.
  */
-export function agentSandbox(
-  options: SandboxWrapOptions & { bridge: LlmBridgeSetup; cacheRoot: string },
-): (workspace: string, command: string[]) => AgentLaunch {
-  return (workspace, command) => {
-    const profile = hardenedProfile(options, workspace);
-    if (!profile.enabled) return { argv: [...command], env: {}, release: () => {} };
-    const cache = workspaceCacheDir(options.cacheRoot, workspace);
-    const env = { BUN_RUNTIME_TRANSPILER_CACHE_PATH: cache };
-    const withCache = { ...options, extraRwBinds: [...(options.extraRwBinds ?? []), cache] };
-    const base = { profile, home: options.home, workspace, kind: "agent" as const };
-    if (!isNetworkIsolated(profile)) {
-      return {
-        argv: buildSandboxedCommand({ ...base, command, ...extraBinds(withCache) }),
-        env,
-        release: () => {},
-      };
-    }
-    const { bridge: setup } = options;
-    const bridge = startLlmBridge({
-      root: setup.root,
-      modelsFile: join(setup.agentDir, MODELS_FILE),
-      log: setup.log,
-    });
-    try {
-      const argv = buildSandboxedCommand({
-        ...base,
-        command: [
-          ...setup.shimCommand,
-          "--forward",
-          `127.0.0.1:${LLM_BRIDGE_PORT}=${bridge.socketPath}`,
-          "--",
-          ...command,
-        ],
-        runtimeDir: bridge.dir,
-        ...(bridge.modelsFile
-          ? { fileOverlays: [{ source: bridge.modelsFile, target: join(setup.agentDir, MODELS_FILE) }] }
-          : {}),
-        ...extraBinds(withCache, setup.shimPaths),
-      });
-      return { argv, env, release: bridge.stop };
-    } catch (error) {
+export function agentSandbox(options: SandboxWrapOptions & { agent: AgentSandboxSetup }): AgentWrapper {
+  return (dir, command, launch) => {
+    const placement = place(options, dir);
+    if (!placement.profile.enabled) return { argv: [...command], env: {}, release: () => {} };
+    const { agent } = options;
+    const isolated = isNetworkIsolated(placement.profile);
+    mkdirSync(agent.root, { recursive: true, mode: 0o700 });
+    const private_ = mkdtempSync(join(agent.root, "a-"));
+    const bridge = (() => {
+      try {
+        return startLlmBridge({
+          root: private_,
+          modelsFile: join(agent.piConfigDir, MODELS_FILE),
+          listen: isolated ? "unix" : "loopback",
+          log: agent.log,
+        });
+      } catch (error) {
+        rmSync(private_, { recursive: true, force: true });
+        throw error;
+      }
+    })();
+    const release = () => {
       bridge.stop();
+      rmSync(private_, { recursive: true, force: true });
+    };
+    try {
+      const piDir = join(private_, "pi");
+      mkdirSync(piDir, { mode: 0o700 });
+      // The config files are bound read-only into this private dir, which stays writable: pi
+      // takes a lock dir next to settings.json even to read it, and keeps runtime files here.
+      const config: string[] = [];
+      if (bridge.modelsFile) {
+        copyFileSync(bridge.modelsFile, join(piDir, MODELS_FILE));
+        config.push(join(piDir, MODELS_FILE));
+      }
+      const settings = join(agent.piConfigDir, SETTINGS_FILE);
+      if (existsSync(settings)) {
+        copyFileSync(settings, join(piDir, SETTINGS_FILE));
+        config.push(join(piDir, SETTINGS_FILE));
+      }
+      const cache = workspaceCacheDir(agent.cacheRoot, placement.workspace);
+      const sessionDir = agent.sessionDirFor(dir, launch);
+      mkdirSync(sessionDir, { recursive: true, mode: 0o700 });
+      const env: Record<string, string> = {
+        BUN_RUNTIME_TRANSPILER_CACHE_PATH: cache,
+        PI_CODING_AGENT_DIR: piDir,
+        PI_CODING_AGENT_SESSION_DIR: sessionDir,
+      };
+      const rw = [piDir, cache, sessionDir, ...(isolated ? [bridge.dir] : [])];
+      const argv = buildSandboxedCommand({
+        ...commonOptions(options, placement, dir),
+        kind: "agent",
+        command:
+          isolated && bridge.socketPath
+            ? [
+                ...agent.shimCommand,
+                "--forward",
+                `127.0.0.1:${LLM_BRIDGE_PORT}=${bridge.socketPath}`,
+                "--",
+                ...command,
+              ]
+            : command,
+        runnerBinds: { ro: config, rw },
+        extraRoBinds: [...(options.extraRoBinds ?? []), ...(isolated ? agent.shimPaths : [])],
+      });
+      return { argv, env, release };
+    } catch (error) {
+      release();
       throw error;
     }
   };
