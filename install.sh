@@ -3,6 +3,7 @@
 #   - Debian packages it needs (bubblewrap; Node.js/npm to fetch Bun), Bun from npm
 #   - the single `oqto` executable, built from this checkout, at /usr/local/bin/oqto
 #   - pi (the coding agent, pinned) under /usr/local/lib/oqto/pi, where oqto finds it
+#   - the unprivileged Linux user `oqto` that agents, terminals and file operations run as
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,5 +27,11 @@ cat > "${PI_DIR}/package.json" <<JSON
 JSON
 (cd "${PI_DIR}" && bun install --production --no-summary)
 
+# Agents never run as root: serve, started as root, runs its runner as this user (--run-as oqto).
+if ! id oqto >/dev/null 2>&1; then
+  echo "install: creating the unprivileged user 'oqto' that agents run as"
+  useradd --system --create-home --home-dir /home/oqto --user-group --shell /usr/sbin/nologin oqto
+fi
+
 echo
-echo "Oqto $(/usr/local/bin/oqto version) is installed. Start it with: oqto serve"
+echo "Oqto $(/usr/local/bin/oqto version) is installed. Start it with: oqto serve --run-as oqto"

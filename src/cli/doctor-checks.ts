@@ -22,7 +22,7 @@ export interface DoctorOptions {
   loadConfig: () => Config;
   /** The config file that loader reads (the default location or --config). */
   configFile: string;
-  /** The global sandbox file (single-user: `$XDG_CONFIG_HOME/oqto/sandbox.toml`). */
+  /** The system sandbox file (`/etc/oqto/sandbox.toml`, else `<data dir>/sandbox.toml`). */
   sandboxFile: string;
   dataDir: string;
   home: string;
@@ -159,11 +159,8 @@ function checkUserNamespaces(
     what = `profile "${profile.global_profile}"`;
     try {
       argv = buildSandboxedCommand({
-        profile: {
-          ...profile,
-          scoped_paths: [],
-          deny_read: [...new Set([...profile.deny_read, ...options.hiddenPaths])],
-        },
+        profile: { ...profile, scoped_paths: [] },
+        hiddenPaths: options.hiddenPaths,
         home: options.home,
         workspace,
         command: ["true"],

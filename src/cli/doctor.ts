@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { defaultConfigFile, defaultDataDir, defaultSandboxFile, expandHome } from "../config/paths.ts";
+import { defaultConfigFile, defaultDataDir, expandHome, systemSandboxFile } from "../config/paths.ts";
 import { cliContext, type FlagSpec } from "./context.ts";
 import { type DoctorCheck, runDoctorChecks } from "./doctor-checks.ts";
 
@@ -56,7 +56,7 @@ export async function runDoctor(argv: string[]): Promise<number> {
   const checks = runDoctorChecks({
     loadConfig: () => cliContext(argv, DOCTOR_FLAGS).config,
     configFile: flags.config ? expandHome(flags.config) : defaultConfigFile(),
-    sandboxFile: defaultSandboxFile(),
+    sandboxFile: systemSandboxFile(dataDir),
     dataDir,
     home: homedir(),
     hiddenPaths: [dataDir, dirname(defaultConfigFile())],

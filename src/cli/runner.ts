@@ -1,7 +1,8 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, sep } from "node:path";
-import { dataPaths, defaultConfigFile, defaultSandboxFile, expandHome } from "../config/paths.ts";
+import { ConfigError } from "../config/load.ts";
+import { dataPaths, defaultConfigFile, expandHome, systemSandboxFile } from "../config/paths.ts";
 import { FileService } from "../runner/files/file-service.ts";
 import { StreamRegistry } from "../runner/files/stream-registry.ts";
 import { connectHistory } from "../runner/history/history-connection.ts";
@@ -14,9 +15,11 @@ import { terminalMethods } from "../runner/methods/terminal-methods.ts";
 import { workspaceMethods } from "../runner/methods/workspace-methods.ts";
 import { resolvePi } from "../runner/pi-install.ts";
 import { detectBwrap } from "../runner/sandbox/detect.ts";
+import { WorkspaceProfiles } from "../runner/sandbox/workspace-profiles.ts";
 import { WorkspaceSandbox } from "../runner/sandbox/workspace-sandbox.ts";
 import { agentSandbox, terminalSandbox } from "../runner/sandbox/wrap.ts";
 import { RunnerServer } from "../runner/server.ts";
+import { piLaunchSessionDir } from "../runner/session-files.ts";
 import { SessionManager } from "../runner/session-manager.ts";
 import { loginAccount } from "../runner/terminal/login-account.ts";
 import { TerminalManager } from "../runner/terminal/terminal-manager.ts";
@@ -28,7 +31,13 @@ import { VERSION } from "./version.ts";
 export const RUNNER_USAGE = `usage: oqto runner [--config FILE] [--data-dir DIR] [--workspace-root DIR] [--socket PATH]
 
 Runs the per-user runner: owns this Linux user's pi processes and serves the runner
-protocol on a unix socket (mode 0600). \`oqto serve\` starts it in single-user mode.`;
+protocol on a unix socket (mode 0600). \`oqto serve\` starts it in single-user mode.
+It never runs as root: agents, terminals and file operations would run as uid 0.`;
+
+/** Why the runner refuses uid 0, and the ways out. */
+export const RUNNER_ROOT_REFUSAL =
+  "oqto runner refuses to run as root: every agent, terminal and file operation would run as uid 0. " +
+  "Run it as an unprivileged Linux user, or let `oqto serve --run-as USER` (or [server] run_as) start it as one.";
 
 /** The outermost `node_modules` directory holding pi, which must be readable inside the sandbox. */
 function nodeModulesRoot(cli: string): string {
@@ -66,6 +75,7 @@ export async function runRunner(argv: string[]): Promise<number> {
     console.log(RUNNER_USAGE);
     return 0;
   }
+  if (process.getuid?.() === 0) throw new ConfigError(RUNNER_ROOT_REFUSAL);
   const { config } = ctx;
   const paths = dataPaths(ctx.dataDir);
   const workspaceRoot = expandHome(
@@ -96,15 +106,25 @@ export async function runRunner(argv: string[]): Promise<number> {
     log,
     ...(configFile ? { configFile } : {}),
   });
-  // Bridge dirs of agents an earlier runner could not stop (SIGKILL) are gone with their sandboxes.
-  const bridgeRoot = join(paths.runnerState, "llm");
+  // Agent dirs an earlier runner could not remove (SIGKILL) are gone with their sandboxes.
+  const bridgeRoot = join(paths.runnerState, "agents");
   rmSync(bridgeRoot, { recursive: true, force: true });
-  const agentDir = process.env.PI_CODING_AGENT_DIR ?? join(home, ".pi", "agent");
-  const sandboxBase = {
-    systemFile: defaultSandboxFile(),
+  // Oqto's pi config (models.json with the real keys) and pi's session files live in the hidden
+  // runner state; each agent gets its own read-only copy without keys (agentSandbox).
+  const agentDir = join(paths.runnerState, "pi");
+  const sandbox = new WorkspaceSandbox({
+    systemFile: systemSandboxFile(ctx.dataDir),
     home,
     multiUser: false,
-    hiddenPaths: [ctx.dataDir, dirname(defaultConfigFile())],
+    choices: new WorkspaceProfiles(join(paths.runnerState, "workspace-profiles.json")),
+  });
+  // pi's session files: each launch binds only its own session's dir (sessionDirFor below).
+  const flatSessionDir = config.pi.session_dir ? ensureDir(expandHome(config.pi.session_dir)) : undefined;
+  const sandboxBase = {
+    sandbox,
+    home,
+    workspaceRoot,
+    hiddenPaths: [ctx.dataDir, dirname(defaultConfigFile()), ...(flatSessionDir ? [flatSessionDir] : [])],
   };
   const sessions = new SessionManager({
     runnerId: "local",
@@ -116,21 +136,21 @@ export async function runRunner(argv: string[]): Promise<number> {
     history: history.store,
     wrapAgent: agentSandbox({
       ...sandboxBase,
-      cacheRoot: join(paths.runnerState, "cache"),
-      bridge: {
+      extraRoBinds: piPaths,
+      agent: {
         root: bridgeRoot,
-        agentDir,
+        piConfigDir: agentDir,
+        sessionDirFor: (cwd, launch) => piLaunchSessionDir(flatSessionDir, agentDir, cwd, launch),
         shimCommand: [...selfCommand(), "sandbox-shim"],
         shimPaths: selfCommandPaths(),
+        cacheRoot: join(paths.runnerState, "cache"),
         log,
       },
-      extraRoBinds: piPaths,
-      ...(config.pi.session_dir ? { extraRwBinds: [ensureDir(expandHome(config.pi.session_dir))] } : {}),
     }),
     onEvent: (_sessionId, line) => server?.forwardEvent(line),
   });
   // Whole-file writes (REST uploads arrive as chunked writes) share the server's upload limit.
-  const sandbox = new WorkspaceSandbox({ systemFile: defaultSandboxFile(), home, multiUser: false });
+  mkdirSync(workspaceRoot, { recursive: true, mode: 0o700 });
   const files = new FileService({
     workspaceRoot,
     limits: { maxFileBytes: config.server.max_upload_mb * 1024 * 1024 },

@@ -1,6 +1,9 @@
 import { mkdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { Server } from "bun";
 import uiIndex from "../../ui/index.html";
+import { ConfigError } from "../config/load.ts";
 import { dataPaths, expandHome } from "../config/paths.ts";
 import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
 import { createApp } from "../server/app.ts";
@@ -17,6 +20,7 @@ import { TerminalChannel } from "../server/mux/terminal-channel.ts";
 import { registerFileRoutes } from "../server/routes/files.ts";
 import { registerSessionRoutes } from "../server/routes/sessions.ts";
 import { registerWorkspaceRoutes } from "../server/routes/workspaces.ts";
+import { assertServeDataOutOfReach, dropTo, runnerAccount, runnerEnv } from "../server/runner/run-as.ts";
 import { RunnerClient } from "../server/runner/runner-client.ts";
 import { RunnerSupervisor } from "../server/runner/runner-supervisor.ts";
 import { openStore, type Store } from "../server/store/index.ts";
@@ -24,10 +28,18 @@ import { cliContext, portFlag } from "./context.ts";
 import { selfCommand } from "./self-command.ts";
 import { VERSION } from "./version.ts";
 
-export const SERVE_USAGE = `usage: oqto serve [--config FILE] [--data-dir DIR] [--host H] [--port N] [--workspace-root DIR]
+export const SERVE_USAGE = `usage: oqto serve [--config FILE] [--data-dir DIR] [--host H] [--port N] [--workspace-root DIR] [--run-as USER]
 
-Runs the web server. In single-user mode it starts and supervises its own runner.
+Runs the web server. In single-user mode it starts and supervises its own runner: as this
+user, or, when serve runs as root, as the unprivileged USER of --run-as ([server] run_as).
 On first start (no admin yet) it prints a one-time setup token for /setup.`;
+
+/** Why serve as root needs a user to run the runner as, and the ways out. */
+export const SERVE_ROOT_REFUSAL =
+  "oqto serve refuses to run as root without multi-user mode (not available yet) or a user to run the runner as: " +
+  "every agent, terminal and file operation would run as uid 0. " +
+  'Start it with --run-as USER (or set run_as = "USER" in [server]) to run the runner as that unprivileged Linux user, ' +
+  "or run oqto serve as an unprivileged user.";
 
 const MUX_PATH = "/api/ws/mux";
 
@@ -44,6 +56,7 @@ export async function runServe(argv: string[]): Promise<number> {
     host: { type: "string" },
     port: { type: "string" },
     "workspace-root": { type: "string" },
+    "run-as": { type: "string" },
   });
   if (ctx.flags.help) {
     console.log(SERVE_USAGE);
@@ -52,28 +65,39 @@ export async function runServe(argv: string[]): Promise<number> {
   const { config, dataDir } = ctx;
   const host = (ctx.flags.host as string | undefined) ?? config.server.host;
   const port = portFlag(ctx.flags.port, "port") ?? config.server.port;
+  const runAs = runnerAccount((ctx.flags["run-as"] as string | undefined) ?? config.server.run_as);
+  if (process.getuid?.() === 0 && config.runner.supervise && !runAs)
+    throw new ConfigError(SERVE_ROOT_REFUSAL);
+  if (runAs) assertServeDataOutOfReach(dataDir, runAs);
+  // The runner's own paths are its user's: in the home of run_as, or serve's when it is that user.
+  const runnerHome = runAs?.home ?? homedir();
+  const runnerDataDir = runAs ? join(runAs.home, ".local/share/oqto") : dataDir;
   const workspaceRoot = expandHome(
     (ctx.flags["workspace-root"] as string | undefined) ?? config.server.workspace_root,
+    runnerHome,
   );
-  const paths = dataPaths(dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  mkdirSync(workspaceRoot, { recursive: true, mode: 0o700 });
+  // The runner creates the workspace root itself, as its own user.
+  if (!runAs) mkdirSync(workspaceRoot, { recursive: true, mode: 0o700 });
   const log = (message: string) => console.error(`[serve] ${message}`);
 
   const store = openStore(dataDir);
   const auth = createAuth({ config, store, dataDir });
   const ownership = ownershipFrom(store);
 
-  // Single-user mode: one runner, as this Linux user, serves every platform user of this server.
-  const runnerArgs = ["runner", "--data-dir", dataDir, "--workspace-root", workspaceRoot];
+  // Single-user mode: one runner, as one Linux user, serves every platform user of this server.
+  const runnerArgs = ["runner", "--data-dir", runnerDataDir, "--workspace-root", workspaceRoot];
   if (typeof ctx.flags.config === "string") runnerArgs.push("--config", expandHome(ctx.flags.config));
-  const runnerSocket = config.runner.socket ? expandHome(config.runner.socket) : paths.runnerSocket;
+  const runnerSocket = config.runner.socket
+    ? expandHome(config.runner.socket, runnerHome)
+    : dataPaths(runnerDataDir).runnerSocket;
   runnerArgs.push("--socket", runnerSocket);
   const supervisor = new RunnerSupervisor({
-    argv: [...selfCommand(), ...runnerArgs],
-    env: process.env as Record<string, string>,
+    argv: runAs ? [...dropTo(runAs), ...selfCommand(), ...runnerArgs] : [...selfCommand(), ...runnerArgs],
+    env: runAs ? runnerEnv(runAs) : (process.env as Record<string, string>),
     log,
   });
+  if (runAs) log(`runner runs as ${runAs.username} (uid ${runAs.uid}), workspaces in ${workspaceRoot}`);
 
   let agent: AgentChannel | undefined;
   let mux: MuxServer | undefined;

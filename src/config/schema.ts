@@ -9,7 +9,16 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default("127.0.0.1"),
       port: z.number().int().min(0).max(65535).default(8080),
+      /** `~/` is the runner user's home (run_as's when set). */
       workspace_root: z.string().min(1).default("~/oqto"),
+      /**
+       * When serve runs as root: the unprivileged Linux user its one runner (and so every agent,
+       * terminal and file operation) runs as. Serve refuses to start as root without it.
+       */
+      run_as: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "server.run_as must be a Linux user name")
+        .optional(),
       /** Origins allowed for cookie-authenticated unsafe requests and WebSocket upgrades. */
       allowed_origins: z.array(z.url()).default([]),
       /** `auto`: Secure cookies unless the request came over plain HTTP. */

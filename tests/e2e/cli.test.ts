@@ -1,8 +1,9 @@
 /** The `oqto` command line: flags, config errors, and the first start with its setup token. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runProcess } from "../helpers/run-process.ts";
+import { createTestUser, type TestUser } from "../helpers/stack.ts";
 
 const MAIN = resolve(import.meta.dir, "../../src/cli/main.ts");
 const root = mkdtempSync("/tmp/oqto-cli-");
@@ -40,6 +41,14 @@ describe("oqto command line", () => {
 
   test("the first start prints a one-time setup token that creates the first admin once", async () => {
     const dataDir = join(root, "first");
+    // As root (CI) serve only starts with a user to run the runner as.
+    let runAs: TestUser | undefined;
+    if (process.getuid?.() === 0) {
+      const home = join(root, "first-home");
+      mkdirSync(home);
+      runAs = createTestUser(home);
+      Bun.spawnSync(["chown", `${runAs.uid}:${runAs.gid}`, home]);
+    }
     const serve = Bun.spawn(
       [
         process.execPath,
@@ -50,7 +59,8 @@ describe("oqto command line", () => {
         "--data-dir",
         dataDir,
         "--workspace-root",
-        join(root, "ws"),
+        join(root, "first-home", "ws"),
+        ...(runAs ? ["--run-as", runAs.name] : []),
       ],
       { env, stdout: "pipe", stderr: "ignore" },
     );
@@ -82,6 +92,7 @@ describe("oqto command line", () => {
     } finally {
       serve.kill("SIGTERM");
       await serve.exited;
+      runAs?.remove();
     }
   });
 });

@@ -38,8 +38,8 @@ function freshHost(path = process.env.PATH ?? "/usr/bin:/bin"): Host {
 }
 
 function writeSandboxFile(host: Host, text: string): string {
-  mkdirSync(host.configDir, { recursive: true });
-  const file = join(host.configDir, "sandbox.toml");
+  mkdirSync(host.dataDir, { recursive: true, mode: 0o700 });
+  const file = join(host.dataDir, "sandbox.toml");
   writeFileSync(file, text);
   return file;
 }

@@ -1,9 +1,11 @@
 /**
  * Starts the whole product for end-to-end tests: the fake LLM, `oqto serve` (which starts its
  * runner, which starts real pi processes) in an isolated HOME, an admin user created with the
- * CLI, and the fake provider configured through the admin REST API.
+ * CLI, and the fake provider configured through the admin REST API. As root (CI), serve runs as
+ * root with `--run-as` a real Linux user made for the stack, whose home is that HOME: the way
+ * Oqto runs on a VPS.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm.ts";
@@ -18,11 +20,11 @@ export interface StackOptions {
   extraConfig?: string;
   /** Extra keys for the `[server]` table. */
   serverConfig?: string;
-  /** Keep the data dir where a real install has it: `~/.local/share/oqto`. */
+  /** Without root, keep serve's data dir where a single-user install has it, `~/.local/share/oqto` (as root the runner's is there). */
   dataDirInHome?: boolean;
   /** Skip configuring the fake provider. */
   noProvider?: boolean;
-  /** Pre-writes the single-user global sandbox file (`$XDG_CONFIG_HOME/oqto/sandbox.toml`) with this profile. */
+  /** Pre-writes the system sandbox file (`<runner data dir>/sandbox.toml`) with this profile. */
   globalSandboxProfile?: string;
   /** Environment entries for serve, its runner and the CLI, over the defaults (e.g. a PATH without bwrap). */
   env?: Record<string, string>;
@@ -34,8 +36,15 @@ export interface Stack {
   fakeLlm: FakeLlm;
   admin: { username: string; password: string; token: string };
   workspaceRoot: string;
+  /** serve's data dir. */
   dataDir: string;
+  /** The runner's (its socket, state and sandbox file): serve's unless it runs as another user. */
+  runnerDataDir: string;
   home: string;
+  /** The Linux user the runner runs as when the tests run as root (serve --run-as). */
+  runAs?: TestUser;
+  /** Hands a path the test made (as root) to the runner's user, so its agents own it as they would their own. */
+  own: (path: string) => void;
   /** Output of the serve process (and its runner) so far. */
   logs: () => string;
   serve: Subprocess;
@@ -77,16 +86,67 @@ async function readUntil(
   return { match: match as RegExpExecArray | null, pump };
 }
 
+export interface TestUser {
+  name: string;
+  uid: number;
+  gid: number;
+  remove: () => void;
+}
+
+/** A real Linux user `oqtoe2e_<hex>` whose home is `home` (not created). Needs root. */
+export function createTestUser(home: string, prefix = "oqtoe2e"): TestUser {
+  const name = `${prefix}_${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`;
+  const added = Bun.spawnSync(
+    ["useradd", "--no-create-home", "--home-dir", home, "--user-group", "--shell", "/usr/sbin/nologin", name],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  if (!added.success) throw new Error(`useradd ${name}: ${added.stderr.toString().trim()}`);
+  const id = (flag: string) => Number(Bun.spawnSync(["id", flag, name]).stdout.toString().trim());
+  let removed = false;
+  return {
+    name,
+    uid: id("-u"),
+    gid: id("-g"),
+    remove: () => {
+      if (removed) return;
+      removed = true;
+      Bun.spawnSync(["userdel", name], { stdout: "ignore", stderr: "ignore" });
+    },
+  };
+}
+
+function chownTree(path: string, user: TestUser): void {
+  const result = Bun.spawnSync(["chown", "-R", `${user.uid}:${user.gid}`, path], { stderr: "pipe" });
+  if (!result.success) throw new Error(`chown ${path}: ${result.stderr.toString().trim()}`);
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const root = mkdtempSync("/tmp/oqto-e2e-");
   const home = join(root, "home");
-  const dataDir = options.dataDirInHome ? join(home, ".local/share/oqto") : join(root, "data");
+  const runAs = process.getuid?.() === 0 ? createTestUser(home) : undefined;
+  try {
+    return await startStackIn(options, root, home, runAs);
+  } catch (error) {
+    runAs?.remove();
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startStackIn(
+  options: StackOptions,
+  root: string,
+  home: string,
+  runAs: TestUser | undefined,
+): Promise<Stack> {
+  // serve refuses a data dir its runner's user could change, so as root it stays outside the home.
+  const dataDir = options.dataDirInHome && !runAs ? join(home, ".local/share/oqto") : join(root, "data");
+  const runnerDataDir = runAs ? join(home, ".local/share/oqto") : dataDir;
   const workspaceRoot = join(root, "ws");
-  for (const dir of [home, dataDir, workspaceRoot]) mkdirSync(dir, { recursive: true });
+  for (const dir of [home, dataDir, runnerDataDir, workspaceRoot]) mkdirSync(dir, { recursive: true });
   if (options.globalSandboxProfile !== undefined) {
-    mkdirSync(join(home, ".config/oqto"), { recursive: true });
     writeFileSync(
-      join(home, ".config/oqto/sandbox.toml"),
+      join(runnerDataDir, "sandbox.toml"),
       `profile = ${JSON.stringify(options.globalSandboxProfile)}\n`,
     );
   }
@@ -116,6 +176,15 @@ ${options.extraConfig ?? ""}
   };
   const base = [...commandFor(options.binary)];
   const common = ["--config", configFile, "--data-dir", dataDir];
+  if (runAs) {
+    // The user gets its home, workspaces and pi session dir; serve's data and config stay root's.
+    chmodSync(root, 0o755);
+    mkdirSync(join(root, "pi-sessions"));
+    for (const dir of [home, workspaceRoot, join(root, "pi-sessions")]) chownTree(dir, runAs);
+  }
+  const own = (path: string) => {
+    if (runAs) chownTree(path, runAs);
+  };
 
   const cli: Stack["cli"] = (args, stdin) =>
     runProcess([...base, ...args, ...common], { env, ...(stdin === undefined ? {} : { stdin }) });
@@ -132,7 +201,12 @@ ${options.extraConfig ?? ""}
   let serve: Subprocess<"ignore", "pipe", "pipe">;
   const launch = async (fixedPort: number) => {
     const portArgs = fixedPort > 0 ? ["--port", String(fixedPort)] : [];
-    serve = Bun.spawn([...base, "serve", ...common, ...portArgs], { env, stdout: "pipe", stderr: "pipe" });
+    const runAsArgs = runAs ? ["--run-as", runAs.name] : [];
+    serve = Bun.spawn([...base, "serve", ...common, ...portArgs, ...runAsArgs], {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     void drain(serve.stderr, output);
     const { match } = await readUntil(
       serve.stdout,
@@ -190,7 +264,10 @@ ${options.extraConfig ?? ""}
     admin,
     workspaceRoot,
     dataDir,
+    runnerDataDir,
     home,
+    ...(runAs ? { runAs } : {}),
+    own,
     logs: () => output.join(""),
     cli,
     restartServe: async () => {
@@ -201,6 +278,7 @@ ${options.extraConfig ?? ""}
       await stopServe();
       fakeLlm.stop();
       rmSync(root, { recursive: true, force: true });
+      runAs?.remove();
     },
   };
 }

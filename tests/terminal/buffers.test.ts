@@ -131,6 +131,6 @@ describe("login account", () => {
   });
 
   test("an unknown uid is an error", () => {
-    expect(() => loginAccount(4_000_000_000)).toThrow(/no passwd entry/);
+    expect(() => loginAccount(4_000_000_000)).toThrow(/no Linux user '4000000000'/);
   });
 });

@@ -1,5 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { basename, isAbsolute } from "node:path";
+import { lookupAccount } from "../../shared/linux-account.ts";
 
 /** The passwd facts a login shell needs. */
 export interface LoginAccount {
@@ -24,21 +25,9 @@ export function usableShell(shell: string): string {
   }
 }
 
-/**
- * The passwd entry of `uid` (default: the runner's own user), read through `getent` so NSS
- * sources (LDAP, systemd-homed) count. `os.userInfo()` is no substitute under Bun: it takes
- * the name, home and shell from the environment ($USER, $HOME, $SHELL).
- */
+/** The login facts of `uid` (default: the runner's own user) from its passwd entry. */
 export function loginAccount(uid: number = process.getuid?.() ?? -1): LoginAccount {
   if (uid < 0) throw new Error("login accounts need a POSIX system (process.getuid is missing)");
-  const result = Bun.spawnSync(["getent", "passwd", String(uid)], { stdout: "pipe", stderr: "pipe" });
-  const line = result.stdout.toString().split("\n")[0] ?? "";
-  // name:password:uid:gid:gecos:home:shell
-  const fields = line.split(":");
-  if (result.exitCode !== 0 || fields.length !== 7) {
-    throw new Error(`no passwd entry for uid ${uid} (getent passwd exited ${result.exitCode})`);
-  }
-  const [username = "", , , , , home = "", shell = ""] = fields;
-  if (!username || !isAbsolute(home)) throw new Error(`passwd entry for uid ${uid} is malformed: '${line}'`);
-  return { username, home, shell: usableShell(shell) };
+  const account = lookupAccount(uid);
+  return { username: account.username, home: account.home, shell: usableShell(account.shell) };
 }
