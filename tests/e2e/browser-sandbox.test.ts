@@ -3,7 +3,7 @@
  * the header badge shows the profile in force, and its dialog makes the workspace stricter.
  */
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
@@ -63,7 +63,7 @@ test("the header badge shows the profile; applying strict tightens the workspace
   await dialog.waitFor();
   const summary = await page.getByTestId("sandbox-summary").textContent();
   expect(summary).toContain("network open");
-  expect(summary).toContain("home writable");
+  expect(summary).toContain("home read-only, writable: .cache, .cargo");
   expect(summary).toContain(".ssh");
   expect(summary).not.toContain("Agents cannot run");
   expect(await dialog.getByRole("note").textContent()).toContain("can only be made stricter");
@@ -82,7 +82,7 @@ test("the header badge shows the profile; applying strict tightens the workspace
   await dialog.waitFor();
   const strictSummary = await page.getByTestId("sandbox-summary").textContent();
   expect(strictSummary).toContain("network isolated");
-  expect(strictSummary).toContain("home read-only");
+  expect(strictSummary).toContain("home read-only, writable: tmp,");
   expect(strictSummary).toContain("Agents reach only their LLM");
   expect(await optionsOf(page)).toEqual(["strict"]);
   await page.screenshot({ path: join(OUTPUT_DIR, "ui-sandbox.png"), animations: "disabled" });
@@ -97,15 +97,21 @@ test("the header badge shows the profile; applying strict tightens the workspace
   await context.close();
 }, 90_000);
 
-test("a broken workspace sandbox file shows as invalid in the list and its error in the dialog", async () => {
+test("a workspace whose stored profile no longer exists shows as invalid in the list and its error in the dialog", async () => {
   const created = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${stack.admin.token}` },
     body: JSON.stringify({ name: "broken" }),
   });
   const { path } = (await created.json()) as { path: string };
-  mkdirSync(join(path, ".oqto"), { recursive: true });
-  writeFileSync(join(path, ".oqto/sandbox.toml"), 'profile = "no-such-profile"\n');
+  // As if the profile the owner chose had since been removed from the system file.
+  const store = join(stack.runnerDataDir, "runner", "workspace-profiles.json");
+  const current = existsSync(store)
+    ? JSON.parse(readFileSync(store, "utf8"))
+    : { version: 1, workspaces: {} };
+  current.workspaces[path] = "no-such-profile";
+  writeFileSync(store, JSON.stringify(current));
+  stack.own(store);
 
   const { context, page } = await openSignedIn();
   const listed = page.locator('[data-workspace="broken"] [data-testid="workspace-sandbox"]');

@@ -267,6 +267,7 @@ describe("faults", () => {
   test("kill -9 of pi mid-turn gives agent.error, and the session continues afterwards", async () => {
     const dir = join(stack.workspaceRoot, "crash");
     mkdirSync(dir, { recursive: true });
+    stack.own(dir);
     const sessionId = await createSession(client, dir);
     await stack.fakeLlm.script([{ text: "before the crash" }]);
     await runTurn(sessionId, "remember the word pineapple");
@@ -301,7 +302,7 @@ describe("faults", () => {
       readdirSync("/proc").find((pid) => {
         try {
           const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-          return cmd.includes("runner\0") && cmd.includes(stack.dataDir);
+          return cmd.includes("runner\0") && cmd.includes(stack.runnerDataDir);
         } catch {
           return false;
         }

@@ -96,7 +96,7 @@ function runnerPid(): number {
   const pid = readdirSync("/proc").find((entry) => {
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      return cmd.includes("runner\0") && cmd.includes(stack.dataDir);
+      return cmd.includes("runner\0") && cmd.includes(stack.runnerDataDir);
     } catch {
       return false;
     }

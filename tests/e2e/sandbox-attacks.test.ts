@@ -17,15 +17,18 @@ import {
   LLM_ROW,
   PROFILES,
   type ProfileName,
+  shellCommand,
 } from "./sandbox-attacks/attacks.ts";
 import {
   createOtherUser,
   hostConnectOutcome,
+  LOGIN_FILE_TEXT,
   type LoopbackListener,
   listenAsRunnerOf,
   listenOnLoopback,
   type OtherUser,
   type PlantedSecrets,
+  plantLoginFiles,
   plantSecrets,
   runTag,
   type SocketListener,
@@ -59,6 +62,8 @@ beforeAll(async () => {
   stack = await startStack({ dataDirInHome: true, globalSandboxProfile: "minimal" });
   // Before any sandbox starts: deny_read only hides paths that exist at start.
   secrets = plantSecrets(stack.home);
+  plantLoginFiles(stack.home);
+  stack.own(stack.home);
   otherUser = createOtherUser();
   otherRunner = listenAsRunnerOf(otherUser);
   expect(statSync(otherRunner.path).isSocket()).toBe(true);
@@ -74,9 +79,11 @@ beforeAll(async () => {
     expect(created.status).toBe(201);
     workspaces[profile] = ((await created.json()) as { path: string }).path;
     writeFileSync(join(workspaces[profile], "notes.txt"), `${WORKSPACE_NOTE}\n`);
+    stack.own(join(workspaces[profile], "notes.txt"));
     probeSockets.push(
       Bun.listen({ unix: join(workspaces[profile], "probe.sock"), socket: { data: () => {} } }),
     );
+    stack.own(join(workspaces[profile], "probe.sock"));
     // The minimal workspace keeps the global profile and has no workspace file at all.
     if (profile === "minimal") continue;
     const put = await fetch(`${stack.baseUrl}/api/workspaces/atk-${profile}/sandbox`, {
@@ -88,7 +95,7 @@ beforeAll(async () => {
     expect(((await put.json()) as { profile: string }).profile).toBe(profile);
   }
   // Both sockets the agents will try exist on the host: a "hidden" result is the sandbox's doing.
-  expect(statSync(join(stack.dataDir, "run", "runner.sock")).isSocket()).toBe(true);
+  expect(statSync(join(stack.runnerDataDir, "run", "runner.sock")).isSocket()).toBe(true);
   client = await MuxClient.connect(stack.wsUrl, stack.admin.token);
 }, 60_000);
 
@@ -113,7 +120,13 @@ function contextFor(profile: ProfileName): AttackContext {
     secrets: { ...secrets, otherUser: otherUser.marker },
     workspaceNote: WORKSPACE_NOTE,
     otherUserHome: otherUser.home,
-    runnerSocket: join(stack.dataDir, "run", "runner.sock"),
+    runnerSocket: join(stack.runnerDataDir, "run", "runner.sock"),
+    runnerDataDir: stack.runnerDataDir,
+    workspaceRoot: stack.workspaceRoot,
+    otherWorkspace: workspaces[PROFILES[(PROFILES.indexOf(profile) + 1) % PROFILES.length] as ProfileName],
+    servePid: stack.serve.pid,
+    providerKey: "fake-key",
+    echoes: () => stack.fakeLlm.echoes(),
     otherRunner: { path: otherRunner.path, connections: otherRunner.connections },
     runTag: tag,
     testPid: process.pid,
@@ -193,13 +206,17 @@ function expectedCells(profile: ProfileName): Record<string, string> {
 
 /** Files the agent must not have changed on the host, whatever its tools reported. */
 function expectHostUntouched(profile: ProfileName): void {
-  expect(readFileSync(join(stack.home, ".config/oqto/sandbox.toml"), "utf8")).toBe('profile = "minimal"\n');
-  const workspaceFile = join(workspaces[profile], ".oqto/sandbox.toml");
-  if (profile === "minimal") expect(existsSync(workspaceFile)).toBe(false);
-  else expect(readFileSync(workspaceFile, "utf8")).toContain(`profile = "${profile}"`);
+  expect(readFileSync(join(stack.runnerDataDir, "sandbox.toml"), "utf8")).toBe('profile = "minimal"\n');
+  const choices = JSON.parse(
+    readFileSync(join(stack.runnerDataDir, "runner", "workspace-profiles.json"), "utf8"),
+  ) as { workspaces: Record<string, string> };
+  expect(choices.workspaces[workspaces[profile]]).toBe(profile === "minimal" ? undefined : profile);
+  expect(readFileSync(join(stack.home, ".bashrc"), "utf8")).toBe(LOGIN_FILE_TEXT);
+  expect(readFileSync(join(stack.home, ".profile"), "utf8")).toBe(LOGIN_FILE_TEXT);
+  for (const other of PROFILES) expect(existsSync(join(workspaces[other], "notes.txt"))).toBe(true);
   expect(existsSync(`/etc/${tag}-${profile}`)).toBe(false);
   expect(existsSync(`/usr/local/${tag}-${profile}`)).toBe(false);
-  if (profile === "strict") expect(existsSync(join(stack.home, "outside-strict.txt"))).toBe(false);
+  expect(existsSync(join(stack.home, `outside-${profile}.txt`))).toBe(false);
 }
 
 for (const profile of PROFILES) {
@@ -210,6 +227,89 @@ for (const profile of PROFILES) {
     expectHostUntouched(profile);
   }, 90_000);
 }
+
+/**
+ * Runs `command` in a fresh web terminal of `workspace`: what it printed between two markers
+ * that only running it prints (the echoed command line does not), and its exit status.
+ */
+async function inTerminal(workspace: string, command: string): Promise<{ output: string; rc: number }> {
+  const opened = await client.openTerminal(workspace, { cols: 200, rows: 50 });
+  if (opened.type !== "opened") throw new Error(`terminal: ${opened.code}: ${opened.error}`);
+  const id = String(opened.terminal_id);
+  const from = client.frames.length;
+  const data = `echo BEGIN-$((6*7)); ${command}; echo "END-$((6*7)) rc=$?"\r`;
+  client.send(JSON.stringify({ channel: "terminal", type: "input", terminal_id: id, data }));
+  const deadline = Date.now() + 20_000;
+  let text = "";
+  let match: RegExpExecArray | null = null;
+  while (Date.now() < deadline && !match) {
+    await Bun.sleep(25);
+    text = client.frames
+      .slice(from)
+      .filter((f) => f.channel === "terminal" && f.type === "output" && f.terminal_id === id)
+      .map((f) => Buffer.from(String(f.data_base64), "base64").toString())
+      .join("")
+      .replaceAll("\r", "");
+    match = /BEGIN-42\n([\s\S]*?)END-42 rc=(\d+)/.exec(text);
+  }
+  client.send(JSON.stringify({ channel: "terminal", type: "close", terminal_id: id }));
+  if (!match) throw new Error(`terminal command did not finish: ${text.slice(-400)}`);
+  return { output: match[1] ?? "", rc: Number(match[2]) };
+}
+
+for (const profile of PROFILES) {
+  test(`under ${profile}, the same attacks from a web terminal end the same way`, async () => {
+    const ctx = contextFor(profile);
+    const cells: Record<string, string> = {};
+    const expected: Record<string, string> = {};
+    for (const attack of ATTACKS.filter((a) => !a.agentOnly)) {
+      const { output, rc } = await inTerminal(ctx.workspace, shellCommand(attack.call(ctx)));
+      const cell = attack.observe({ isError: rc !== 0, output }, ctx);
+      cells[attack.id] = cell === attack.expected[profile] ? cell : `${cell} <- ${output.slice(0, 300)}`;
+      expected[attack.id] = attack.expected[profile];
+    }
+    expect(cells).toEqual(expected);
+    expectHostUntouched(profile);
+  }, 120_000);
+}
+
+test("after every attack a fresh agent in each workspace still runs sandboxed, under its workspace's profile", async () => {
+  for (const profile of PROFILES) {
+    const ctx = contextFor(profile);
+    const sessionId = newSessionId();
+    const created = await client.command(sessionId, "session.create", {
+      config: { harness: "pi", cwd: ctx.workspace },
+    });
+    expect(created.success).toBe(true);
+    const command = [
+      "echo uid=$(id -u)",
+      "grep -E '^(CapEff|NoNewPrivs):' /proc/self/status",
+      `echo "host-pid=$(test -d /proc/${ctx.testPid} && echo visible || echo absent)"`,
+      `echo "data=$(ls -A ${ctx.runnerDataDir} | tr '\\n' ' ')| jwt=$(cat ${stack.dataDir}/jwt-secret >/dev/null 2>&1 && echo read || echo unreadable)"`,
+    ].join("; ");
+    stack.fakeLlm.script([{ toolCalls: [{ name: "bash", arguments: { command } }] }, { text: "checked" }]);
+    const from = client.frames.length;
+    await client.command(sessionId, "prompt", { message: `check ${profile} afterwards` });
+    const end = await client.waitFor(
+      (f) => f.session_id === sessionId && f.event === "tool.end",
+      60_000,
+      from,
+    );
+    const output = String(end.output);
+    expect(output).toMatch(/uid=[1-9]\d*/);
+    expect(output).toMatch(/CapEff:\s+0000000000000000/);
+    expect(output).toMatch(/NoNewPrivs:\s+1/);
+    expect(output).toContain("host-pid=absent");
+    // Only the way to the agent's own dirs (its pi config, cache, session shard) exists in there.
+    expect(output).toContain("data=runner | jwt=unreadable");
+    await client.event(sessionId, "agent.idle", from, 60_000);
+    await client.command(sessionId, "session.close");
+    const view = await fetch(`${stack.baseUrl}/api/workspaces/atk-${profile}/sandbox`, {
+      headers: { authorization: `Bearer ${stack.admin.token}` },
+    });
+    expect(((await view.json()) as { profile: string }).profile).toBe(profile);
+  }
+}, 120_000);
 
 test("no secret reached any event the client received, nor the server's logs", () => {
   expect(observed.size).toBeGreaterThan(0);

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
+  chmodSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -28,6 +29,8 @@ const SYSTEM_BIN_DIRS = ["/usr/local/bin", "/usr/local/sbin", "/usr/bin", "/usr/
  */
 function pathWithoutBwrap(): string {
   const dir = mkdtempSync("/tmp/oqto-nobw-");
+  // The runner may run as another user (serve --run-as as root): it must be able to use this PATH.
+  chmodSync(dir, 0o755);
   for (const source of SYSTEM_BIN_DIRS) {
     let names: string[];
     try {
@@ -247,7 +250,7 @@ describe("bwrap missing from the runner's PATH", () => {
 });
 
 describe("an invalid global sandbox file", () => {
-  const globalFile = () => join(stack.home, ".config/oqto/sandbox.toml");
+  const globalFile = () => join(stack.runnerDataDir, "sandbox.toml");
   const sandboxView = () =>
     fetch(`${stack.baseUrl}/api/workspaces/globalfile/sandbox`, {
       headers: { authorization: `Bearer ${stack.admin.token}` },

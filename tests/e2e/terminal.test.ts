@@ -45,6 +45,7 @@ beforeAll(async () => {
   stack = await startStack({ noProvider: true, dataDirInHome: true });
   mkdirSync(join(stack.home, ".ssh"), { recursive: true });
   writeFileSync(join(stack.home, ".ssh", "id_rsa"), "PRIVATE KEY MATERIAL\n");
+  stack.own(join(stack.home, ".ssh"));
   const res = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${stack.admin.token}` },
@@ -82,7 +83,12 @@ test("a real shell in the sandbox: echo, resize, Ctrl-C, uid, hidden ~/.ssh, exi
 
   from = client.frames.length;
   send(client, { type: "input", terminal_id: id, data: "echo uid=$(id -u) pwd=$(pwd)\r" });
-  await waitForOutput(client, id, new RegExp(`uid=${process.getuid?.()} pwd=${workspace}`), from);
+  await waitForOutput(
+    client,
+    id,
+    new RegExp(`uid=${stack.runAs?.uid ?? process.getuid?.()} pwd=${workspace}`),
+    from,
+  );
 
   from = client.frames.length;
   send(client, { type: "input", terminal_id: id, data: "cat ~/.ssh/id_rsa; echo ssh-rc=$?\r" });
@@ -90,12 +96,12 @@ test("a real shell in the sandbox: echo, resize, Ctrl-C, uid, hidden ~/.ssh, exi
   expect(ssh).not.toContain("PRIVATE KEY MATERIAL");
   expect(ssh).toMatch(/ssh-rc=1/);
 
-  // Oqto's own secrets (JWT secret, platform DB) sit in the writable home and stay hidden.
+  // Oqto's own state in the home (the runner's; serve's too without root) and serve's secrets stay hidden.
   from = client.frames.length;
   send(client, {
     type: "input",
     terminal_id: id,
-    data: `ls ${stack.dataDir} | wc -l; cat ${stack.dataDir}/jwt-secret; echo jwt-rc=$?\r`,
+    data: `ls ${stack.runnerDataDir} | wc -l; cat ${stack.dataDir}/jwt-secret; echo jwt-rc=$?\r`,
   });
   const secret = await waitForOutput(client, id, /jwt-rc=\d+/, from);
   expect(secret).toMatch(/[\r\n]0\r\n/);

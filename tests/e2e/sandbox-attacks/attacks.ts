@@ -3,8 +3,8 @@
  * outcome is read (from the tool result and from the host), and what every built-in profile must
  * make of it (SANDBOX.md §2.1). The cells are what docs/SECURITY.md shows.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, lstatSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 
 export const PROFILES = ["minimal", "development", "strict"] as const;
 export type ProfileName = (typeof PROFILES)[number];
@@ -30,6 +30,16 @@ export interface AttackContext {
   runnerSocket: string;
   /** A socket where another Linux user's runner listens, and how many connections it accepted. */
   otherRunner: { path: string; connections: () => number };
+  /** The runner's data dir (its socket, state, the system sandbox file): hidden in every sandbox. */
+  runnerDataDir: string;
+  /** The directory of all workspaces, and another workspace than this one. */
+  workspaceRoot: string;
+  otherWorkspace: string;
+  /** oqto serve's pid on the host: what an agent outside its pid namespace could stop. */
+  servePid: number;
+  /** The real provider key Oqto holds, and what reached the fake LLM's echo endpoint. */
+  providerKey: string;
+  echoes: () => Array<{ url: string; headers: Record<string, string> }>;
   /** `host:port` of an address outside this machine. */
   outsideAddress: string;
   /** How the same outside connect went when the host itself made it (see `connectOutcome`). */
@@ -59,6 +69,17 @@ export interface Attack {
   expected: Record<ProfileName, string>;
   /** Why a cell is what it is, where the profile table alone does not explain it (shown under the table). */
   note?: string;
+  /** Aims at what only pi has (its agent dir, its LLM bridge): not replayed in a web terminal. */
+  agentOnly?: true;
+}
+
+/** The shell command a web terminal runs for the same attack. */
+export function shellCommand(call: ToolCall): string {
+  const { path = "", content = "", command = "" } = call.arguments;
+  if (call.name === "bash") return command;
+  if (call.name === "read") return `cat ${path} 2>&1`;
+  const format = content.replaceAll("%", "%%").replaceAll("\n", "\\n");
+  return `mkdir -p $(dirname ${path}) 2>&1 && printf '${format}' > ${path} 2>&1`;
 }
 
 /** Errors as pi's tools report them: Node's codes (`read`, `write`) or libc messages (`bash`). */
@@ -70,6 +91,10 @@ const ERRNO_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bENETUNREACH\b|Network is unreachable/, "ENETUNREACH"],
   [/\bECONNREFUSED\b|Connection refused/, "ECONNREFUSED"],
   [/\bETIMEDOUT\b|Connection timed out|rc=124\b/, "ETIMEDOUT"],
+  [/\bESRCH\b|No such process/, "ESRCH"],
+  [/\bEBUSY\b|Device or resource busy/, "EBUSY"],
+  [/\bEXDEV\b|Invalid cross-device link/, "EXDEV"],
+  [/\bEISDIR\b|Is a directory/, "EISDIR"],
 ];
 
 /** The error code named in a tool's output, or `unknown error` when there is none. */
@@ -147,6 +172,67 @@ export function connectOutcome(output: string): string {
   return /rc=0\b/.test(output) ? "connected" : errnoOf(output);
 }
 
+/** mount(2)'s number per architecture, for the perl that calls it directly. */
+const MOUNT_SYSCALL: Record<string, number> = { x64: 165, arm64: 40 };
+
+/** `mv` of a directory the sandbox relies on, judged on the host: it must still be where it was. */
+function renameAway(
+  id: string,
+  what: string,
+  path: (ctx: AttackContext) => string,
+  refused = READ_ONLY,
+): Attack {
+  const moved = (ctx: AttackContext) => `${path(ctx)}-moved-${ctx.profile}`;
+  return {
+    id,
+    label: `move ${what} out of the way, \`mv\` (\`bash\`)`,
+    call: (ctx) => ({
+      name: "bash",
+      arguments: { command: `mv ${path(ctx)} ${moved(ctx)} 2>&1; echo rc=$?` },
+    }),
+    observe: ({ output }, ctx) =>
+      existsSync(moved(ctx)) || !existsSync(path(ctx)) ? LEAKED : refusal(errnoOf(output)),
+    expected: same(refused),
+  };
+}
+
+/** Makes a symlink in `linkDir` and renames it over `path` (rename(2) itself, through perl), so that the path would lead elsewhere. */
+function symlinkInPlace(
+  id: string,
+  what: string,
+  path: (ctx: AttackContext) => string,
+  linkDir: (ctx: AttackContext) => string,
+  refused = READ_ONLY,
+): Attack {
+  const link = (ctx: AttackContext) => join(linkDir(ctx), `.lnk-${ctx.runTag}`);
+  return {
+    id,
+    label: `put a symlink in place of ${what} (\`bash\`)`,
+    call: (ctx) => ({
+      name: "bash",
+      arguments: {
+        command: `ln -s /tmp ${link(ctx)} 2>&1 && perl -e 'print rename($ARGV[0], $ARGV[1]) ? "renamed\\n" : "errno: $!\\n"' ${link(ctx)} ${path(ctx)}`,
+      },
+    }),
+    observe: ({ output }, ctx) =>
+      /renamed/.test(output) || lstatSync(path(ctx)).isSymbolicLink() ? LEAKED : refusal(errnoOf(output)),
+    expected: same(refused),
+  };
+}
+
+/** Calls the first provider's bridge URL with its token planted where only the key should go. */
+function bridgeEchoCommand(probe: string): string {
+  const script = [
+    `const m = JSON.parse(require("node:fs").readFileSync(process.env.PI_CODING_AGENT_DIR + "/models.json", "utf8"));`,
+    "const p = Object.values(m.providers)[0];",
+    "const r = await fetch(p.baseUrl + '/echo?key=' + p.apiKey, { headers: { authorization: 'Bearer ' + p.apiKey, 'x-echo': p.apiKey, 'x-probe': " +
+      JSON.stringify(probe) +
+      " } });",
+    "console.log('status', r.status);",
+  ].join(" ");
+  return `bun -e '${script.replaceAll("'", "'\\''")}' 2>&1`;
+}
+
 const same = (cell: string): Attack["expected"] => ({ minimal: cell, development: cell, strict: cell });
 const ALLOWED = "allowed";
 const HIDDEN = "hidden (ENOENT)";
@@ -161,11 +247,7 @@ export const ATTACKS: readonly Attack[] = [
     "home_write",
     "write `~/outside.txt`, outside workspace and allow_write (`write`)",
     (c) => join(c.home, `outside-${c.profile}.txt`),
-    {
-      minimal: ALLOWED,
-      development: ALLOWED,
-      strict: READ_ONLY,
-    },
+    same(READ_ONLY),
   ),
   write(
     "etc_write",
@@ -179,22 +261,12 @@ export const ATTACKS: readonly Attack[] = [
     (c) => `/usr/local/${c.runTag}-${c.profile}`,
     same(READ_ONLY),
   ),
+  // The system file lives in the runner's data dir, which every sandbox hides behind an empty
+  // tmpfs: the write lands there, and no parent of it can be renamed (the home is read-only).
   write(
-    "ws_sandbox_file",
-    "edit the workspace's `.oqto/sandbox.toml` (`write`)",
-    (c) => join(c.workspace, ".oqto/sandbox.toml"),
-    {
-      // The minimal workspace has no `.oqto`: the sandbox gets an empty tmpfs there.
-      minimal: PRIVATE,
-      development: READ_ONLY,
-      strict: READ_ONLY,
-    },
-  ),
-  // Oqto's config dir is hidden under every profile, so the write lands in a tmpfs over it.
-  write(
-    "global_sandbox_file",
-    "edit the global `~/.config/oqto/sandbox.toml` (`write`)",
-    (c) => join(c.home, ".config/oqto/sandbox.toml"),
+    "system_sandbox_file",
+    "replace the system sandbox file `<data dir>/sandbox.toml` (`write`)",
+    (c) => join(c.runnerDataDir, "sandbox.toml"),
     same(PRIVATE),
   ),
   {
@@ -211,11 +283,7 @@ export const ATTACKS: readonly Attack[] = [
       if (/test_pid=absent/.test(output) && /pid1=\S*bwrap/.test(output)) return "hidden (own pid namespace)";
       return "unclear";
     },
-    expected: {
-      minimal: "host processes visible",
-      development: "hidden (own pid namespace)",
-      strict: "hidden (own pid namespace)",
-    },
+    expected: same("hidden (own pid namespace)"),
   },
   {
     id: "loopback",
@@ -296,21 +364,21 @@ export const ATTACKS: readonly Attack[] = [
     same(ALLOWED),
   ),
   {
-    ...write("pi_write", "write under `~/.pi` (`write`)", (c) => join(c.home, `.pi/agent-${c.profile}.txt`), {
-      minimal: ALLOWED,
-      development: ALLOWED,
-      strict: READ_ONLY,
-    }),
+    ...write(
+      "pi_write",
+      "write under `~/.pi` (`write`)",
+      (c) => join(c.home, `.pi/agent-${c.profile}.txt`),
+      same(PRIVATE),
+    ),
     note:
-      "pi loads extensions, skills and settings from `~/.pi/agent` in every workspace, so under `strict` " +
-      "it is read-only (unlike SANDBOX.md's `strict`): a strict agent must not plant code that runs in its " +
-      "user's looser sandboxes. pi still writes its own session shard there (a scoped path).",
+      "the user's own `~/.pi` (pi's logins, extensions, settings) is hidden in every profile: an agent's pi " +
+      "runs on a per-session, read-only config of Oqto's, so nothing it plants there runs in another sandbox.",
   },
   write(
     "pi_extension",
     "plant a pi extension in `~/.pi/agent/extensions/` (`write`)",
     (c) => join(c.home, `.pi/agent/extensions/${c.runTag}-${c.profile}.ts`),
-    { minimal: ALLOWED, development: ALLOWED, strict: READ_ONLY },
+    same(PRIVATE),
   ),
   {
     id: "ws_read",
@@ -319,6 +387,168 @@ export const ATTACKS: readonly Attack[] = [
     observe: ({ isError, output }, ctx) =>
       !isError && output.includes(ctx.workspaceNote) ? ALLOWED : refusal(errnoOf(output)),
     expected: same(ALLOWED),
+  },
+
+  // ---- Issue 10: the ways out found as root, and their variants. ----
+  {
+    id: "privileges",
+    label: "who am I: uid, capabilities, no_new_privs (`bash`)",
+    call: () => ({
+      name: "bash",
+      arguments: { command: "echo uid=$(id -u); grep -E '^(CapEff|NoNewPrivs):' /proc/self/status" },
+    }),
+    observe: ({ output }) => {
+      const uid = /uid=(\d+)/.exec(output)?.[1];
+      const caps = /CapEff:\s+([0-9a-f]+)/.exec(output)?.[1];
+      const nnp = /NoNewPrivs:\s+(\d)/.exec(output)?.[1];
+      if (uid === undefined || caps === undefined || nnp === undefined) return "unclear";
+      if (uid === "0" || caps !== "0000000000000000" || nnp !== "1")
+        return `${LEAKED}: uid ${uid}, CapEff ${caps}, NoNewPrivs ${nnp}`;
+      return "not root, CapEff 0, NoNewPrivs 1";
+    },
+    expected: same("not root, CapEff 0, NoNewPrivs 1"),
+  },
+  write(
+    "bashrc",
+    "append to `~/.bashrc`, run at the user's next login (`write`)",
+    (c) => join(c.home, ".bashrc"),
+    same(READ_ONLY),
+  ),
+  write("profile", "rewrite `~/.profile` (`write`)", (c) => join(c.home, ".profile"), same(READ_ONLY)),
+  write(
+    "systemd_unit",
+    "plant a systemd user unit in `~/.config/systemd/user/` (`write`)",
+    (c) => join(c.home, `.config/systemd/user/${c.runTag}.service`),
+    { minimal: READ_ONLY, development: READ_ONLY, strict: PRIVATE },
+  ),
+  {
+    id: "remount",
+    label: "remount `/usr` read-write with the mount(2) system call (`bash`, perl)",
+    call: () => ({
+      name: "bash",
+      arguments: {
+        // MS_REMOUNT | MS_BIND without MS_RDONLY; the system call itself, not mount(8)'s own refusal.
+        command: `perl -e 'my ($n, $target) = (${MOUNT_SYSCALL[process.arch] ?? 165}, "/usr"); syscall($n, 0, $target, 0, 32 | 4096, 0) == -1 ? print "errno: $!\\n" : print "remounted\\n"'`,
+      },
+    }),
+    observe: ({ output }) => (/remounted/.test(output) ? LEAKED : refusal(errnoOf(output))),
+    expected: same("denied (EPERM)"),
+  },
+  {
+    id: "netif",
+    label: "add a network interface, `ip link add … type dummy` (`bash`)",
+    call: (ctx) => ({
+      name: "bash",
+      arguments: { command: `ip link add oqto${ctx.runTag.slice(-4)} type dummy 2>&1; echo rc=$?` },
+    }),
+    observe: ({ output }) => (/rc=0\b/.test(output) ? LEAKED : refusal(errnoOf(output))),
+    expected: same("denied (EPERM)"),
+  },
+  {
+    id: "signal",
+    label: "signal `oqto serve` on the host, `kill -0 <pid>` (`bash`)",
+    call: (ctx) => ({ name: "bash", arguments: { command: `kill -0 ${ctx.servePid} 2>&1; echo rc=$?` } }),
+    observe: ({ output }) => (/rc=0\b/.test(output) ? LEAKED : refusal(errnoOf(output))),
+    expected: same("denied (ESRCH)"),
+  },
+  renameAway("rename_config", "`~/.config`", (c) => join(c.home, ".config")),
+  renameAway("rename_pi", "`~/.pi`", (c) => join(c.home, ".pi")),
+  renameAway("rename_data_parent", "`~/.local` (the data dir's parent)", (c) => join(c.home, ".local")),
+  {
+    ...renameAway(
+      "rename_ws_root",
+      "the workspace root (the workspace's parent)",
+      (c) => c.workspaceRoot,
+      "denied (EBUSY)",
+    ),
+    note: "inside the sandbox the workspace root is an empty tmpfs holding only this workspace: a mount point, which cannot be renamed.",
+  },
+  symlinkInPlace(
+    "symlink_config",
+    "`~/.config`",
+    (c) => join(c.home, ".config"),
+    (c) => c.home,
+  ),
+  symlinkInPlace(
+    "symlink_pi",
+    "`~/.pi`",
+    (c) => join(c.home, ".pi"),
+    (c) => c.home,
+  ),
+  symlinkInPlace(
+    "symlink_ws_root",
+    "the workspace root, from inside the workspace",
+    (c) => c.workspaceRoot,
+    (c) => c.workspace,
+    "denied (EXDEV)",
+  ),
+  {
+    id: "other_ws",
+    label: "list the workspace root, read and delete another workspace's file (`bash`)",
+    call: (ctx) => ({
+      name: "bash",
+      arguments: {
+        command: `echo "list: $(ls ${ctx.workspaceRoot} | tr '\\n' ' ')"; cat ${ctx.otherWorkspace}/notes.txt 2>&1; rm ${ctx.otherWorkspace}/notes.txt 2>&1; echo rc=$?`,
+      },
+    }),
+    observe: ({ output }, ctx) => {
+      const others = (/list: (.*)/.exec(output)?.[1] ?? "")
+        .split(" ")
+        .filter((name) => name && name !== basename(ctx.workspace));
+      if (
+        others.length > 0 ||
+        output.includes(ctx.workspaceNote) ||
+        !existsSync(join(ctx.otherWorkspace, "notes.txt"))
+      ) {
+        return `${LEAKED}: sees ${others.join(", ")}`;
+      }
+      return refusal(errnoOf(output));
+    },
+    expected: same(HIDDEN),
+  },
+  {
+    id: "pi_config_read",
+    agentOnly: true,
+    label: "read pi's `models.json` for the provider key (`bash`)",
+    call: () => ({ name: "bash", arguments: { command: 'cat "$PI_CODING_AGENT_DIR/models.json"' } }),
+    observe: ({ output }, ctx) => {
+      if (output.includes(ctx.providerKey)) return LEAKED;
+      return /127\.0\.0\.1/.test(output) && /oqto-bridge-/.test(output)
+        ? "bridge URL and token only"
+        : "unclear";
+    },
+    expected: same("bridge URL and token only"),
+  },
+  {
+    id: "pi_config_write",
+    agentOnly: true,
+    label: "point pi's `models.json` elsewhere (`bash`)",
+    call: () => ({
+      name: "bash",
+      arguments: { command: `echo '{"providers":{}}' > "$PI_CODING_AGENT_DIR/models.json"` },
+    }),
+    observe: ({ isError, output }) => (isError ? refusal(errnoOf(output)) : LEAKED),
+    expected: same(READ_ONLY),
+  },
+  {
+    id: "bridge_echo",
+    agentOnly: true,
+    label: "send the bridge's token in another header and the query to an echoing upstream (`bash`)",
+    call: (ctx) => ({
+      name: "bash",
+      arguments: { command: bridgeEchoCommand(`${ctx.runTag}-${ctx.profile}`) },
+    }),
+    observe: ({ output }, ctx) => {
+      const echo = ctx.echoes().find((e) => e.headers["x-probe"] === `${ctx.runTag}-${ctx.profile}`);
+      if (!echo) return `not reached <- ${output.slice(0, 200)}`;
+      const { authorization, ...rest } = echo.headers;
+      if (echo.url.includes(ctx.providerKey) || JSON.stringify(rest).includes(ctx.providerKey)) return LEAKED;
+      return authorization === `Bearer ${ctx.providerKey}` ? "key only in the auth header" : "no key sent";
+    },
+    expected: same("key only in the auth header"),
+    note:
+      "the upstream records what reached it: the agent's token in `x-echo` and `?key=` arrived as the token, and " +
+      "the real key only in `authorization`, which the bridge sets itself.",
   },
 ];
 

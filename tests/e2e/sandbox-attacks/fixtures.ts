@@ -31,6 +31,24 @@ export function plantSecrets(home: string): PlantedSecrets {
   return secrets;
 }
 
+/** What `~/.bashrc` and `~/.profile` hold before the attacks; nothing may change it. */
+export const LOGIN_FILE_TEXT = "# the user's own login script\n";
+
+/**
+ * The places an escape would aim at, made to exist: login scripts, `~/.config` with an autostart
+ * dir, and the user's own pi config with a login token.
+ */
+export function plantLoginFiles(home: string): void {
+  put(join(home, ".bashrc"), LOGIN_FILE_TEXT, 0o644);
+  put(join(home, ".profile"), LOGIN_FILE_TEXT, 0o644);
+  mkdirSync(join(home, ".config/autostart"), { recursive: true, mode: 0o700 });
+  put(
+    join(home, ".pi/agent/auth.json"),
+    `{"anthropic": {"type": "oauth", "access": "PI-LOGIN-${hex(8)}"}}\n`,
+  );
+  mkdirSync(join(home, ".pi/agent/extensions"), { recursive: true, mode: 0o700 });
+}
+
 export interface OtherUser {
   name: string;
   home: string;
