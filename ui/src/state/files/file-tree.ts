@@ -20,6 +20,8 @@ export class FileNode {
   readonly size = signal<number | undefined>(undefined);
   readonly modifiedAt = signal<number | undefined>(undefined);
   nextOffset = 0;
+  /** Counts listings started; only the newest one's answer is applied. */
+  listings = 0;
 
   constructor(
     readonly name: string,
@@ -56,15 +58,20 @@ export class FileTree {
 
   /** Lists a directory from its first entry, keeping the nodes (and their expansion) that are still there. */
   async load(directory: FileNode): Promise<void> {
+    // Listings may be answered out of order (the runner serves requests concurrently): one sent
+    // before a rename must not overwrite the one sent after it.
+    const listing = ++directory.listings;
+    const current = () => listing === directory.listings;
     directory.loading.value = true;
     try {
       const result = await this.client.list(directory.path);
+      if (!current()) return;
       this.applyPage(directory, result, false);
       directory.error.value = null;
     } catch (error) {
-      directory.error.value = errorText(error);
+      if (current()) directory.error.value = errorText(error);
     } finally {
-      directory.loading.value = false;
+      if (current()) directory.loading.value = false;
     }
   }
 
