@@ -120,7 +120,30 @@ function chownTree(path: string, user: TestUser): void {
   if (!result.success) throw new Error(`chown ${path}: ${result.stderr.toString().trim()}`);
 }
 
+/** The stack's runner runs this checkout's code as another user: say so plainly when it cannot read it. */
+function assertCheckoutReadableByOthers(): void {
+  const probe = Bun.spawnSync(
+    [
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "--",
+      "test",
+      "-r",
+      join(REPO, "src/cli/main.ts"),
+    ],
+    { stdout: "ignore", stderr: "ignore" },
+  );
+  if (!probe.success) {
+    throw new Error(
+      `other users cannot read ${REPO}, but as root the runner runs as one: run bash scripts/test-all.sh (it tests a readable copy) or move the checkout`,
+    );
+  }
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  if (process.getuid?.() === 0) assertCheckoutReadableByOthers();
   const root = mkdtempSync("/tmp/oqto-e2e-");
   const home = join(root, "home");
   const runAs = process.getuid?.() === 0 ? createTestUser(home) : undefined;
