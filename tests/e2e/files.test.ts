@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { runProcess } from "../helpers/run-process.ts";
@@ -215,5 +215,50 @@ describe("REST file bytes", () => {
       400,
     );
     expect((await fetch(fileUrl("x.txt"))).status).toBe(401);
+  });
+
+  test("malformed percent-encoding in a path is a 400 with {error, code}, and serve stays up", async () => {
+    for (const path of ["%", "a%zz", "%ff%fe", "%E0%A4%A"]) {
+      const res = await fetch(fileUrl(path), { headers: auth });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: string; code: string };
+      expect(body.code).toBe("BAD_REQUEST");
+      expect(body.error).toContain("malformed percent-encoding");
+    }
+    const workspaceName = await fetch(`${stack.baseUrl}/api/workspaces/%ff/files/a`, { headers: auth });
+    expect(workspaceName.status).toBe(400);
+    expect((await fetch(`${stack.baseUrl}/api/health`)).status).toBe(200);
+  });
+
+  test("agent-written bytes are inert in Oqto's origin: nosniff, a CSP sandbox, active types as attachments", async () => {
+    const script = "<script>fetch('/api/me')</script>";
+    mkdirSync(join(workspace, "inert"));
+    writeFileSync(join(workspace, "inert/notes.html"), `<html><body>${script}</body></html>`);
+    writeFileSync(
+      join(workspace, "inert/logo.svg"),
+      `<svg xmlns="http://www.w3.org/2000/svg">${script}</svg>`,
+    );
+    writeFileSync(join(workspace, "inert/pixel.png"), randomBytes(64));
+    stack.own(join(workspace, "inert"));
+    const headersOf = async (path: string, query = "") => {
+      const res = await fetch(fileUrl(`inert/${path}`, query), { headers: auth });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      return res.headers;
+    };
+    for (const [path, query, disposition] of [
+      ["notes.html", "", "attachment"],
+      ["logo.svg", "", "attachment"],
+      ["notes.html", "?inline=1", "inline"],
+      ["pixel.png", "", "inline"],
+      ["pixel.png", "?download=1", "attachment"],
+      ["", "?zip=1", "attachment"],
+    ] as const) {
+      const headers = await headersOf(path, query);
+      expect(`${path}${query} ${headers.get("x-content-type-options")}`).toBe(`${path}${query} nosniff`);
+      expect(headers.get("content-security-policy")).toBe("sandbox; default-src 'none'");
+      expect(headers.get("content-disposition")?.split(";")[0]).toBe(disposition);
+    }
+    expect((await headersOf("notes.html", "?inline=1")).get("content-type")).toStartWith("text/html");
   });
 });

@@ -12,6 +12,7 @@ import { ApiError } from "../http-errors.ts";
 import type { MuxUser } from "../mux/mux-connection.ts";
 import type { RunnerClient } from "../runner/runner-client.ts";
 import { runnerErrorToApi } from "../runner/runner-errors.ts";
+import { contentDisposition, fileResponseHeaders, INERT_HEADERS } from "./file-response-headers.ts";
 
 const TRANSFER_TIMEOUT_MS = 30_000;
 /** Upload chunk size: one runner line per chunk (PROTOCOL.md §4.2). */
@@ -31,9 +32,13 @@ function parseRange(header: string | undefined): { start?: number; end?: number;
   return { start: Number(match[1]), ...(match[2] === "" ? {} : { end: Number(match[2]) }) };
 }
 
-function contentDisposition(fileName: string): string {
-  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+/** One percent-decoded path segment; malformed encoding (`%`, `%ff%fe`) is the client's error. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ApiError("BAD_REQUEST", `malformed percent-encoding in the path: '${segment.slice(0, 100)}'`);
+  }
 }
 
 /**
@@ -45,10 +50,10 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
   const prefix = /^\/api\/workspaces\/([^/]+)\/files\/?/;
   const target = (c: Context<AppEnv>) => {
     const match = prefix.exec(c.req.path);
-    const name = WorkspaceName.safeParse(decodeURIComponent(match?.[1] ?? ""));
+    const name = WorkspaceName.safeParse(decodeSegment(match?.[1] ?? ""));
     if (!name.success) throw new ApiError("BAD_REQUEST", "invalid workspace name");
     const rest = c.req.path.slice(match?.[0].length ?? 0);
-    const path = rest === "" ? "." : rest.split("/").map(decodeURIComponent).join("/");
+    const path = rest === "" ? "." : rest.split("/").map(decodeSegment).join("/");
     return {
       runner: options.runnerFor(c.var.user),
       workspacePath: join(options.workspaceRootFor(c.var.user), name.data),
@@ -73,8 +78,9 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
       );
       return new Response(pullStream(runner, zip.stream_id), {
         headers: {
+          ...INERT_HEADERS,
           "content-type": "application/zip",
-          "content-disposition": contentDisposition(zip.file_name),
+          "content-disposition": contentDisposition("attachment", zip.file_name),
         },
       });
     }
@@ -104,13 +110,14 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
       throw runnerErrorToApi(error);
     }
     const headers: Record<string, string> = {
-      "content-type": opened.mime_type,
+      ...fileResponseHeaders(opened.mime_type, path.split("/").at(-1) ?? path, {
+        download: c.req.query("download") === "1",
+        inline: c.req.query("inline") === "1",
+      }),
       "content-length": String(opened.length),
       "accept-ranges": "bytes",
       "last-modified": new Date(opened.modified_at).toUTCString(),
     };
-    if (c.req.query("download") === "1")
-      headers["content-disposition"] = contentDisposition(path.split("/").at(-1) ?? path);
     const partial = range !== null;
     if (partial)
       headers["content-range"] = `bytes ${opened.start}-${opened.start + opened.length - 1}/${opened.size}`;

@@ -4,11 +4,19 @@ import { ROOT_PATH } from "./paths.ts";
 export function fileUrl(
   workspaceName: string,
   path: string,
-  options: { download?: boolean; zip?: boolean; createParents?: boolean; version?: number } = {},
+  options: {
+    download?: boolean;
+    /** The preview's own view of a non-passive type (the server still sends it sandboxed). */
+    inline?: boolean;
+    zip?: boolean;
+    createParents?: boolean;
+    version?: number;
+  } = {},
 ): string {
   const encoded = path === ROOT_PATH ? "" : path.split("/").map(encodeURIComponent).join("/");
   const search = new URLSearchParams();
   if (options.download) search.set("download", "1");
+  if (options.inline) search.set("inline", "1");
   if (options.zip) search.set("zip", "1");
   if (options.createParents) search.set("create_parents", "1");
   // Changes the URL when the file changes, so an <img> or <iframe> shows the new bytes.

@@ -113,15 +113,17 @@ export function FilePreview({ browser, document }: { browser: FileBrowser; docum
           (document.kind === "image" ? (
             <div class="image-preview">
               <img
-                src={fileUrl(workspace, document.path, { version: document.version.value })}
+                src={fileUrl(workspace, document.path, { inline: true, version: document.version.value })}
                 alt={document.path}
                 data-testid="file-image"
               />
             </div>
           ) : (
+            // Agent-written bytes: a sandboxed frame without allow-same-origin, never our origin.
             <iframe
               class="pdf-preview"
-              src={fileUrl(workspace, document.path, { version: document.version.value })}
+              sandbox=""
+              src={fileUrl(workspace, document.path, { inline: true, version: document.version.value })}
               title={`PDF ${document.path}`}
               data-testid="file-pdf"
             />

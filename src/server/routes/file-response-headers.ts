@@ -1,0 +1,53 @@
+/**
+ * Headers that keep workspace file bytes inert in Oqto's origin (issue 11). An agent writes these
+ * files, so an HTML, SVG or XML file opened from a link must not run script with the user's
+ * session: the browser may not sniff another type, the CSP sandbox gives any document an opaque
+ * origin with no script, and whatever is not a passive type downloads instead of rendering
+ * unless the preview asks for an inline view (which the sandbox still confines).
+ */
+
+/** Types a browser only ever displays: no script, no links, no sub-resources. */
+const PASSIVE_TYPES = new Set([
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/bmp",
+  "image/x-icon",
+  "text/plain",
+]);
+
+/** Sent with every file byte the server relays. */
+export const INERT_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "sandbox; default-src 'none'",
+  "cross-origin-resource-policy": "same-origin",
+});
+
+export function contentDisposition(kind: "inline" | "attachment", fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+}
+
+/** Whether `mimeType` (parameters ignored) is one of the passive types shown inline by default. */
+export function isPassiveType(mimeType: string): boolean {
+  return PASSIVE_TYPES.has(mimeType.split(";")[0]?.trim().toLowerCase() ?? "");
+}
+
+/**
+ * The headers of one file download: attachment when asked for, or when the type is not passive
+ * and no inline view was asked for.
+ */
+export function fileResponseHeaders(
+  mimeType: string,
+  fileName: string,
+  asked: { download: boolean; inline: boolean },
+): Record<string, string> {
+  const attachment = asked.download || (!asked.inline && !isPassiveType(mimeType));
+  return {
+    ...INERT_HEADERS,
+    "content-type": mimeType,
+    "content-disposition": contentDisposition(attachment ? "attachment" : "inline", fileName),
+  };
+}
