@@ -134,7 +134,9 @@ describe("streams", () => {
     expect(result.size).toBe(chunks * chunkSize);
     expect(statSync(join(fx.ws, "huge.bin")).size).toBe(chunks * chunkSize);
     const growth = rssPeak - rssBefore;
-    expect(growth).toBeLessThan(64 * 1024 * 1024);
+    // Holding the upload would grow by 200 MiB; allocator slack in a busy test process reached
+    // 65 MiB once (pristine Debian on tmpfs), so the bound is half the file.
+    expect(growth).toBeLessThan(100 * 1024 * 1024);
 
     // And back: the download streams the same bytes.
     const down = await fx.service.readStream(fx.ws, "huge.bin");
