@@ -4,6 +4,7 @@ import { type AppEnv, type Auth, requireAdmin } from "./auth/index.ts";
 import { ApiError, errorResponse } from "./http-errors.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerLoginLockRoutes } from "./routes/login-locks.ts";
 import { registerMeRoutes } from "./routes/me.ts";
 import { registerProviderRoutes } from "./routes/providers.ts";
 import type { Store } from "./store/index.ts";
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   registerMeRoutes(app);
   registerProviderRoutes(app, { store: deps.store, onProvidersChanged: deps.onProvidersChanged });
+  registerLoginLockRoutes(app, deps.auth.rateLimiter);
   deps.extraRoutes?.(app);
   return app;
 }

@@ -23,7 +23,7 @@ function rateLimited(retryAfterS: number): ApiError {
 
 /**
  * Public auth routes (PROTOCOL.md §4.2): first-admin setup, login, logout. Login and setup are rate
- * limited per client IP and per username.
+ * limited per client IP, and failures slow down the client that made them, per username.
  */
 export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: AuthRouteDeps): void {
   const limiter = auth.rateLimiter;
@@ -33,8 +33,8 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
     if (wait > 0) throw rateLimited(wait);
   }
 
-  function admitUsername(username: string): void {
-    const wait = limiter.usernameLockedFor(username);
+  function admitUsername(c: Context, username: string): void {
+    const wait = limiter.loginDelayFor(username, clientIp(c));
     if (wait > 0) throw rateLimited(wait);
   }
 
@@ -50,7 +50,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
   app.post("/api/auth/setup", async (c) => {
     admitRequest(c);
     const body = await parseJsonBody(c.req.raw, SetupRequest);
-    admitUsername(body.username);
+    admitUsername(c, body.username);
     if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
     const passwordHash = await hashPassword(body.password);
     // Token check, user creation and token cleanup commit together: a failure leaves the token usable.
@@ -58,7 +58,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
       .transaction((): UserRecord => {
         if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
         if (!store.setupTokens.consume(hashSetupToken(body.setup_token))) {
-          limiter.recordFailure(body.username);
+          limiter.recordFailure(body.username, clientIp(c));
           throw new ApiError("FORBIDDEN", "invalid or expired setup token");
         }
         const created = store.users.create({
@@ -73,23 +73,23 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
         return created;
       })
       .immediate();
-    limiter.recordSuccess(body.username);
+    limiter.recordSuccess(body.username, clientIp(c));
     return c.json(await signIn(c, admin), 201);
   });
 
   app.post("/api/auth/login", async (c) => {
     admitRequest(c);
     const { username, password } = await parseJsonBody(c.req.raw, LoginRequest);
-    admitUsername(username);
+    admitUsername(c, username);
     const user = store.users.byUsername(username);
     // Always verify (against a dummy hash for unknown users) so timing does not reveal which users exist.
     const passwordOk = await checkPassword(password, user?.password_hash ?? null);
     if (!user || !passwordOk) {
-      limiter.recordFailure(username);
+      limiter.recordFailure(username, clientIp(c));
       throw new ApiError("UNAUTHORIZED", "invalid username or password");
     }
     if (!user.is_active) throw new ApiError("UNAUTHORIZED", "this account is deactivated");
-    limiter.recordSuccess(username);
+    limiter.recordSuccess(username, clientIp(c));
     const now = Date.now();
     store.users.recordLogin(user.id, now);
     return c.json(await signIn(c, { ...user, last_login_at: now }), 200);
