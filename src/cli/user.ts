@@ -1,4 +1,5 @@
 import { Password, Username } from "../protocol/rest.ts";
+import { passwordWeakness } from "../server/auth/password-strength.ts";
 import { hashPassword } from "../server/auth/passwords.ts";
 import { openStore, type Store, type UserRecord } from "../server/store/index.ts";
 import { cliContext } from "./context.ts";
@@ -43,6 +44,11 @@ async function addUser(store: Store, name: string, admin: boolean, io: UserComma
   const password = Password.safeParse(passwordFromStdin(await io.readStdin()));
   if (!password.success) {
     io.err(`oqto user add: invalid password: ${password.error.issues[0]?.message}`);
+    return 1;
+  }
+  const weakness = passwordWeakness(password.data, [username.data]);
+  if (weakness) {
+    io.err(`oqto user add: ${weakness}`);
     return 1;
   }
   const created = store.users.create({

@@ -86,6 +86,31 @@ describe("first-admin setup", () => {
     expect(ok.status).toBe(201);
   });
 
+  test("a weak or whitespace-only password is 400 with the reason, and no admin is made", async () => {
+    const token = mintSetupToken(server.store) ?? "";
+    for (const [password, reason] of [
+      ["        ", "the password is only whitespace"],
+      ["12345678", "the password is too easy to guess: This is a heavily used password."],
+      ["password", "the password is too easy to guess: This is a heavily used password."],
+      ["admin2026", "the password is too easy to guess"],
+    ] as const) {
+      const res = await server.app.request(
+        `${BASE}/api/auth/setup`,
+        jsonInit("POST", { setup_token: token, username: "admin", password }),
+      );
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as {
+        code: string;
+        error: string;
+        details: { issues: { path: string }[] };
+      };
+      expect(body.code).toBe("BAD_REQUEST");
+      expect(body.error).toStartWith(reason);
+      expect(body.details.issues[0]?.path).toBe("password");
+    }
+    expect(server.store.users.adminExists()).toBe(false);
+  });
+
   test("invalid bodies are 400 with the zod issues in details", async () => {
     const token = mintSetupToken(server.store) ?? "";
     const res = await server.app.request(

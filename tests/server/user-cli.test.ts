@@ -103,6 +103,17 @@ describe("oqto user add", () => {
     expect(withStore((store) => store.users.list())).toEqual([]);
   });
 
+  test("refuses a weak or whitespace-only password with the reason", async () => {
+    for (const weak of ["password", "12345678", "qwertyuiop", "alice1234"]) {
+      const refused = await run(["add", "alice", "--password-stdin"], `${weak}\n`);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toStartWith("oqto user add: the password is too easy to guess: ");
+    }
+    const spaces = await run(["add", "alice", "--password-stdin"], "        \n");
+    expect(spaces).toMatchObject({ code: 1, err: "oqto user add: the password is only whitespace" });
+    expect(withStore((store) => store.users.list())).toEqual([]);
+  });
+
   test("usage errors exit 2: no --password-stdin, no name, two names, unknown action", async () => {
     const noStdin = await run(["add", "alice"]);
     expect(noStdin.code).toBe(2);

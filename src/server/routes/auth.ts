@@ -4,6 +4,7 @@ import { type AuthResponse, LoginRequest, SetupRequest } from "../../protocol/re
 import { clientIp } from "../auth/client-ip.ts";
 import { clearAuthCookie, setAuthCookie } from "../auth/cookie.ts";
 import type { AppEnv, Auth } from "../auth/index.ts";
+import { passwordWeakness } from "../auth/password-strength.ts";
 import { checkPassword, hashPassword } from "../auth/passwords.ts";
 import { hashSetupToken } from "../auth/setup-token.ts";
 import { ApiError, parseJsonBody } from "../http-errors.ts";
@@ -52,6 +53,12 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
     const body = await parseJsonBody(c.req.raw, SetupRequest);
     admitUsername(c, body.username);
     if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
+    const weakness = passwordWeakness(body.password, [body.username, body.email, body.display_name]);
+    if (weakness) {
+      throw new ApiError("BAD_REQUEST", weakness, {
+        issues: [{ path: "password", code: "weak_password", message: weakness }],
+      });
+    }
     const passwordHash = await hashPassword(body.password);
     // Token check, user creation and token cleanup commit together: a failure leaves the token usable.
     const admin = store.db

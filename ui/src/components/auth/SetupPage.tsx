@@ -43,7 +43,7 @@ export function SetupPage() {
         />
         <TextField
           label="Password"
-          hint="At least 8 characters."
+          hint="At least 8 characters and not easy to guess: a few uncommon words work well."
           value={password}
           name="password"
           type="password"
