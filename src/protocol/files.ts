@@ -33,6 +33,7 @@ export const FilesReadParams = z.strictObject({
   offset: Offset.default(0),
   length: z.number().int().min(1).max(MAX_READ_LENGTH).default(DEFAULT_READ_LENGTH),
 });
+const UploadId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "upload_id is 1-128 letters, digits, '_' or '-'");
 export const FilesWriteParams = z
   .strictObject({
     workspace_path: WorkspacePath,
@@ -40,10 +41,7 @@ export const FilesWriteParams = z
     content: z.base64(),
     create_parents: z.boolean().default(false),
     overwrite: z.boolean().default(true),
-    upload_id: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,128}$/, "upload_id is 1-128 letters, digits, '_' or '-'")
-      .optional(),
+    upload_id: UploadId.optional(),
     offset: Offset.optional(),
     final: z.boolean().optional(),
   })
@@ -51,6 +49,8 @@ export const FilesWriteParams = z
     (p) => p.upload_id !== undefined || (p.offset === undefined && p.final === undefined),
     "offset and final belong to chunked uploads and need upload_id",
   );
+/** Drops a chunked upload and its temp file at once (its client went away). */
+export const FilesUploadAbortParams = z.strictObject({ workspace_path: WorkspacePath, upload_id: UploadId });
 export const FilesDeleteParams = z.strictObject({
   workspace_path: WorkspacePath,
   path: RelativePath,
@@ -184,6 +184,10 @@ export const FilesMethods = {
   "files.stat": { params: FilesStatParams, result: StatResult },
   "files.read": { params: FilesReadParams, result: ReadResult },
   "files.write": { params: FilesWriteParams, result: WriteResult },
+  "files.upload_abort": {
+    params: FilesUploadAbortParams,
+    result: z.strictObject({ discarded: z.boolean() }),
+  },
   "files.delete": { params: FilesDeleteParams, result: PathResult },
   "files.create_directory": { params: FilesCreateDirectoryParams, result: PathResult },
   "files.rename": { params: FilesRenameParams, result: TransferResult },

@@ -261,4 +261,71 @@ describe("REST file bytes", () => {
     }
     expect((await headersOf("notes.html", "?inline=1")).get("content-type")).toStartWith("text/html");
   });
+
+  test("aborted uploads leave no partial file and never starve another user's upload", async () => {
+    const added = await stack.cli(["user", "add", "bob", "--password-stdin"], "velvet-otter-harbor\n");
+    expect(added.code).toBe(0);
+    const bobLogin = await fetch(`${stack.baseUrl}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "bob", password: "velvet-otter-harbor" }),
+    });
+    const bob = { authorization: `Bearer ${((await bobLogin.json()) as { token: string }).token}` };
+    /** An upload that sends 3 MiB and then hangs until `abort` is called. */
+    const hangingUpload = (name: string) => {
+      const controller = new AbortController();
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(stream) {
+          if (sent >= 3) return new Promise<void>(() => {});
+          sent += 1;
+          stream.enqueue(randomBytes(1024 * 1024));
+        },
+      });
+      const response = fetch(fileUrl(`aborted/${name}`, "?create_parents=1"), {
+        method: "PUT",
+        headers: auth,
+        body,
+        signal: controller.signal,
+        duplex: "half",
+      } as RequestInit).catch((error: Error) => error);
+      return { response, abort: () => controller.abort() };
+    };
+    const partials = () =>
+      [...new Bun.Glob("**/.oqto-partial-*").scanSync({ cwd: workspace, dot: true })].filter((p) =>
+        p.startsWith("aborted/"),
+      );
+    const waitFor = async (check: () => boolean, what: string) => {
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await Bun.sleep(50))
+        if (check()) return;
+      throw new Error(`never: ${what}`);
+    };
+
+    // One user's uploads in flight are bounded; another user's still go through.
+    const held = Array.from({ length: 8 }, (_, i) => hangingUpload(`held-${i}.bin`));
+    await waitFor(() => partials().length === 8, "8 partial files while the uploads hang");
+    const ninth = await fetch(fileUrl("aborted/ninth.txt"), { method: "PUT", headers: auth, body: "x" });
+    expect(ninth.status).toBe(429);
+    expect(((await ninth.json()) as { error: string }).error).toContain(
+      "8 uploads of yours are already in progress",
+    );
+    const bobs = await fetch(fileUrl("aborted/bob.txt"), { method: "PUT", headers: bob, body: "from bob" });
+    expect(bobs.status).toBe(201);
+    for (const upload of held) upload.abort();
+    await waitFor(() => partials().length === 0, "no partial file after the aborts");
+
+    // 40 more aborted uploads: each one's partial file goes at once, and uploads keep working for both.
+    for (let round = 0; round < 5; round += 1) {
+      const batch = Array.from({ length: 8 }, (_, i) => hangingUpload(`r${round}-${i}.bin`));
+      await waitFor(() => partials().length === 8, `round ${round}: 8 uploads started`);
+      for (const upload of batch) upload.abort();
+      await Promise.all(batch.map((upload) => upload.response));
+      await waitFor(() => partials().length === 0, `round ${round}: no partial file left`);
+    }
+    for (const headers of [auth, bob]) {
+      const ok = await fetch(fileUrl("aborted/after.txt"), { method: "PUT", headers, body: "after" });
+      expect(ok.status).toBeLessThan(300);
+    }
+    expect(readFileSync(join(workspace, "aborted/bob.txt"), "utf8")).toBe("from bob");
+  }, 120_000);
 });

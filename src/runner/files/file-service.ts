@@ -60,8 +60,10 @@ export const DEFAULT_FILE_LIMITS: FileServiceLimits = {
   maxTreeNodes: 20_000,
   treeTimeoutMs: 3_000,
   maxListEntries: 20_000,
-  maxUploads: 32,
-  uploadIdleMs: 15 * 60_000,
+  // The server bounds uploads per user; this bounds them for the whole runner.
+  maxUploads: 128,
+  // Chunks of a live upload arrive every MiB; one that went quiet is abandoned.
+  uploadIdleMs: 2 * 60_000,
   maxWatches: 64,
   watchDebounceMs: 150,
   maxWatchPendingPaths: 1_000,
@@ -193,6 +195,11 @@ export class FileService {
       await writeWhole(ws, target, bytes);
       return { path: joinRel(parts), size: bytes.length, success: true };
     });
+  }
+
+  /** Drops a chunked upload and its temp file at once; false when there was none. */
+  abortUpload(workspacePath: string, uploadId: string): Promise<boolean> {
+    return this.uploads.abort(workspacePath, uploadId);
   }
 
   async delete(params: FilesDeleteParams): Promise<PathResult> {

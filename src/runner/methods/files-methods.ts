@@ -17,6 +17,9 @@ export function filesMethods(
     "files.stat": (p) => files.stat(p),
     "files.read": (p) => files.read(p),
     "files.write": (p) => files.write(p),
+    "files.upload_abort": async ({ workspace_path, upload_id }) => ({
+      discarded: await files.abortUpload(workspace_path, upload_id),
+    }),
     "files.delete": (p) => files.delete(p),
     "files.create_directory": (p) => files.createDirectory(p),
     "files.rename": (p) => files.rename(p),

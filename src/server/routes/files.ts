@@ -13,10 +13,13 @@ import type { MuxUser } from "../mux/mux-connection.ts";
 import type { RunnerClient } from "../runner/runner-client.ts";
 import { runnerErrorToApi } from "../runner/runner-errors.ts";
 import { contentDisposition, fileResponseHeaders, INERT_HEADERS } from "./file-response-headers.ts";
+import { UploadSlots } from "./upload-slots.ts";
 
 const TRANSFER_TIMEOUT_MS = 30_000;
 /** Upload chunk size: one runner line per chunk (PROTOCOL.md §4.2). */
 const UPLOAD_CHUNK_BYTES = 1024 * 1024;
+/** Uploads one user may have in flight: one user cannot use up the runner's for everyone. */
+export const UPLOADS_PER_USER = 8;
 
 export interface FileRoutesOptions {
   runnerFor: (user: MuxUser) => RunnerClient;
@@ -47,6 +50,7 @@ function decodeSegment(segment: string): string {
  * server nor the runner holds a whole file.
  */
 export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions): void {
+  const uploadSlots = new UploadSlots(UPLOADS_PER_USER);
   const prefix = /^\/api\/workspaces\/([^/]+)\/files\/?/;
   const target = (c: Context<AppEnv>) => {
     const match = prefix.exec(c.req.path);
@@ -137,40 +141,68 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
       .then((r) => (r as { stat: { exists: boolean } }).stat.exists)
       .catch(() => false);
     if (existed && !overwrite) throw new ApiError("CONFLICT", `${path} already exists`);
+    const release = uploadSlots.take(c.var.user.id);
     const uploadId = crypto.randomUUID();
-    let offset = 0;
-    const send = (chunk: Uint8Array, final: boolean) =>
-      call(
-        runner.request(
-          "files.write",
-          {
-            workspace_path: workspacePath,
-            path,
-            content: Buffer.from(chunk).toString("base64"),
-            create_parents: createParents,
-            overwrite,
-            upload_id: uploadId,
-            offset,
-            final,
-          },
-          TRANSFER_TIMEOUT_MS,
+    try {
+      const size = await streamUpload(c.req.raw.body, options.maxUploadBytes, (chunk, offset, final) =>
+        call(
+          runner.request(
+            "files.write",
+            {
+              workspace_path: workspacePath,
+              path,
+              content: Buffer.from(chunk).toString("base64"),
+              create_parents: createParents,
+              overwrite,
+              upload_id: uploadId,
+              offset,
+              final,
+            },
+            TRANSFER_TIMEOUT_MS,
+          ),
         ),
       );
-    let pending: Uint8Array = new Uint8Array(0);
-    for await (const piece of c.req.raw.body ?? new ReadableStream<Uint8Array>()) {
-      if (offset + pending.length + piece.length > options.maxUploadBytes) {
-        throw new ApiError("PAYLOAD_TOO_LARGE", `uploads are limited to ${options.maxUploadBytes} bytes`);
-      }
-      pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
-      while (pending.length >= UPLOAD_CHUNK_BYTES) {
-        await send(pending.subarray(0, UPLOAD_CHUNK_BYTES), false);
-        offset += UPLOAD_CHUNK_BYTES;
-        pending = pending.subarray(UPLOAD_CHUNK_BYTES);
-      }
+      return c.json({ path, size }, existed ? 200 : 201);
+    } catch (error) {
+      // The client went away, or a chunk failed: the partial file goes now, not at the idle timeout.
+      void runner
+        .request(
+          "files.upload_abort",
+          { workspace_path: workspacePath, upload_id: uploadId },
+          TRANSFER_TIMEOUT_MS,
+        )
+        .catch(() => {});
+      throw error;
+    } finally {
+      release();
     }
-    await send(pending, true);
-    return c.json({ path, size: offset + pending.length }, existed ? 200 : 201);
   });
+}
+
+/**
+ * Sends a request body to `send` in UPLOAD_CHUNK_BYTES pieces (the last one marked final) and
+ * returns its size; over `maxBytes` it stops with a 413.
+ */
+async function streamUpload(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  send: (chunk: Uint8Array, offset: number, final: boolean) => Promise<unknown>,
+): Promise<number> {
+  let offset = 0;
+  let pending: Uint8Array = new Uint8Array(0);
+  for await (const piece of body ?? new ReadableStream<Uint8Array>()) {
+    if (offset + pending.length + piece.length > maxBytes) {
+      throw new ApiError("PAYLOAD_TOO_LARGE", `uploads are limited to ${maxBytes} bytes`);
+    }
+    pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
+    while (pending.length >= UPLOAD_CHUNK_BYTES) {
+      await send(pending.subarray(0, UPLOAD_CHUNK_BYTES), offset, false);
+      offset += UPLOAD_CHUNK_BYTES;
+      pending = pending.subarray(UPLOAD_CHUNK_BYTES);
+    }
+  }
+  await send(pending, offset, true);
+  return offset + pending.length;
 }
 
 /** A response body that pulls a runner transfer one chunk at a time (backpressure from the client). */
