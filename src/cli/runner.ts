@@ -4,6 +4,7 @@ import { dirname, join, sep } from "node:path";
 import { ConfigError } from "../config/load.ts";
 import { dataPaths, defaultConfigFile, expandHome, systemSandboxFile } from "../config/paths.ts";
 import { FileService } from "../runner/files/file-service.ts";
+import { sweepPartials } from "../runner/files/partial-sweep.ts";
 import { StreamRegistry } from "../runner/files/stream-registry.ts";
 import { connectHistory } from "../runner/history/history-connection.ts";
 import { SessionHistory } from "../runner/history/session-history.ts";
@@ -154,6 +155,10 @@ export async function runRunner(argv: string[]): Promise<number> {
   const files = new FileService({
     workspaceRoot,
     limits: { maxFileBytes: config.server.max_upload_mb * 1024 * 1024 },
+  });
+  // Temp files a killed runner left mid-write; the ones this runner makes are newer than now.
+  void sweepPartials(workspaceRoot, Date.now()).then((removed) => {
+    if (removed > 0) log(`removed ${removed} partial file(s) an earlier runner left behind`);
   });
   const terminals = new TerminalManager({
     workspaceRoot,
