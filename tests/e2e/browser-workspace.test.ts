@@ -367,7 +367,17 @@ describe("files", () => {
     await page.getByTestId("menu-rename").click();
     await page.getByTestId("dialog-input").fill("answer.json");
     await page.getByTestId("dialog-confirm").click();
-    await page.locator('[data-testid="file-node"][data-path="answer.json"]').waitFor();
+    // Says what the page and the disk showed if the renamed entry never appears (it did, rarely, in CI).
+    await page
+      .locator('[data-testid="file-node"][data-path="answer.json"]')
+      .waitFor()
+      .catch(async (error: Error) => {
+        const text = (await page.locator("body").innerText()).slice(0, 3000);
+        const onDisk = existsSync(join(stack.workspaceRoot, WORKSPACE, "answer.json"));
+        throw new Error(
+          `${error.message}\nrenamed on disk: ${onDisk}\npage: ${JSON.stringify(text)}\nserve: ${stack.logs().slice(-2000)}`,
+        );
+      });
     expect(existsSync(join(stack.workspaceRoot, WORKSPACE, "answer.json"))).toBe(true);
     expect(existsSync(join(stack.workspaceRoot, WORKSPACE, "data.json"))).toBe(false);
 
