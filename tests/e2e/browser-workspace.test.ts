@@ -372,7 +372,7 @@ describe("files", () => {
       .locator('[data-testid="file-node"][data-path="answer.json"]')
       .waitFor()
       .catch(async (error: Error) => {
-        const text = (await page.locator("body").innerText()).slice(0, 3000);
+        const text = ((await page.locator("body").textContent()) ?? "").slice(0, 3000);
         const onDisk = existsSync(join(stack.workspaceRoot, WORKSPACE, "answer.json"));
         throw new Error(
           `${error.message}\nrenamed on disk: ${onDisk}\npage: ${JSON.stringify(text)}\nserve: ${stack.logs().slice(-2000)}`,
