@@ -8,7 +8,7 @@ import { prepareSandboxDirs } from "../../src/runner/sandbox/prepare.ts";
 import { resolveEffectiveProfile } from "../../src/runner/sandbox/profile-loader.ts";
 import { BUILTIN_PROFILE_NAMES, type BuiltinProfileName } from "../../src/runner/sandbox/profile-schema.ts";
 import { scopedPathTarget } from "../../src/runner/sandbox/scoped-paths.ts";
-import { buildHome, type HomeFixture, put, thrown } from "./helpers.ts";
+import { buildHome, customProfileCase, type HomeFixture, put, thrown } from "./helpers.ts";
 
 /**
  * Golden argv per built-in profile (SANDBOX.md §4, steps 1–15) on this test host (Debian 12,
@@ -199,21 +199,7 @@ describe("golden argv per built-in profile", () => {
 describe("argv rules", () => {
   /** A custom global profile for this case, resolved for a fresh fixture home. */
   function custom(caseName: string, profileToml: string) {
-    const fx = buildHome(join(root, caseName, "home"), "custom");
-    put(fx.systemFile, `profile = "custom"\n[profiles.custom]\n${profileToml}\n`);
-    const profile = resolveEffectiveProfile({ systemFile: fx.systemFile, home: fx.home, multiUser: false });
-    const argv = (overrides: Partial<SandboxCommandOptions> = {}) =>
-      buildSandboxedCommand({
-        profile,
-        home: fx.home,
-        workspace: fx.workspace,
-        workspaceRoot: fx.workspaceRoot,
-        hiddenPaths: [fx.dataDir],
-        command: ["true"],
-        kind: "agent",
-        ...overrides,
-      });
-    return { fx, profile, argv };
+    return customProfileCase(join(root, caseName, "home"), profileToml);
   }
 
   test("a workspace without .oqto gets an empty tmpfs there", () => {

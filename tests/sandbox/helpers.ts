@@ -3,6 +3,8 @@ import { expect } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ProtocolError } from "../../src/protocol/common.ts";
+import { buildSandboxedCommand, type SandboxCommandOptions } from "../../src/runner/sandbox/argv-builder.ts";
+import { resolveEffectiveProfile } from "../../src/runner/sandbox/profile-loader.ts";
 
 /** Writes `text` to `path`, creating the parent directories. */
 export function put(path: string, text: string): string {
@@ -106,4 +108,31 @@ export function createTestUser(home: string): TestUser {
 /** Gives the whole tree to the user, as if the user had created it. */
 export function chownTree(path: string, user: TestUser): void {
   run(["chown", "-R", `${user.uid}:${user.gid}`, path]);
+}
+
+/**
+ * A fresh fixture home whose system file selects a custom profile (`profileToml` is its body),
+ * and the argv builder for it; `arrange` shapes the home before the profile is resolved.
+ */
+export function customProfileCase(
+  home: string,
+  profileToml: string,
+  arrange: (fx: HomeFixture) => void = () => {},
+) {
+  const fx = buildHome(home, "custom");
+  arrange(fx);
+  put(fx.systemFile, `profile = "custom"\n[profiles.custom]\n${profileToml}\n`);
+  const profile = resolveEffectiveProfile({ systemFile: fx.systemFile, home: fx.home, multiUser: false });
+  const argv = (overrides: Partial<SandboxCommandOptions> = {}) =>
+    buildSandboxedCommand({
+      profile,
+      home: fx.home,
+      workspace: fx.workspace,
+      workspaceRoot: fx.workspaceRoot,
+      hiddenPaths: [fx.dataDir],
+      command: ["true"],
+      kind: "agent",
+      ...overrides,
+    });
+  return { fx, profile, argv };
 }

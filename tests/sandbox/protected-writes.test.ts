@@ -6,9 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { buildSandboxedCommand, type SandboxCommandOptions } from "../../src/runner/sandbox/argv-builder.ts";
-import { resolveEffectiveProfile } from "../../src/runner/sandbox/profile-loader.ts";
-import { buildHome, type HomeFixture, put, thrown } from "./helpers.ts";
+import type { SandboxCommandOptions } from "../../src/runner/sandbox/argv-builder.ts";
+import { customProfileCase, type HomeFixture, thrown } from "./helpers.ts";
 
 let root: string;
 let caseNumber = 0;
@@ -22,26 +21,16 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
  * loader skips nothing, and the builder only binds what exists, so the targets are made here).
  */
 function attempt(allowWrite: string[], arrange: (fx: HomeFixture) => void = () => {}) {
-  const fx = buildHome(join(root, String(caseNumber++), "home"), "custom");
-  arrange(fx);
   const list = allowWrite.map((path) => JSON.stringify(path)).join(", ");
-  put(fx.systemFile, `profile = "custom"\n[profiles.custom]\nallow_write = [${list}]\n`);
-  const profile = resolveEffectiveProfile({ systemFile: fx.systemFile, home: fx.home, multiUser: false });
-  const build = (overrides: Partial<SandboxCommandOptions> = {}) =>
-    buildSandboxedCommand({
-      profile,
-      home: fx.home,
-      workspace: fx.workspace,
-      workspaceRoot: fx.workspaceRoot,
-      hiddenPaths: [fx.dataDir],
-      command: ["true"],
-      kind: "agent",
-      ...overrides,
-    });
+  const { fx, argv } = customProfileCase(
+    join(root, String(caseNumber++), "home"),
+    `allow_write = [${list}]`,
+    arrange,
+  );
   return {
     fx,
-    build,
-    error: (overrides: Partial<SandboxCommandOptions> = {}) => thrown(() => build(overrides)),
+    build: argv,
+    error: (overrides: Partial<SandboxCommandOptions> = {}) => thrown(() => argv(overrides)),
   };
 }
 
