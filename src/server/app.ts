@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
 import type { Config } from "../config/schema.ts";
 import { type AppEnv, type Auth, requireAdmin } from "./auth/index.ts";
 import { ApiError, errorResponse } from "./http-errors.ts";
@@ -30,6 +31,20 @@ function isApiPath(path: string): boolean {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // Every API answer: nothing may frame, sniff or script it; routes that set their own (file
+  // bytes: a CSP sandbox) keep theirs.
+  app.use(
+    "*",
+    secureHeaders({
+      overwrite: false,
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      xFrameOptions: "DENY",
+      referrerPolicy: "no-referrer",
+      crossOriginOpenerPolicy: "same-origin",
+      crossOriginResourcePolicy: "same-origin",
+      strictTransportSecurity: "max-age=31536000; includeSubDomains",
+    }),
+  );
   app.onError((error) => {
     if (error instanceof ApiError) return error.toResponse();
     console.error("unhandled error in request:", error);

@@ -257,6 +257,8 @@ describe("REST file bytes", () => {
       const headers = await headersOf(path, query);
       expect(`${path}${query} ${headers.get("x-content-type-options")}`).toBe(`${path}${query} nosniff`);
       expect(headers.get("content-security-policy")).toBe("sandbox; default-src 'none'");
+      expect(headers.get("x-frame-options")).toBe("SAMEORIGIN");
+      expect(headers.get("referrer-policy")).toBe("no-referrer");
       expect(headers.get("content-disposition")?.split(";")[0]).toBe(disposition);
     }
     expect((await headersOf("notes.html", "?inline=1")).get("content-type")).toStartWith("text/html");

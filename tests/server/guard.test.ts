@@ -263,3 +263,34 @@ describe("error responses", () => {
     expect(res.headers.get("content-type")).not.toContain("json");
   });
 });
+
+describe("security headers", () => {
+  test("every API answer, success or error, carries them; a route's own CSP is kept", async () => {
+    const ok = await server.app.request(`${BASE}/api/health`);
+    const unauthorized = await server.app.request(`${BASE}/api/me`);
+    const invalid = await server.app.request(`${BASE}/api/auth/login`, jsonInit("POST", { username: 1 }));
+    expect([ok.status, unauthorized.status, invalid.status]).toEqual([200, 401, 400]);
+    for (const res of [ok, unauthorized, invalid]) {
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(res.headers.get("cross-origin-opener-policy")).toBe("same-origin");
+      expect(res.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
+    }
+    const own = createTestServer("", (app) =>
+      app.get("/api/own-csp", (c) => c.text("x", 200, { "content-security-policy": "sandbox" })),
+    );
+    try {
+      await addUser(own.store, "carol", "carol-password");
+      const { token } = await login(own.app, "carol", "carol-password");
+      const res = await own.app.request(`${BASE}/api/own-csp`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.headers.get("content-security-policy")).toBe("sandbox");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+    } finally {
+      own.close();
+    }
+  });
+});

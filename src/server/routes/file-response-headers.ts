@@ -23,6 +23,8 @@ export const INERT_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "x-content-type-options": "nosniff",
   "content-security-policy": "sandbox; default-src 'none'",
   "cross-origin-resource-policy": "same-origin",
+  // The preview frames file bytes (sandboxed); every other API answer is DENY.
+  "x-frame-options": "SAMEORIGIN",
 });
 
 export function contentDisposition(kind: "inline" | "attachment", fileName: string): string {
