@@ -572,12 +572,15 @@ export class SessionManager {
     return session;
   }
 
-  /** Moves `from`'s pi process (now on another pi session) to the Oqto session `toId`. */
-  private async rebind(from: Session, toId: string, resumed: boolean, lineage?: Lineage): Promise<Session> {
+  /**
+   * Moves `from`'s pi process, which pi has just put on a new pi session (`new_session`, `fork`),
+   * to a new Oqto session. (`session.switch` starts a process of its own instead.)
+   */
+  private async rebind(from: Session, lineage?: Lineage): Promise<Session> {
     const piState = await from.requestData({ type: "get_state" }, GET_STATE_TIMEOUT_MS);
-    const previous = this.sessions.get(toId);
+    const toId = mintSessionId();
     const process = from.handOver(toId);
-    const subscribed = from.subscribed || previous?.subscribed === true;
+    const subscribed = from.subscribed;
     from.unsubscribe();
     const to = this.newSessionObject({
       session_id: toId,
@@ -586,10 +589,10 @@ export class SessionManager {
       model: null,
       pi_session_id: null,
       pi_session_file: null,
-      title: previous?.title ?? null,
+      title: null,
     });
     if (subscribed) to.subscribe(undefined);
-    await to.adopt(process, piState, resumed, lineage);
+    await to.adopt(process, piState, lineage);
     return to;
   }
 
@@ -611,7 +614,7 @@ export class SessionManager {
     const lineage = parentPiSessionId
       ? { parentPiSessionId, parentSessionId: parent?.record?.session_id }
       : undefined;
-    const next = await this.rebind(session, mintSessionId(), false, lineage);
+    const next = await this.rebind(session, lineage);
     return { session_id: next.id };
   }
 
@@ -656,7 +659,7 @@ export class SessionManager {
     const lineage = session.piSessionId
       ? { parentPiSessionId: session.piSessionId, parentSessionId: session.id }
       : undefined;
-    const next = await this.rebind(session, mintSessionId(), false, lineage);
+    const next = await this.rebind(session, lineage);
     return { text: result.text, cancelled: false, new_session_id: next.id };
   }
 }

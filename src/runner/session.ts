@@ -286,13 +286,13 @@ export class Session {
     return process;
   }
 
-  /** Takes over a running pi process that was re-bound to this session's pi session. */
-  async adopt(process: PiProcess, piState: unknown, resumed: boolean, lineage?: Lineage): Promise<void> {
+  /** Takes over a running pi process that pi has just put on this session's new pi session. */
+  async adopt(process: PiProcess, piState: unknown, lineage?: Lineage): Promise<void> {
     this.process = process;
     process.setHandlers(this.processHandlers());
     this.state = "starting";
     try {
-      await this.bindPiState(piState, resumed, lineage);
+      await this.bindPiState(piState, false, lineage);
     } catch (error) {
       this.process = undefined;
       this.state = "closed";

@@ -374,14 +374,7 @@ describe("bad input", () => {
   });
 
   test("another user's session is not found, and their session list stays private", async () => {
-    const added = await stack.cli(["user", "add", "mallory", "--password-stdin"], "mallory-password\n");
-    expect(added.code).toBe(0);
-    const login = await fetch(`${stack.baseUrl}/api/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "mallory", password: "mallory-password" }),
-    });
-    const { token } = (await login.json()) as { token: string };
+    const token = await stack.addUser("mallory", "mallory-password");
     const mallory = await MuxClient.connect(stack.wsUrl, token);
     const victim = await createSession();
     for (const cmd of ["prompt", "get_state", "abort", "session.subscribe"]) {

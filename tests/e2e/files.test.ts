@@ -266,14 +266,7 @@ describe("REST file bytes", () => {
   });
 
   test("aborted uploads leave no partial file and never starve another user's upload", async () => {
-    const added = await stack.cli(["user", "add", "bob", "--password-stdin"], "velvet-otter-harbor\n");
-    expect(added.code).toBe(0);
-    const bobLogin = await fetch(`${stack.baseUrl}/api/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "bob", password: "velvet-otter-harbor" }),
-    });
-    const bob = { authorization: `Bearer ${((await bobLogin.json()) as { token: string }).token}` };
+    const bob = { authorization: `Bearer ${await stack.addUser("bob", "velvet-otter-harbor")}` };
     /** An upload that sends 3 MiB and then hangs until `abort` is called. */
     const hangingUpload = (name: string) => {
       const controller = new AbortController();

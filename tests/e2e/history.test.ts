@@ -393,14 +393,7 @@ describe("bad input and other users", () => {
   });
 
   test("another user's session id is 404 everywhere and never shows in their list or search", async () => {
-    const added = await stack.cli(["user", "add", "mallory", "--password-stdin"], "mallory-password\n");
-    expect(added.code).toBe(0);
-    const login = await fetch(`${stack.baseUrl}/api/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: "mallory", password: "mallory-password" }),
-    });
-    const { token } = (await login.json()) as { token: string };
+    const token = await stack.addUser("mallory", "mallory-password");
     const victim = sessions.chat as string;
     expect((await api("GET", `/sessions/${victim}`, undefined, token)).status).toBe(404);
     expect((await api("GET", `/sessions/${victim}/messages`, undefined, token)).status).toBe(404);

@@ -144,13 +144,7 @@ test("bad terminal frames and other users' terminals get clear errors", async ()
   expect(badSize).toMatchObject({ type: "error", code: "invalid_request" });
   const mine = String((await client.openTerminal(workspace)).terminal_id);
 
-  expect((await stack.cli(["user", "add", "eve", "--password-stdin"], "eve-password-1\n")).code).toBe(0);
-  const login = await fetch(`${stack.baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "eve", password: "eve-password-1" }),
-  });
-  const eve = await MuxClient.connect(stack.wsUrl, ((await login.json()) as { token: string }).token);
+  const eve = await MuxClient.connect(stack.wsUrl, await stack.addUser("eve", "eve-password-1"));
   const from = eve.frames.length;
   send(eve, { id: "steal", type: "input", terminal_id: mine, data: "echo pwned > /tmp/pwned\r" });
   const refused = await eve.waitFor((f) => f.channel === "terminal" && f.id === "steal", 10_000, from);

@@ -50,6 +50,8 @@ export interface Stack {
   serve: Subprocess;
   /** Runs `oqto <args>` with this stack's config and data dir. */
   cli: (args: string[], stdin?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Adds a platform user with `oqto user add` and signs it in; resolves with its token. */
+  addUser: (username: string, password: string) => Promise<string>;
   /** Kills `oqto serve` and starts it again on the same port and data. */
   restartServe: () => Promise<void>;
   stop: () => Promise<void>;
@@ -212,12 +214,13 @@ ${options.extraConfig ?? ""}
   const cli: Stack["cli"] = (args, stdin) =>
     runProcess([...base, ...args, ...common], { env, ...(stdin === undefined ? {} : { stdin }) });
 
+  const addWithCli = async (username: string, password: string, role: "admin" | "user") => {
+    const roleArgs = role === "admin" ? ["--admin"] : [];
+    const added = await cli(["user", "add", username, ...roleArgs, "--password-stdin"], `${password}\n`);
+    if (added.code !== 0) throw new Error(`user add ${username} failed: ${added.stderr}`);
+  };
   const admin = { username: "admin", password: "correct-horse-battery", token: "" };
-  const added = await cli(
-    ["user", "add", admin.username, "--admin", "--password-stdin"],
-    `${admin.password}\n`,
-  );
-  if (added.code !== 0) throw new Error(`user add failed: ${added.stderr}`);
+  await addWithCli(admin.username, admin.password, "admin");
 
   const output: string[] = [];
   let port = 0;
@@ -243,13 +246,16 @@ ${options.extraConfig ?? ""}
   await launch(0);
   const baseUrl = () => `http://127.0.0.1:${port}`;
 
-  const login = await fetch(`${baseUrl()}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: admin.username, password: admin.password }),
-  });
-  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-  admin.token = ((await login.json()) as { token: string }).token;
+  const signIn = async (username: string, password: string) => {
+    const login = await fetch(`${baseUrl()}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    });
+    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+    return ((await login.json()) as { token: string }).token;
+  };
+  admin.token = await signIn(admin.username, admin.password);
 
   if (!options.noProvider) {
     const res = await fetch(`${baseUrl()}/api/admin/providers`, {
@@ -293,6 +299,10 @@ ${options.extraConfig ?? ""}
     own,
     logs: () => output.join(""),
     cli,
+    addUser: async (username, password) => {
+      await addWithCli(username, password, "user");
+      return signIn(username, password);
+    },
     restartServe: async () => {
       await stopServe();
       await launch(port);

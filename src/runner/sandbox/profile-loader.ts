@@ -96,19 +96,14 @@ export function builtinProfile(name: BuiltinProfileName): ProfileSpec {
 const isBuiltin = (name: string): name is BuiltinProfileName =>
   (BUILTIN_PROFILE_NAMES as readonly string[]).includes(name);
 
-/** Built-ins first, then the file's own definitions (which cannot reuse a built-in name). */
-function findProfile(name: string, files: LoadedSandboxFile[]): { spec: ProfileSpec } | undefined {
-  if (isBuiltin(name)) return { spec: builtinProfile(name) };
-  for (const loaded of files) {
-    const spec = loaded.data.profiles[name];
-    if (spec) return { spec };
-  }
-  return undefined;
+/** Built-ins first, then the system file's own definitions (which cannot reuse a built-in name). */
+function findProfile(name: string, system: LoadedSandboxFile): ProfileSpec | undefined {
+  return isBuiltin(name) ? builtinProfile(name) : system.data.profiles[name];
 }
 
-function unknownProfile(file: string, name: string, files: LoadedSandboxFile[]): ProtocolError {
-  const known = [...BUILTIN_PROFILE_NAMES, ...files.flatMap((loaded) => Object.keys(loaded.data.profiles))];
-  return sandboxLoadError(file, [
+function unknownProfile(system: LoadedSandboxFile, name: string): ProtocolError {
+  const known = [...BUILTIN_PROFILE_NAMES, ...Object.keys(system.data.profiles)];
+  return sandboxLoadError(system.file, [
     { key: "profile", why: `unknown profile '${name}' (known: ${[...new Set(known)].join(", ")})` },
   ]);
 }
@@ -215,16 +210,16 @@ export function resolveEffectiveProfile(options: ResolveOptions): EffectiveProfi
     ]);
   }
   const globalName = global.data.profile ?? "development";
-  const globalProfile = findProfile(globalName, [global]);
-  if (!globalProfile) throw unknownProfile(systemFile, globalName, [global]);
-  const globalPolicy = profileToPolicy(globalProfile.spec, enabled, home);
+  const globalProfile = findProfile(globalName, global);
+  if (!globalProfile) throw unknownProfile(global, globalName);
+  const globalPolicy = profileToPolicy(globalProfile, enabled, home);
   const chosen = options.workspaceProfile ?? null;
   const base = { global_profile: globalName, workspace_profile: chosen, system_file: systemFile };
   if (chosen === null) return { ...globalPolicy, ...base };
 
-  const workspaceProfile = findProfile(chosen, [global]);
+  const workspaceProfile = findProfile(chosen, global);
   // The choice was valid when it was made; a system file edited since then fails closed.
-  if (!workspaceProfile) throw unknownProfile(systemFile, chosen, [global]);
-  const workspacePolicy = profileToPolicy(workspaceProfile.spec, enabled, home);
+  if (!workspaceProfile) throw unknownProfile(global, chosen);
+  const workspacePolicy = profileToPolicy(workspaceProfile, enabled, home);
   return { ...mergePolicies(globalPolicy, workspacePolicy), ...base };
 }

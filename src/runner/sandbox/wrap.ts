@@ -20,8 +20,8 @@ export interface SandboxWrapOptions {
    * dir) is hidden from whatever runs in the sandbox, whatever the profile says.
    */
   hiddenPaths: string[];
+  /** Host paths the command needs read-only (pi and its runtime when outside /usr). */
   extraRoBinds?: string[];
-  extraRwBinds?: string[];
 }
 
 export interface AgentSandboxSetup {
@@ -73,6 +73,8 @@ function workspaceCacheDir(root: string, workspace: string): string {
 }
 
 interface Placement {
+  /** The workspace root's real path. */
+  root: string;
   workspace: string;
   profile: EffectiveProfile;
 }
@@ -82,10 +84,11 @@ interface Placement {
  * every start so that a tightened choice applies at once. Throws `sandbox_error`.
  */
 function place(options: SandboxWrapOptions, dir: string): Placement {
-  const workspace = owningWorkspace(realpathSync(options.workspaceRoot), dir);
+  const root = realpathSync(options.workspaceRoot);
+  const workspace = owningWorkspace(root, dir);
   const profile = options.sandbox.effective(workspace);
   prepareSandboxDirs({ profile, home: options.home, workspace });
-  return { workspace, profile };
+  return { root, workspace, profile };
 }
 
 function commonOptions(options: SandboxWrapOptions, placement: Placement, cwd: string) {
@@ -94,9 +97,8 @@ function commonOptions(options: SandboxWrapOptions, placement: Placement, cwd: s
     home: options.home,
     workspace: placement.workspace,
     cwd,
-    workspaceRoot: realpathSync(options.workspaceRoot),
+    workspaceRoot: placement.root,
     hiddenPaths: options.hiddenPaths,
-    ...(options.extraRwBinds ? { extraRwBinds: options.extraRwBinds } : {}),
   };
 }
 

@@ -29,13 +29,16 @@ function rateLimited(retryAfterS: number): ApiError {
 export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: AuthRouteDeps): void {
   const limiter = auth.rateLimiter;
 
-  function admitRequest(c: Context): void {
-    const wait = limiter.admitRequest(clientIp(c));
+  /** Counts the request from its client; returns that client's address for the per-account checks. */
+  function admitRequest(c: Context): string {
+    const ip = clientIp(c);
+    const wait = limiter.admitRequest(ip);
     if (wait > 0) throw rateLimited(wait);
+    return ip;
   }
 
-  function admitUsername(c: Context, username: string): void {
-    const wait = limiter.loginDelayFor(username, clientIp(c));
+  function admitUsername(username: string, ip: string): void {
+    const wait = limiter.loginDelayFor(username, ip);
     if (wait > 0) throw rateLimited(wait);
   }
 
@@ -49,9 +52,9 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
   app.get("/api/auth/setup", (c) => c.json({ setup_required: !store.users.adminExists() }));
 
   app.post("/api/auth/setup", async (c) => {
-    admitRequest(c);
+    const ip = admitRequest(c);
     const body = await parseJsonBody(c.req.raw, SetupRequest);
-    admitUsername(c, body.username);
+    admitUsername(body.username, ip);
     if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
     const weakness = passwordWeakness(body.password, [body.username, body.email, body.display_name]);
     if (weakness) {
@@ -65,7 +68,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
       .transaction((): UserRecord => {
         if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
         if (!store.setupTokens.consume(hashSetupToken(body.setup_token))) {
-          limiter.recordFailure(body.username, clientIp(c));
+          limiter.recordFailure(body.username, ip);
           throw new ApiError("FORBIDDEN", "invalid or expired setup token");
         }
         const created = store.users.create({
@@ -80,23 +83,23 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
         return created;
       })
       .immediate();
-    limiter.recordSuccess(body.username, clientIp(c));
+    limiter.recordSuccess(body.username, ip);
     return c.json(await signIn(c, admin), 201);
   });
 
   app.post("/api/auth/login", async (c) => {
-    admitRequest(c);
+    const ip = admitRequest(c);
     const { username, password } = await parseJsonBody(c.req.raw, LoginRequest);
-    admitUsername(c, username);
+    admitUsername(username, ip);
     const user = store.users.byUsername(username);
     // Always verify (against a dummy hash for unknown users) so timing does not reveal which users exist.
     const passwordOk = await checkPassword(password, user?.password_hash ?? null);
     if (!user || !passwordOk) {
-      limiter.recordFailure(username, clientIp(c));
+      limiter.recordFailure(username, ip);
       throw new ApiError("UNAUTHORIZED", "invalid username or password");
     }
     if (!user.is_active) throw new ApiError("UNAUTHORIZED", "this account is deactivated");
-    limiter.recordSuccess(username, clientIp(c));
+    limiter.recordSuccess(username, ip);
     const now = Date.now();
     store.users.recordLogin(user.id, now);
     return c.json(await signIn(c, { ...user, last_login_at: now }), 200);

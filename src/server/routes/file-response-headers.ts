@@ -1,7 +1,7 @@
 /**
  * Headers that keep workspace file bytes inert in Oqto's origin (issue 11). An agent writes these
  * files, so an HTML, SVG or XML file opened from a link must not run script with the user's
- * session: the browser may not sniff another type, the CSP sandbox gives any document an opaque
+ * session: the app's headers forbid sniffing another type, the CSP sandbox gives any document an opaque
  * origin with no script, and whatever is not a passive type downloads instead of rendering
  * unless the preview asks for an inline view (which the sandbox still confines).
  */
@@ -18,11 +18,12 @@ const PASSIVE_TYPES = new Set([
   "text/plain",
 ]);
 
-/** Sent with every file byte the server relays. */
+/**
+ * Sent with every file byte the server relays, over the app's own headers (nosniff, CORP
+ * same-origin: app.ts), which a route keeps when it sets its own.
+ */
 export const INERT_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  "x-content-type-options": "nosniff",
   "content-security-policy": "sandbox; default-src 'none'",
-  "cross-origin-resource-policy": "same-origin",
   // The preview frames file bytes (sandboxed); every other API answer is DENY.
   "x-frame-options": "SAMEORIGIN",
 });

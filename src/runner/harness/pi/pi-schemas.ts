@@ -246,7 +246,6 @@ export type PiCommand =
         | "cycle_thinking_level";
     }
   | { type: "new_session"; parentSession?: string }
-  | { type: "switch_session"; sessionPath: string }
   | { type: "fork"; entryId: string }
   | { type: "set_model"; provider: string; modelId: string }
   | { type: "set_thinking_level"; level: string }
