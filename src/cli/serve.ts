@@ -24,6 +24,7 @@ import { assertServeDataOutOfReach, dropTo, runnerAccount, runnerEnv } from "../
 import { RunnerClient } from "../server/runner/runner-client.ts";
 import { RunnerSupervisor } from "../server/runner/runner-supervisor.ts";
 import { openStore, type Store } from "../server/store/index.ts";
+import { loadUiAssets } from "../server/ui/ui-assets.ts";
 import { cliContext, portFlag } from "./context.ts";
 import { selfCommand } from "./self-command.ts";
 import { VERSION } from "./version.ts";
@@ -173,6 +174,7 @@ export async function runServe(argv: string[]): Promise<number> {
     store,
     auth,
     version: VERSION,
+    ui: await loadUiAssets(uiIndex),
     onProvidersChanged: pushModels,
     extraRoutes: (api) => {
       registerWorkspaceRoutes(
@@ -204,12 +206,8 @@ export async function runServe(argv: string[]): Promise<number> {
     development: false,
     // Uploads stream through in chunks; the upload limit (checked with a clear 413 by the route) bounds them.
     maxRequestBodySize: (config.server.max_upload_mb + 1) * 1024 * 1024,
-    routes: {
-      // Every non-API path is the single-page UI, bundled by Bun and embedded by `bun build --compile`.
-      "/*": uiIndex,
-      "/api/*": (req: Request, srv: Server<SocketData>) =>
-        new URL(req.url).pathname === MUX_PATH ? upgradeMux(req, srv) : app.fetch(req, srv),
-    },
+    routes: { [MUX_PATH]: upgradeMux },
+    // Everything else, the UI's pages and chunks included, goes through the app and its security headers.
     fetch: (req, srv) => app.fetch(req, srv),
     websocket: mux.websocket(),
   });
@@ -235,7 +233,11 @@ export async function runServe(argv: string[]): Promise<number> {
     process.once("SIGINT", () => void stop());
   });
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  auth.origins.addListener(host, server.port ?? port);
   console.log(`oqto ${VERSION} listening on ${url}`);
+  log(
+    `signed-in browsers may make changes from: ${auth.origins.list().join(", ")} (add others with [server] public_url)`,
+  );
   const setupToken = mintSetupToken(store);
   if (setupToken) {
     console.log(

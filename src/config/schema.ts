@@ -19,7 +19,12 @@ export const ConfigSchema = z.strictObject({
         .string()
         .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "server.run_as must be a Linux user name")
         .optional(),
-      /** Origins allowed for cookie-authenticated unsafe requests and WebSocket upgrades. */
+      /**
+       * The address people open Oqto at, when it is not this server's own listening address
+       * (a reverse proxy, a DNS name). Its origin is allowed for cookie-authenticated changes.
+       */
+      public_url: z.url({ protocol: /^https?$/ }).optional(),
+      /** More origins allowed for cookie-authenticated unsafe requests and WebSocket upgrades. */
       allowed_origins: z.array(z.url()).default([]),
       /** `auto`: Secure cookies unless the request came over plain HTTP. */
       secure_cookies: z.enum(["auto", "always", "never"]).default("auto"),

@@ -9,6 +9,8 @@ import { registerLoginLockRoutes } from "./routes/login-locks.ts";
 import { registerMeRoutes } from "./routes/me.ts";
 import { registerProviderRoutes } from "./routes/providers.ts";
 import type { Store } from "./store/index.ts";
+import type { UiAssets } from "./ui/ui-assets.ts";
+import { isApiPath, registerUiRoutes } from "./ui/ui-routes.ts";
 
 export type { AppEnv, AuthUser } from "./auth/index.ts";
 
@@ -21,10 +23,8 @@ export interface AppDeps {
   onProvidersChanged: () => void;
   /** Registered after the auth middleware: every /api route added here requires authentication. */
   extraRoutes?: (app: Hono<AppEnv>) => void;
-}
-
-function isApiPath(path: string): boolean {
-  return path === "/api" || path.startsWith("/api/");
+  /** The built UI, served for every GET outside /api; without it such paths are 404. */
+  ui?: UiAssets;
 }
 
 /** The `oqto serve` HTTP app: REST API with JSON errors, auth on everything but the public routes. */
@@ -68,5 +68,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   registerProviderRoutes(app, { store: deps.store, onProvidersChanged: deps.onProvidersChanged });
   registerLoginLockRoutes(app, deps.auth.rateLimiter);
   deps.extraRoutes?.(app);
+  if (deps.ui) registerUiRoutes(app, deps.ui);
   return app;
 }

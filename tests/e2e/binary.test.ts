@@ -63,6 +63,9 @@ test("the binary reports its version and serves the embedded UI with its assets"
     const page = await fetch(`${stack.baseUrl}${path}`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
+    // The embedded UI goes through the same route and headers as from source.
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self';");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
   }
   const html = await (await fetch(`${stack.baseUrl}/`)).text();
   const scripts = [...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1] as string);
@@ -71,6 +74,8 @@ test("the binary reports its version and serves the embedded UI with its assets"
     const asset = await fetch(new URL(src, stack.baseUrl));
     expect(asset.status).toBe(200);
     expect((await asset.text()).length).toBeGreaterThan(1000);
+    expect(asset.headers.get("cache-control")).toContain("immutable");
+    expect(asset.headers.get("x-content-type-options")).toBe("nosniff");
   }
 });
 

@@ -252,9 +252,9 @@ describe("chat", () => {
     await context.close();
   }, 60_000);
 
-  test("an answer's images from another origin load only when the user clicks", async () => {
+  test("an answer's images from another origin load only when the user asks, in a tab of their own", async () => {
     // Another origin on this machine that counts what reaches it (an exfiltration endpoint).
-    const hits: string[] = [];
+    const hits: { path: string; referer: string | null }[] = [];
     const pixel = Buffer.from(
       "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
       "base64",
@@ -263,7 +263,9 @@ describe("chat", () => {
       hostname: "127.0.0.1",
       port: 0,
       fetch: (req) => {
-        hits.push(new URL(req.url).pathname + new URL(req.url).search);
+        const url = new URL(req.url);
+        if (url.pathname !== "/favicon.ico")
+          hits.push({ path: url.pathname + url.search, referer: req.headers.get("referer") });
         return new Response(pixel, { headers: { "content-type": "image/png" } });
       },
     });
@@ -285,16 +287,25 @@ describe("chat", () => {
       const answer = page.locator('[data-role="assistant"] .markdown', { hasText: "done" });
       await answer.waitFor();
       await idle(page);
-      const button = answer.getByTestId("remote-image");
-      expect(await button.textContent()).toBe(`Load image “chart” from 127.0.0.1:${outside.port}`);
+      const link = answer.getByTestId("remote-image");
+      expect(await link.textContent()).toBe(`Open image “chart” from 127.0.0.1:${outside.port}`);
+      expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
+      // Even markup that slipped past the sanitizer could not load it: the page's policy forbids it.
+      await page.evaluate((url) => {
+        const image = new Image();
+        image.src = url;
+        document.body.append(image);
+      }, `${base}/beacon.png`);
       await Bun.sleep(300);
       expect(hits).toEqual([]);
-      await button.click();
-      await answer.locator(`img[src="${base}/chart.png?secret=s3cr3t"]`).waitFor();
-      await page.waitForFunction(
-        () => document.querySelector<HTMLImageElement>(".markdown img[src]")?.complete,
-      );
-      expect(hits).toEqual(["/chart.png?secret=s3cr3t"]);
+      const violations = pageErrors.splice(0);
+      expect(violations).toEqual([expect.stringContaining(`img-src blocked ${base}/beacon.png`)]);
+
+      const [tab] = await Promise.all([context.waitForEvent("page"), link.click()]);
+      await tab.waitForLoadState();
+      expect(tab.url()).toBe(`${base}/chart.png?secret=s3cr3t`);
+      expect(await tab.evaluate(() => window.opener)).toBeNull();
+      expect(hits).toEqual([{ path: "/chart.png?secret=s3cr3t", referer: null }]);
       await context.close();
     } finally {
       await outside.stop(true);

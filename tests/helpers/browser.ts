@@ -43,9 +43,14 @@ export async function signIn(
   await page.getByRole("heading", { name: "Workspaces" }).waitFor();
 }
 
+/** What the page reports for each Content-Security-Policy violation in Oqto's own page. */
+const CSP_VIOLATION = "CSP violation:";
+
 /**
  * A fresh context and page in the size and colours the screenshots use, with the UI wait time;
- * uncaught page errors are pushed onto `pageErrors` (tests expect it to stay empty).
+ * uncaught page errors and every violation of the UI's Content-Security-Policy are pushed onto
+ * `pageErrors` (tests expect it to stay empty), so each browser test also proves the UI works
+ * under its policy. Frames of workspace files (previews) are not the UI: their policy blocks by design.
  */
 export async function newPage(
   browser: Browser,
@@ -57,8 +62,17 @@ export async function newPage(
     colorScheme: "light",
     ...options,
   });
+  await context.addInitScript((prefix: string) => {
+    if (window.top !== window) return;
+    document.addEventListener("securitypolicyviolation", (event) =>
+      console.error(`${prefix} ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`),
+    );
+  }, CSP_VIOLATION);
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
   page.on("pageerror", (error) => pageErrors.push(error.message));
+  page.on("console", (message) => {
+    if (message.text().startsWith(CSP_VIOLATION)) pageErrors.push(message.text());
+  });
   return { context, page };
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
+import { AllowedOrigins } from "../../src/server/auth/origin.ts";
 import { MAX_JSON_BODY_BYTES } from "../../src/server/http-errors.ts";
 import type { UserRecord } from "../../src/server/store/index.ts";
 import {
@@ -18,12 +19,15 @@ let alice: UserRecord;
 let token: string;
 
 beforeEach(async () => {
-  server = createTestServer(`\n[server]\nallowed_origins = ["https://ui.example.com"]\n`, (app) => {
-    app.get("/api/boom", () => {
-      throw new Error("secret internal detail");
-    });
-    app.post("/api/echo", (c) => c.json({ user: c.var.user.username }));
-  });
+  server = createTestServer(
+    `\n[server]\npublic_url = "${BASE}/oqto"\nallowed_origins = ["https://ui.example.com"]\n`,
+    (app) => {
+      app.get("/api/boom", () => {
+        throw new Error("secret internal detail");
+      });
+      app.post("/api/echo", (c) => c.json({ user: c.var.user.username }));
+    },
+  );
   alice = await addUser(server.store, "alice", "alice-password", "admin");
   token = (await login(server.app, "alice", "alice-password")).token;
 });
@@ -148,6 +152,29 @@ describe("CSRF origin rule for cookie authentication", () => {
       expect({ origin, status: res.status }).toEqual({ origin, status });
       if (status === 403) expect(await res.json()).toMatchObject({ code: "FORBIDDEN" });
     }
+  });
+
+  test("the request's own Host never makes its Origin allowed", async () => {
+    const forged = await server.app.request("http://evil.example.com/api/echo", {
+      method: "POST",
+      headers: { ...cookie(), origin: "http://evil.example.com" },
+      body: "{}",
+    });
+    expect(forged.status).toBe(403);
+  });
+
+  test("serve's own listening address is allowed once it listens, on its port only", () => {
+    const origins = new AllowedOrigins(server.config);
+    const probe = (origin: string) => origins.allows(new Request(`${BASE}/`, { headers: { origin } }));
+    expect(probe("http://127.0.0.1:8123")).toBe(false);
+    origins.addListener("127.0.0.1", 8123);
+    expect(probe("http://127.0.0.1:8123")).toBe(true);
+    expect(probe("http://localhost:8123")).toBe(true);
+    expect(probe("http://[::1]:8123")).toBe(true);
+    expect(probe("http://127.0.0.1:8124")).toBe(false);
+    expect(probe("https://127.0.0.1:8123")).toBe(false);
+    expect(probe(BASE)).toBe(true);
+    expect(probe("https://ui.example.com")).toBe(true);
   });
 
   test("safe methods with a cookie and Bearer requests need no Origin", async () => {

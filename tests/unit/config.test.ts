@@ -19,6 +19,16 @@ describe("config", () => {
     expect(() => parseConfig('[auth]\njwt_secret = "short"\n')).toThrow(/at least 32 bytes/);
   });
 
+  test("public_url must be an http(s) URL", () => {
+    expect(parseConfig('[server]\npublic_url = "https://oqto.example.com"\n').server.public_url).toBe(
+      "https://oqto.example.com",
+    );
+    expect(() => parseConfig('[server]\npublic_url = "ftp://oqto.example.com"\n')).toThrow(
+      /server\.public_url/,
+    );
+    expect(() => parseConfig('[server]\npublic_url = "oqto.example.com"\n')).toThrow(/server\.public_url/);
+  });
+
   test("invalid TOML is a ConfigError", () => {
     expect(() => parseConfig("[server\n")).toThrow(ConfigError);
   });

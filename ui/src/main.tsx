@@ -1,3 +1,5 @@
+// First: configures zod before any schema parses.
+import "./lib/zod-jitless.ts";
 import { render } from "preact";
 import { App } from "./app.tsx";
 import { bootAuth } from "./state/auth.ts";

@@ -3,6 +3,7 @@ import type { Config } from "../../config/schema.ts";
 import type { Store } from "../store/index.ts";
 import { resolveJwtSecret, TokenService } from "./jwt.ts";
 import { type AuthGuard, createAuthGuard } from "./middleware.ts";
+import { AllowedOrigins } from "./origin.ts";
 import { AuthRateLimiter } from "./rate-limit.ts";
 
 export { type AppEnv, type AuthUser, requireAdmin } from "./middleware.ts";
@@ -12,6 +13,8 @@ export { mintSetupToken } from "./setup-token.ts";
 export interface Auth extends AuthGuard {
   tokens: TokenService;
   rateLimiter: AuthRateLimiter;
+  /** serve adds its own listening address once it knows its port. */
+  origins: AllowedOrigins;
 }
 
 export interface AuthDeps {
@@ -26,5 +29,11 @@ export function createAuth({ config, store, dataDir }: AuthDeps): Auth {
     resolveJwtSecret(config, dataPaths(dataDir).jwtSecret),
     config.auth.token_ttl_s,
   );
-  return { ...createAuthGuard({ config, store, tokens }), tokens, rateLimiter: new AuthRateLimiter() };
+  const origins = new AllowedOrigins(config);
+  return {
+    ...createAuthGuard({ origins, store, tokens }),
+    tokens,
+    rateLimiter: new AuthRateLimiter(),
+    origins,
+  };
 }

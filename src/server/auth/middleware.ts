@@ -1,11 +1,10 @@
 import type { MiddlewareHandler } from "hono";
-import type { Config } from "../../config/schema.ts";
 import type { User } from "../../protocol/rest.ts";
 import { ApiError } from "../http-errors.ts";
 import { type Store, toPublicUser } from "../store/index.ts";
 import { readAuthCookie } from "./cookie.ts";
 import type { TokenService } from "./jwt.ts";
-import { isOriginAllowed, isUnsafeMethod } from "./origin.ts";
+import { type AllowedOrigins, isUnsafeMethod } from "./origin.ts";
 
 /** The authenticated user as routes see it, re-read from the DB on every request. */
 export type AuthUser = User;
@@ -22,7 +21,7 @@ interface Credential {
 }
 
 export interface AuthGuardDeps {
-  config: Config;
+  origins: AllowedOrigins;
   store: Store;
   tokens: TokenService;
 }
@@ -55,7 +54,7 @@ function queryCredential(req: Request): Credential | null {
   return token ? { token, source: "query" } : null;
 }
 
-export function createAuthGuard({ config, store, tokens }: AuthGuardDeps): AuthGuard {
+export function createAuthGuard({ origins, store, tokens }: AuthGuardDeps): AuthGuard {
   /** The user behind a token; null when the token is invalid, the user is gone or inactive, or `tv` is stale. */
   async function userForToken(token: string): Promise<AuthUser | null> {
     const claims = await tokens.verify(token);
@@ -72,11 +71,7 @@ export function createAuthGuard({ config, store, tokens }: AuthGuardDeps): AuthG
     if (!credential) throw new ApiError("UNAUTHORIZED", "authentication required");
     const user = await userForToken(credential.token);
     if (!user) throw new ApiError("UNAUTHORIZED", "invalid or expired token");
-    if (
-      credential.source === "cookie" &&
-      isUnsafeMethod(c.req.method) &&
-      !isOriginAllowed(c.req.raw, config)
-    ) {
+    if (credential.source === "cookie" && isUnsafeMethod(c.req.method) && !origins.allows(c.req.raw)) {
       throw new ApiError("FORBIDDEN", "cross-origin request refused: Origin is not allowed");
     }
     c.set("user", user);
@@ -88,7 +83,7 @@ export function createAuthGuard({ config, store, tokens }: AuthGuardDeps): AuthG
     if (bearer === "malformed") return null;
     const credential = bearer ?? queryCredential(req) ?? cookieCredential(req);
     if (!credential) return null;
-    if (credential.source === "cookie" && !isOriginAllowed(req, config)) return null;
+    if (credential.source === "cookie" && !origins.allows(req)) return null;
     return userForToken(credential.token);
   }
 

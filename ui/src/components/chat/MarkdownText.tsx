@@ -3,30 +3,23 @@ import { useEffect, useRef } from "preact/hooks";
 import { REMOTE_IMAGE_ATTR, renderMarkdown } from "../../lib/markdown.ts";
 
 /**
- * Shows each image from another origin as a button until the user loads it; addresses loaded
- * once stay loaded across the re-renders of a streaming answer.
+ * Shows each image from another origin as a link that opens it in a tab of its own: the page's
+ * policy (`img-src 'self' data: blob:`) lets nothing from another origin load inside Oqto, so the
+ * user's click is what sends the request, with no referrer and no opener.
  */
-function gateRemoteImages(element: HTMLElement, loaded: ReadonlySet<string>): void {
+function gateRemoteImages(element: HTMLElement): void {
   for (const image of element.querySelectorAll<HTMLImageElement>(`img[${REMOTE_IMAGE_ATTR}]`)) {
     const src = image.getAttribute(REMOTE_IMAGE_ATTR) ?? "";
-    if (loaded.has(src)) {
-      image.src = src;
-      continue;
-    }
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "button ghost remote-image";
-    button.dataset.testid = "remote-image";
-    button.dataset.src = src;
-    let host = src;
-    try {
-      host = new URL(src, location.href).host;
-    } catch {
-      // shown as written
-    }
-    button.textContent = `Load image${image.alt ? ` “${image.alt}”` : ""} from ${host}`;
-    button.title = src;
-    image.replaceWith(button);
+    const link = document.createElement("a");
+    link.className = "button ghost remote-image";
+    link.dataset.testid = "remote-image";
+    link.href = src;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    link.referrerPolicy = "no-referrer";
+    link.textContent = `Open image${image.alt ? ` “${image.alt}”` : ""} from ${link.host || src}`;
+    link.title = src;
+    image.replaceWith(link);
   }
 }
 
@@ -39,26 +32,16 @@ export function MarkdownText({ text }: { text: ReadonlySignal<string> }) {
   useEffect(() => {
     const element = ref.current;
     if (!element) return;
-    const loaded = new Set<string>();
     let rendered: string | null = null;
     let frame = 0;
-    const render = (value: string) => {
-      rendered = value;
-      element.innerHTML = renderMarkdown(value);
-      gateRemoteImages(element, loaded);
-    };
     const flush = () => {
       frame = 0;
       const value = text.peek();
-      if (value !== rendered) render(value);
+      if (value === rendered) return;
+      rendered = value;
+      element.innerHTML = renderMarkdown(value);
+      gateRemoteImages(element);
     };
-    const onClick = (event: MouseEvent) => {
-      const button = (event.target as Element | null)?.closest<HTMLButtonElement>("button.remote-image");
-      if (!button?.dataset.src || !element.contains(button)) return;
-      loaded.add(button.dataset.src);
-      render(text.peek());
-    };
-    element.addEventListener("click", onClick);
     flush();
     const dispose = effect(() => {
       text.value;
@@ -67,7 +50,6 @@ export function MarkdownText({ text }: { text: ReadonlySignal<string> }) {
     return () => {
       dispose();
       cancelAnimationFrame(frame);
-      element.removeEventListener("click", onClick);
     };
   }, [text]);
   return <div class="markdown" ref={ref} />;
