@@ -10,7 +10,7 @@ import { createApp } from "../server/app.ts";
 import { createAuth, mintSetupToken } from "../server/auth/index.ts";
 import { HistoryGateway } from "../server/history-gateway.ts";
 import { errorResponse } from "../server/http-errors.ts";
-import { AgentChannel, type SessionOwnership } from "../server/mux/agent-channel.ts";
+import { AgentChannel } from "../server/mux/agent-channel.ts";
 import { FilesChannel } from "../server/mux/files-channel.ts";
 import { HistoryChannel } from "../server/mux/history-channel.ts";
 import type { SocketData } from "../server/mux/mux-connection.ts";
@@ -23,7 +23,8 @@ import { registerWorkspaceRoutes } from "../server/routes/workspaces.ts";
 import { assertServeDataOutOfReach, dropTo, runnerAccount, runnerEnv } from "../server/runner/run-as.ts";
 import { RunnerClient } from "../server/runner/runner-client.ts";
 import { RunnerSupervisor } from "../server/runner/runner-supervisor.ts";
-import { openStore, type Store } from "../server/store/index.ts";
+import { ownershipFrom } from "../server/session-ownership.ts";
+import { openStore } from "../server/store/index.ts";
 import { loadUiAssets } from "../server/ui/ui-assets.ts";
 import { cliContext, portFlag } from "./context.ts";
 import { selfCommand } from "./self-command.ts";
@@ -43,14 +44,6 @@ export const SERVE_ROOT_REFUSAL =
   "or run oqto serve as an unprivileged user.";
 
 const MUX_PATH = "/api/ws/mux";
-
-function ownershipFrom(store: Store): SessionOwnership {
-  return {
-    claim: (sessionId, userId, workspacePath) =>
-      store.sessions.claimSession(sessionId, userId, workspacePath).user_id === userId,
-    owner: (sessionId) => store.sessions.sessionOwner(sessionId) ?? undefined,
-  };
-}
 
 export async function runServe(argv: string[]): Promise<number> {
   const ctx = cliContext(argv, {
@@ -165,6 +158,7 @@ export async function runServe(argv: string[]): Promise<number> {
     files,
     terminal,
     hub,
+    stillValid: auth.stillValid,
     serverVersion: VERSION,
     log,
   });
@@ -176,6 +170,7 @@ export async function runServe(argv: string[]): Promise<number> {
     version: VERSION,
     ui: await loadUiAssets(uiIndex),
     onProvidersChanged: pushModels,
+    closeSocketsOf: (userId) => mux?.closeUser(userId),
     extraRoutes: (api) => {
       registerWorkspaceRoutes(
         api,
@@ -192,10 +187,11 @@ export async function runServe(argv: string[]): Promise<number> {
   });
 
   const upgradeMux = async (req: Request, server: Server<SocketData>) => {
-    const user = await auth.authenticateRequest(req);
-    if (!user) return errorResponse("UNAUTHORIZED", "authentication required");
+    const identity = await auth.authenticateRequest(req);
+    if (!identity) return errorResponse("UNAUTHORIZED", "authentication required");
+    const { id, username, role } = identity.user;
     const upgraded = server.upgrade(req, {
-      data: { user: { id: user.id, username: user.username, role: user.role } },
+      data: { user: { id, username, role }, credential: identity.credential },
     });
     return upgraded ? undefined : errorResponse("BAD_REQUEST", "expected a WebSocket upgrade");
   };

@@ -10,6 +10,7 @@ export const REST_ERROR_CODES = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  RANGE_NOT_SATISFIABLE: 416,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   BAD_GATEWAY: 502,
@@ -91,3 +92,71 @@ export const CreateWorkspaceRequest = z.strictObject({
   name: WorkspaceName,
   display_name: z.string().max(200).optional(),
 });
+
+// Accounts (issue 12): the caller's own profile, password and API keys; the admin's user management and audit log.
+
+const DisplayName = z.string().trim().min(1).max(200);
+export const UpdateMeRequest = z
+  .strictObject({ display_name: DisplayName.nullable().optional(), email: z.email().nullable().optional() })
+  .refine((body) => body.display_name !== undefined || body.email !== undefined, "nothing to change");
+export const ChangePasswordRequest = z.strictObject({
+  current_password: z.string().min(1).max(256),
+  new_password: Password,
+});
+
+export const CreateApiKeyRequest = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  /** Lifetime; without it the key lasts until deleted. */
+  expires_in_s: z
+    .number()
+    .int()
+    .positive()
+    .max(5 * 365 * 86400)
+    .optional(),
+});
+export const ApiKey = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** The key's first characters, to tell keys apart; the key itself is shown only once. */
+  prefix: z.string(),
+  created_at: z.number(),
+  expires_at: z.number().optional(),
+  last_used_at: z.number().optional(),
+});
+export type ApiKey = z.infer<typeof ApiKey>;
+export const CreatedApiKey = ApiKey.extend({ key: z.string() });
+export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
+
+export const AdminCreateUserRequest = z.strictObject({
+  username: Username,
+  password: Password,
+  role: Role.default("user"),
+  email: z.email().optional(),
+  display_name: DisplayName.optional(),
+});
+export const AdminUpdateUserRequest = z
+  .strictObject({ is_active: z.boolean().optional(), role: Role.optional() })
+  .refine((body) => body.is_active !== undefined || body.role !== undefined, "nothing to change");
+export const ResetPasswordRequest = z.strictObject({ password: Password });
+
+export const AuditEntry = z.object({
+  id: z.number(),
+  at: z.number(),
+  actor_id: z.string().optional(),
+  actor_name: z.string().optional(),
+  action: z.string(),
+  target: z.string().optional(),
+  ip: z.string().optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+export const AuditQueryParams = z.strictObject({
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  action: z
+    .string()
+    .regex(/^[a-z_.]{1,64}$/)
+    .optional(),
+});
+export const AuditPage = z.object({ entries: z.array(AuditEntry), next_before: z.number().optional() });
+export type AuditPage = z.infer<typeof AuditPage>;

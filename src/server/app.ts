@@ -1,12 +1,15 @@
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { Config } from "../config/schema.ts";
+import { registerAdminUserRoutes } from "./accounts/admin-user-routes.ts";
+import { registerApiKeyRoutes } from "./accounts/api-key-routes.ts";
+import { registerAuditRoutes } from "./accounts/audit-routes.ts";
+import { registerMeRoutes } from "./accounts/me-routes.ts";
 import { type AppEnv, type Auth, requireAdmin } from "./auth/index.ts";
 import { ApiError, errorResponse } from "./http-errors.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerLoginLockRoutes } from "./routes/login-locks.ts";
-import { registerMeRoutes } from "./routes/me.ts";
 import { registerProviderRoutes } from "./routes/providers.ts";
 import type { Store } from "./store/index.ts";
 import type { UiAssets } from "./ui/ui-assets.ts";
@@ -21,6 +24,8 @@ export interface AppDeps {
   version: string;
   /** Called after every provider change (the server pushes models.json to the runners). Must not throw. */
   onProvidersChanged: () => void;
+  /** Closes every open WebSocket of a user whose credentials were just revoked. */
+  closeSocketsOf: (userId: string) => void;
   /** Registered after the auth middleware: every /api route added here requires authentication. */
   extraRoutes?: (app: Hono<AppEnv>) => void;
   /** The built UI, served for every GET outside /api; without it such paths are 404. */
@@ -58,15 +63,24 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // Public routes come first: a handler that responds ends the chain before the auth middleware runs.
   registerHealthRoutes(app, { version: deps.version });
-  registerAuthRoutes(app, { config: deps.config, store: deps.store, auth: deps.auth });
+  const accounts = {
+    config: deps.config,
+    store: deps.store,
+    auth: deps.auth,
+    closeSocketsOf: deps.closeSocketsOf,
+  };
+  registerAuthRoutes(app, accounts);
 
   app.use("/api/*", deps.auth.middleware);
   // The whole admin namespace is admin-only, including routes added later.
   app.use("/api/admin/*", requireAdmin);
 
-  registerMeRoutes(app);
+  registerMeRoutes(app, accounts);
+  registerApiKeyRoutes(app, accounts);
+  registerAdminUserRoutes(app, accounts);
+  registerAuditRoutes(app, deps.store);
   registerProviderRoutes(app, { store: deps.store, onProvidersChanged: deps.onProvidersChanged });
-  registerLoginLockRoutes(app, deps.auth.rateLimiter);
+  registerLoginLockRoutes(app, deps.auth.rateLimiter, deps.store);
   deps.extraRoutes?.(app);
   if (deps.ui) registerUiRoutes(app, deps.ui);
   return app;

@@ -37,6 +37,14 @@ function isJsonContentType(header: string | null): boolean {
   return mediaType === "application/json";
 }
 
+/**
+ * A request body that failed while it was read: the client closed the connection before its
+ * end. Nobody reads the answer, but it is the client's doing, not a server error.
+ */
+export function bodyCutOff(): ApiError {
+  return new ApiError("BAD_REQUEST", "the request body was cut off: the connection closed before its end");
+}
+
 /** Reads the body as UTF-8 text, refusing (413) anything over `limit` bytes without buffering it. */
 async function readCappedText(req: Request, limit: number): Promise<string> {
   const tooLarge = () => new ApiError("PAYLOAD_TOO_LARGE", `request body exceeds ${limit} bytes`);
@@ -47,7 +55,9 @@ async function readCappedText(req: Request, limit: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await reader.read().catch(() => {
+      throw bodyCutOff();
+    });
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -100,6 +110,16 @@ export async function parseJsonBody<T extends z.ZodType>(req: Request, schema: T
       `invalid request body: ${fields.join(", ")}`,
       zodIssueDetails(parsed.error),
     );
+  }
+  return parsed.data;
+}
+
+/** Validates a request's query parameters: 400 with the zod issues in `details` when the schema rejects them. */
+export function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join(".") || "(query)");
+    throw new ApiError("BAD_REQUEST", `invalid query: ${fields.join(", ")}`, zodIssueDetails(parsed.error));
   }
   return parsed.data;
 }

@@ -195,13 +195,13 @@ describe("authenticateRequest (WebSocket upgrade)", () => {
 
   test("accepts Bearer, ?token= and an allowed-origin cookie", async () => {
     const viaBearer = await server.auth.authenticateRequest(new Request(wsUrl, { headers: bearer(token) }));
-    expect(viaBearer?.username).toBe("alice");
+    expect(viaBearer?.user.username).toBe("alice");
     const viaQuery = await server.auth.authenticateRequest(new Request(`${wsUrl}?token=${token}`));
-    expect(viaQuery?.id).toBe(alice.id);
+    expect(viaQuery?.user.id).toBe(alice.id);
     const viaCookie = await server.auth.authenticateRequest(
       new Request(wsUrl, { headers: { cookie: `auth_token=${token}`, origin: "https://ui.example.com" } }),
     );
-    expect(viaCookie?.role).toBe("admin");
+    expect(viaCookie?.user.role).toBe("admin");
   });
 
   test("rejects a cookie without an allowed Origin, bad tokens and no credentials", async () => {

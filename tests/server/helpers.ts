@@ -25,6 +25,8 @@ export interface TestServer {
   app: Hono<AppEnv>;
   /** How often `onProvidersChanged` was called. */
   providerChanges: () => number;
+  /** The users whose WebSockets the app asked to close, in order. */
+  closedSockets: string[];
   close: () => void;
 }
 
@@ -40,6 +42,7 @@ export function createTestServer(
   const store = openStore(dataDir);
   const auth = createAuth({ config, store, dataDir });
   let changes = 0;
+  const closedSockets: string[] = [];
   const app = createApp({
     config,
     store,
@@ -48,6 +51,7 @@ export function createTestServer(
     onProvidersChanged: () => {
       changes += 1;
     },
+    closeSocketsOf: (userId) => closedSockets.push(userId),
     ...(extraRoutes && { extraRoutes }),
   });
   return {
@@ -57,6 +61,7 @@ export function createTestServer(
     auth,
     app,
     providerChanges: () => changes,
+    closedSockets,
     close: () => {
       store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -65,6 +65,7 @@ describe("JWT secret", () => {
       auth: createAuth({ config: first.config, store: first.store, dataDir }),
       version: "x",
       onProvidersChanged: () => {},
+      closeSocketsOf: () => {},
     });
     expect((await restarted.request(`${BASE}/api/me`, { headers: bearer(token) })).status).toBe(200);
     rmSync(join(dataDir, "jwt-secret"));
@@ -74,6 +75,7 @@ describe("JWT secret", () => {
       auth: createAuth({ config: first.config, store: first.store, dataDir }),
       version: "x",
       onProvidersChanged: () => {},
+      closeSocketsOf: () => {},
     });
     expect((await rotated.request(`${BASE}/api/me`, { headers: bearer(token) })).status).toBe(401);
   });

@@ -162,3 +162,65 @@ describe("oqto user list", () => {
     expect((await run(["list", "--admin"])).code).toBe(2);
   });
 });
+
+describe("oqto user disable|enable|passwd|role|delete", () => {
+  beforeEach(async () => {
+    await run(["add", "boss", "--admin", "--password-stdin"], "first-password\n");
+    await run(["add", "alice", "--password-stdin"], "alice-password\n");
+  });
+  const alice = () => withStore((store) => store.users.byUsername("alice"));
+
+  test("disable and enable revoke and restore access, bumping the token version", async () => {
+    const tv = alice()?.tv ?? -1;
+    expect(await run(["disable", "alice"])).toMatchObject({
+      code: 0,
+      out: "disabled 'alice' (signed out everywhere)",
+    });
+    expect(alice()).toMatchObject({ is_active: false, tv: tv + 1 });
+    expect((await run(["enable", "alice"])).code).toBe(0);
+    expect(alice()?.is_active).toBe(true);
+  });
+
+  test("passwd reads the new password from stdin and refuses a weak one", async () => {
+    const weak = await run(["passwd", "alice", "--password-stdin"], "password\n");
+    expect(weak.code).toBe(1);
+    expect(weak.err).toStartWith("oqto user passwd: the password is too easy to guess");
+    expect(await checkPassword("alice-password", alice()?.password_hash ?? null)).toBe(true);
+    const changed = await run(["passwd", "alice", "--password-stdin"], "marble-canyon-violin-8\n");
+    expect(changed.code).toBe(0);
+    expect(await checkPassword("marble-canyon-violin-8", alice()?.password_hash ?? null)).toBe(true);
+    expect((await run(["passwd", "alice"])).code).toBe(2);
+  });
+
+  test("role changes the role; the last active admin stays an admin and cannot be disabled or deleted", async () => {
+    for (const args of [
+      ["role", "boss", "user"],
+      ["disable", "boss"],
+      ["delete", "boss"],
+    ]) {
+      const refused = await run(args);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain("last active admin");
+    }
+    expect(await run(["role", "alice", "admin"])).toMatchObject({ code: 0, out: "'alice' is now an admin" });
+    expect((await run(["role", "boss", "user"])).code).toBe(0);
+    const bad = await run(["role", "alice", "root"]);
+    expect(bad).toMatchObject({
+      code: 1,
+      err: "oqto user role: the role must be 'admin' or 'user', not 'root'",
+    });
+  });
+
+  test("delete removes the user; unknown users and usage errors are clear", async () => {
+    expect(await run(["delete", "alice"])).toMatchObject({ code: 0, out: "deleted 'alice'" });
+    expect(alice()).toBeNull();
+    expect(await run(["delete", "alice"])).toMatchObject({
+      code: 1,
+      err: "oqto user delete: no user 'alice'",
+    });
+    expect((await run(["delete"])).code).toBe(2);
+    expect((await run(["delete", "a", "b"])).code).toBe(2);
+    expect((await run(["role", "boss"])).code).toBe(2);
+    expect((await run(["disable", "boss", "--admin"])).code).toBe(2);
+  });
+});

@@ -6,7 +6,7 @@ import { type AuthGuard, createAuthGuard } from "./middleware.ts";
 import { AllowedOrigins } from "./origin.ts";
 import { AuthRateLimiter } from "./rate-limit.ts";
 
-export { type AppEnv, type AuthUser, requireAdmin } from "./middleware.ts";
+export { type AppEnv, type AuthUser, type CredentialRef, type Identity, requireAdmin } from "./middleware.ts";
 export { mintSetupToken } from "./setup-token.ts";
 
 /** Everything the app needs for authentication, built once per `oqto serve`. */

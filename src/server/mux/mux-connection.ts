@@ -1,6 +1,7 @@
 import type { ServerWebSocket } from "bun";
 import type { z } from "zod";
 import { describeZodError, type ErrorCode, type MuxChannel } from "../../protocol/index.ts";
+import type { CredentialRef } from "../auth/index.ts";
 
 /** Outgoing bytes a socket may hold before it counts as a slow consumer (PROTOCOL.md §2.6). */
 export const SLOW_CONSUMER_BYTES = 8 * 1024 * 1024;
@@ -19,6 +20,8 @@ export interface MuxUser {
 
 export interface SocketData {
   user: MuxUser;
+  /** What the upgrade was authenticated with: re-checked while the socket is open. */
+  credential: CredentialRef;
   connection?: MuxConnection;
 }
 

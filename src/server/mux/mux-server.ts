@@ -1,5 +1,6 @@
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import { MAX_MUX_FRAME_BYTES, MuxChannel, PROTOCOL_VERSION } from "../../protocol/index.ts";
+import type { CredentialRef } from "../auth/index.ts";
 import type { AgentChannel } from "./agent-channel.ts";
 import type { FilesChannel } from "./files-channel.ts";
 import type { HistoryChannel } from "./history-channel.ts";
@@ -17,9 +18,14 @@ export interface MuxServerOptions {
   files: FilesChannel;
   terminal: TerminalChannel;
   hub: SessionHub;
+  /** Whether a socket's user and credential still hold; checked on every ping round. */
+  stillValid: (userId: string, credential: CredentialRef) => boolean;
   serverVersion: string;
   log: (message: string) => void;
 }
+
+/** Close code of a socket whose user was signed out, deactivated or deleted, or whose key was revoked. */
+export const CLOSE_REVOKED = 4001;
 
 /** The multiplexed WebSocket `/api/ws/mux` (PROTOCOL.md §2): framing, channels, keepalive. */
 export class MuxServer {
@@ -31,8 +37,21 @@ export class MuxServer {
   start(): void {
     this.pinger = setInterval(() => {
       const frame = JSON.stringify({ channel: "system", type: "ping", ts: Date.now() });
-      for (const conn of this.connections) conn.send(frame);
+      for (const conn of this.connections) {
+        // Catches revocations made outside this process too (`oqto user disable` on the DB).
+        if (!this.options.stillValid(conn.user.id, conn.ws.data.credential)) {
+          conn.ws.close(CLOSE_REVOKED, "credentials revoked");
+          continue;
+        }
+        conn.send(frame);
+      }
     }, PING_INTERVAL_MS);
+  }
+
+  /** Closes every socket of `userId` at once (sign-out, deactivation, deletion, password change). */
+  closeUser(userId: string): void {
+    for (const conn of this.connections)
+      if (conn.user.id === userId) conn.ws.close(CLOSE_REVOKED, "credentials revoked");
   }
 
   stop(): void {

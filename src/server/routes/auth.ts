@@ -1,19 +1,23 @@
 import type { Context, Hono } from "hono";
-import type { Config } from "../../config/schema.ts";
 import { type AuthResponse, LoginRequest, SetupRequest } from "../../protocol/rest.ts";
+import type { AccountDeps } from "../accounts/account-deps.ts";
+import { audit } from "../accounts/audit.ts";
+import { requireStrongPassword } from "../accounts/strong-password.ts";
 import { clientIp } from "../auth/client-ip.ts";
 import { clearAuthCookie, setAuthCookie } from "../auth/cookie.ts";
-import type { AppEnv, Auth } from "../auth/index.ts";
-import { passwordWeakness } from "../auth/password-strength.ts";
+import type { AppEnv } from "../auth/index.ts";
 import { checkPassword, hashPassword } from "../auth/passwords.ts";
 import { hashSetupToken } from "../auth/setup-token.ts";
 import { ApiError, parseJsonBody } from "../http-errors.ts";
-import { type Store, toPublicUser, type UserRecord } from "../store/index.ts";
+import { toPublicUser, type UserRecord } from "../store/index.ts";
 
-export interface AuthRouteDeps {
-  config: Config;
-  store: Store;
-  auth: Auth;
+/**
+ * Bun builds the request's URL from its Host header, and a Host such as `%zz` or `host:99999`
+ * leaves a URL that does not parse: the session cookie's Secure flag (read from the URL's
+ * scheme) cannot be decided, so the routes that set the cookie refuse the request.
+ */
+function requireParsableUrl(c: Context): void {
+  if (!URL.canParse(c.req.url)) throw new ApiError("BAD_REQUEST", "malformed Host header");
 }
 
 function rateLimited(retryAfterS: number): ApiError {
@@ -26,7 +30,8 @@ function rateLimited(retryAfterS: number): ApiError {
  * Public auth routes (PROTOCOL.md §4.2): first-admin setup, login, logout. Login and setup are rate
  * limited per client IP, and failures slow down the client that made them, per username.
  */
-export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: AuthRouteDeps): void {
+export function registerAuthRoutes(app: Hono<AppEnv>, deps: AccountDeps): void {
+  const { config, store, auth } = deps;
   const limiter = auth.rateLimiter;
 
   /** Counts the request from its client; returns that client's address for the per-account checks. */
@@ -37,9 +42,16 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
     return ip;
   }
 
-  function admitUsername(username: string, ip: string): void {
+  function admitUsername(c: Context<AppEnv>, username: string, ip: string): void {
     const wait = limiter.loginDelayFor(username, ip);
-    if (wait > 0) throw rateLimited(wait);
+    if (wait > 0) {
+      audit(store, c, "auth.login_delayed", {
+        target: username,
+        actor: null,
+        detail: { retry_after_s: wait },
+      });
+      throw rateLimited(wait);
+    }
   }
 
   /** Issues a token for `user`, sets the session cookie and builds the response body. */
@@ -52,16 +64,12 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
   app.get("/api/auth/setup", (c) => c.json({ setup_required: !store.users.adminExists() }));
 
   app.post("/api/auth/setup", async (c) => {
+    requireParsableUrl(c);
     const ip = admitRequest(c);
     const body = await parseJsonBody(c.req.raw, SetupRequest);
-    admitUsername(body.username, ip);
+    admitUsername(c, body.username, ip);
     if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
-    const weakness = passwordWeakness(body.password, [body.username, body.email, body.display_name]);
-    if (weakness) {
-      throw new ApiError("BAD_REQUEST", weakness, {
-        issues: [{ path: "password", code: "weak_password", message: weakness }],
-      });
-    }
+    requireStrongPassword(body.password, [body.username, body.email, body.display_name]);
     const passwordHash = await hashPassword(body.password);
     // Token check, user creation and token cleanup commit together: a failure leaves the token usable.
     const admin = store.db
@@ -84,28 +92,47 @@ export function registerAuthRoutes(app: Hono<AppEnv>, { config, store, auth }: A
       })
       .immediate();
     limiter.recordSuccess(body.username, ip);
+    audit(store, c, "auth.setup", { target: admin.username, actor: admin });
     return c.json(await signIn(c, admin), 201);
   });
 
   app.post("/api/auth/login", async (c) => {
+    requireParsableUrl(c);
     const ip = admitRequest(c);
     const { username, password } = await parseJsonBody(c.req.raw, LoginRequest);
-    admitUsername(username, ip);
+    admitUsername(c, username, ip);
     const user = store.users.byUsername(username);
     // Always verify (against a dummy hash for unknown users) so timing does not reveal which users exist.
     const passwordOk = await checkPassword(password, user?.password_hash ?? null);
     if (!user || !passwordOk) {
       limiter.recordFailure(username, ip);
+      audit(store, c, "auth.login_failure", { target: username, actor: null });
       throw new ApiError("UNAUTHORIZED", "invalid username or password");
     }
-    if (!user.is_active) throw new ApiError("UNAUTHORIZED", "this account is deactivated");
+    if (!user.is_active) {
+      audit(store, c, "auth.login_failure", {
+        target: username,
+        actor: null,
+        detail: { reason: "deactivated" },
+      });
+      throw new ApiError("UNAUTHORIZED", "this account is deactivated");
+    }
     limiter.recordSuccess(username, ip);
+    audit(store, c, "auth.login", { target: username, actor: user });
     const now = Date.now();
     store.users.recordLogin(user.id, now);
     return c.json(await signIn(c, { ...user, last_login_at: now }), 200);
   });
 
-  app.post("/api/auth/logout", (c) => {
+  /** Signs the caller out everywhere: every token issued so far stops working, open WebSockets close. */
+  app.post("/api/auth/logout", async (c) => {
+    requireParsableUrl(c);
+    const identity = await auth.identify(c.req.raw);
+    if (identity) {
+      store.users.revokeTokens(identity.user.id);
+      deps.closeSocketsOf(identity.user.id);
+      audit(store, c, "auth.logout", { target: identity.user.username, actor: identity.user });
+    }
     clearAuthCookie(c, config);
     return c.body(null, 204);
   });

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { type Provider, ProviderBody } from "../../protocol/rest.ts";
+import { audit } from "../accounts/audit.ts";
 import type { AppEnv } from "../auth/index.ts";
 import { ApiError, parseJsonBody } from "../http-errors.ts";
 import type { ProviderRecord, Store } from "../store/index.ts";
@@ -48,6 +49,7 @@ export function registerProviderRoutes(
     const created = store.providers.insert(body);
     if (!created) throw new ApiError("CONFLICT", `a provider named '${body.name}' already exists`);
     onProvidersChanged();
+    audit(store, c, "admin.provider_create", { target: body.name });
     return c.json(toApiProvider(created), 201);
   });
 
@@ -66,6 +68,7 @@ export function registerProviderRoutes(
     const updated = store.providers.update(body);
     if (!updated) throw notFound(name);
     onProvidersChanged();
+    audit(store, c, "admin.provider_update", { target: name });
     return c.json(toApiProvider(updated), 200);
   });
 
@@ -73,6 +76,7 @@ export function registerProviderRoutes(
     const name = c.req.param("name");
     if (!store.providers.delete(name)) throw notFound(name);
     onProvidersChanged();
+    audit(store, c, "admin.provider_delete", { target: name });
     return c.body(null, 204);
   });
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { SearchMode, SessionId, WorkspaceName } from "../../protocol/index.ts";
 import type { AppEnv } from "../app.ts";
 import type { HistoryGateway } from "../history-gateway.ts";
-import { ApiError, parseJsonBody, zodIssueDetails } from "../http-errors.ts";
+import { ApiError, parseJsonBody, parseQuery } from "../http-errors.ts";
 import type { MuxUser } from "../mux/mux-connection.ts";
 import { runnerErrorToApi } from "../runner/runner-errors.ts";
 
@@ -22,15 +22,6 @@ const SearchQuery = z.strictObject({
 });
 const MessagesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).optional() });
 const RenameBody = z.strictObject({ title: z.string().trim().min(1, "title must not be empty").max(200) });
-
-function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
-  const parsed = schema.safeParse(query);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => issue.path.join(".") || "(query)");
-    throw new ApiError("BAD_REQUEST", `invalid query: ${fields.join(", ")}`, zodIssueDetails(parsed.error));
-  }
-  return parsed.data;
-}
 
 function sessionIdParam(raw: string): string {
   const parsed = SessionId.safeParse(raw);

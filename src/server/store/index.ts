@@ -1,22 +1,28 @@
 import type { Database } from "bun:sqlite";
 import { dataPaths } from "../../config/paths.ts";
+import { ApiKeyStore } from "./api-keys.ts";
+import { AuditLogStore } from "./audit-log.ts";
 import { openDatabase } from "./database.ts";
 import { ProviderStore } from "./providers.ts";
 import { SessionStore } from "./sessions.ts";
 import { SetupTokenStore } from "./setup-tokens.ts";
 import { UserStore } from "./users.ts";
 
+export type { ApiKeyRecord } from "./api-keys.ts";
+export type { AuditQuery, AuditRecord, NewAuditEntry } from "./audit-log.ts";
 export type { ProviderRecord } from "./providers.ts";
 export type { SessionClaim, SessionRecord } from "./sessions.ts";
 export { type NewUser, toPublicUser, type UserRecord } from "./users.ts";
 
-/** The platform DB (users, setup tokens, providers, session ownership), one typed accessor per table domain. */
+/** The platform DB (users, setup tokens, providers, session ownership, API keys, audit log), one typed accessor per table domain. */
 export interface Store {
   readonly db: Database;
   readonly users: UserStore;
   readonly setupTokens: SetupTokenStore;
   readonly providers: ProviderStore;
   readonly sessions: SessionStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly audit: AuditLogStore;
   close(): void;
 }
 
@@ -29,6 +35,8 @@ export function openStore(dataDir: string): Store {
     setupTokens: new SetupTokenStore(db),
     providers: new ProviderStore(db),
     sessions: new SessionStore(db),
+    apiKeys: new ApiKeyStore(db),
+    audit: new AuditLogStore(db),
     close: () => db.close(),
   };
 }

@@ -100,6 +100,64 @@ export class UserStore {
     );
   }
 
+  /** Revokes every token issued to the user so far (they carry the old token version). */
+  revokeTokens(id: string): void {
+    this.db.query("UPDATE users SET tv = tv + 1 WHERE id = ?").run(id);
+  }
+
+  /** Profile fields; null clears one, undefined keeps it. */
+  updateProfile(
+    id: string,
+    fields: { email?: string | null; display_name?: string | null },
+  ): UserRecord | null {
+    const row = this.db
+      .query<UserRow, [number, string | null, number, string | null, string]>(
+        `UPDATE users SET email = CASE WHEN ? THEN ? ELSE email END,
+                          display_name = CASE WHEN ? THEN ? ELSE display_name END
+         WHERE id = ? RETURNING ${COLUMNS}`,
+      )
+      .get(
+        fields.email === undefined ? 0 : 1,
+        fields.email ?? null,
+        fields.display_name === undefined ? 0 : 1,
+        fields.display_name ?? null,
+        id,
+      );
+    return row ? fromRow(row) : null;
+  }
+
+  /** A new password revokes the user's tokens. */
+  setPassword(id: string, passwordHash: string): boolean {
+    return (
+      this.db.query("UPDATE users SET password_hash = ?, tv = tv + 1 WHERE id = ?").run(passwordHash, id)
+        .changes === 1
+    );
+  }
+
+  /** Activation or role change; either revokes the user's tokens (a token carries the role). */
+  setAccess(id: string, access: { is_active?: boolean; role?: Role }): UserRecord | null {
+    const row = this.db
+      .query<UserRow, [number | null, string | null, string]>(
+        `UPDATE users SET is_active = coalesce(?, is_active), role = coalesce(?, role), tv = tv + 1
+         WHERE id = ? RETURNING ${COLUMNS}`,
+      )
+      .get(access.is_active === undefined ? null : access.is_active ? 1 : 0, access.role ?? null, id);
+    return row ? fromRow(row) : null;
+  }
+
+  /** How many active admins there are: the last one may not be demoted, deactivated or deleted. */
+  activeAdminCount(): number {
+    return (
+      this.db
+        .query<{ n: number }, []>("SELECT count(*) AS n FROM users WHERE role = 'admin' AND is_active = 1")
+        .get()?.n ?? 0
+    );
+  }
+
+  delete(id: string): boolean {
+    return this.db.query("DELETE FROM users WHERE id = ?").run(id).changes === 1;
+  }
+
   recordLogin(id: string, now = Date.now()): void {
     this.db.query("UPDATE users SET last_login_at = ? WHERE id = ?").run(now, id);
   }

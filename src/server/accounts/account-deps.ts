@@ -1,0 +1,12 @@
+import type { Config } from "../../config/schema.ts";
+import type { Auth } from "../auth/index.ts";
+import type { Store } from "../store/index.ts";
+
+/** What the account routes need: the DB, auth, and a way to close a user's open WebSockets. */
+export interface AccountDeps {
+  config: Config;
+  store: Store;
+  auth: Auth;
+  /** Closes every open WebSocket of the user (their credentials were just revoked). */
+  closeSocketsOf: (userId: string) => void;
+}
