@@ -20,8 +20,12 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     run: async (argv) => (await import("../history/service/command.ts")).runHstryCommand(argv),
   },
   user: {
-    summary: "manage users: user add NAME [--admin] --password-stdin | user list",
+    summary: "manage users: add | list | disable | enable | passwd | role | delete (oqto user --help)",
     run: async (argv) => (await import("./user.ts")).runUserCommand(argv),
+  },
+  invite: {
+    summary: "invite codes: create | list | revoke (oqto invite --help)",
+    run: async (argv) => (await import("./invite.ts")).runInviteCommand(argv),
   },
   doctor: {
     summary: "check whether this host can run agents, and why not",

@@ -5,6 +5,7 @@ import { passwordWeakness } from "../server/auth/password-strength.ts";
 import { hashPassword } from "../server/auth/passwords.ts";
 import { openStore, type Store, type UserRecord } from "../server/store/index.ts";
 import { cliContext } from "./context.ts";
+import { formatTable, formatTime } from "./table.ts";
 
 export const USER_USAGE = `usage: oqto user add NAME [--admin] --password-stdin
        oqto user list
@@ -74,10 +75,6 @@ async function addUser(store: Store, name: string, admin: boolean, io: UserComma
   return 0;
 }
 
-function formatTime(ms: number | null): string {
-  return ms === null ? "-" : new Date(ms).toISOString();
-}
-
 function listUsers(store: Store, io: UserCommandIo): number {
   const users: UserRecord[] = store.users.list();
   if (users.length === 0) {
@@ -94,15 +91,7 @@ function listUsers(store: Store, io: UserCommandIo): number {
       formatTime(user.last_login_at),
     ]),
   ];
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-  for (const row of rows) {
-    io.out(
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    );
-  }
+  for (const line of formatTable(rows)) io.out(line);
   return 0;
 }
 

@@ -160,3 +160,35 @@ export const AuditQueryParams = z.strictObject({
 });
 export const AuditPage = z.object({ entries: z.array(AuditEntry), next_before: z.number().optional() });
 export type AuditPage = z.infer<typeof AuditPage>;
+
+export const CreateInviteRequest = z.strictObject({
+  max_uses: z.number().int().min(1).max(10_000).default(1),
+  /** Lifetime; without it the code lasts until used up or revoked. */
+  expires_in_s: z
+    .number()
+    .int()
+    .positive()
+    .max(365 * 86400)
+    .optional(),
+  note: z.string().trim().min(1).max(200).optional(),
+  /** How many codes to make at once, each with these settings. */
+  count: z.number().int().min(1).max(100).default(1),
+});
+export const InviteState = z.enum(["active", "used_up", "expired", "revoked"]);
+export const InviteCode = z.object({
+  id: z.string(),
+  /** The code's first characters; the code itself is shown only once. */
+  prefix: z.string(),
+  max_uses: z.number(),
+  uses: z.number(),
+  remaining: z.number(),
+  state: InviteState,
+  note: z.string().optional(),
+  created_by: z.string().optional(),
+  created_at: z.number(),
+  expires_at: z.number().optional(),
+  revoked_at: z.number().optional(),
+});
+export type InviteCode = z.infer<typeof InviteCode>;
+export const CreatedInvites = z.object({ invites: z.array(InviteCode.extend({ code: z.string() })) });
+export type CreatedInvites = z.infer<typeof CreatedInvites>;

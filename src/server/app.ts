@@ -4,6 +4,7 @@ import type { Config } from "../config/schema.ts";
 import { registerAdminUserRoutes } from "./accounts/admin-user-routes.ts";
 import { registerApiKeyRoutes } from "./accounts/api-key-routes.ts";
 import { registerAuditRoutes } from "./accounts/audit-routes.ts";
+import { registerInviteRoutes } from "./accounts/invite-routes.ts";
 import { registerMeRoutes } from "./accounts/me-routes.ts";
 import { type AppEnv, type Auth, requireAdmin } from "./auth/index.ts";
 import { ApiError, errorResponse } from "./http-errors.ts";
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   registerApiKeyRoutes(app, accounts);
   registerAdminUserRoutes(app, accounts);
   registerAuditRoutes(app, deps.store);
+  registerInviteRoutes(app, deps.store);
   registerProviderRoutes(app, { store: deps.store, onProvidersChanged: deps.onProvidersChanged });
   registerLoginLockRoutes(app, deps.auth.rateLimiter, deps.store);
   deps.extraRoutes?.(app);

@@ -4,8 +4,8 @@ import type { AppEnv } from "../auth/index.ts";
 import { ApiError, parseJsonBody } from "../http-errors.ts";
 import type { ApiKeyRecord } from "../store/index.ts";
 import type { AccountDeps } from "./account-deps.ts";
-import { mintApiKey } from "./api-key-secrets.ts";
 import { audit } from "./audit.ts";
+import { mintApiKey } from "./secrets.ts";
 
 /** A user may hold this many keys; more is a script gone wrong. */
 const MAX_KEYS_PER_USER = 50;
@@ -41,7 +41,7 @@ export function registerApiKeyRoutes(app: Hono<AppEnv>, { store }: AccountDeps):
       expires_at: body.expires_in_s === undefined ? null : now + body.expires_in_s * 1000,
     });
     audit(store, c, "account.key_create", { target: record.id, detail: { name: record.name } });
-    return c.json({ ...toApiKey(record), key: minted.key } satisfies CreatedApiKey, 201);
+    return c.json({ ...toApiKey(record), key: minted.secret } satisfies CreatedApiKey, 201);
   });
 
   app.delete("/api/keys/:id", (c) => {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { User } from "../../protocol/rest.ts";
-import { hashApiKey, isApiKey } from "../accounts/api-key-secrets.ts";
+import { isApiKey, sha256Hex } from "../accounts/secrets.ts";
 import { ApiError } from "../http-errors.ts";
 import { type Store, toPublicUser } from "../store/index.ts";
 import { readAuthCookie } from "./cookie.ts";
@@ -76,7 +76,7 @@ function queryCredential(req: Request): Credential | null {
 export function createAuthGuard({ origins, store, tokens }: AuthGuardDeps): AuthGuard {
   /** The user behind a key; null when it is unknown, expired, or its user is gone or inactive. */
   function identityForKey(key: string): Identity | null {
-    const record = store.apiKeys.use(hashApiKey(key));
+    const record = store.apiKeys.use(sha256Hex(key));
     if (!record) return null;
     const user = store.users.byId(record.user_id);
     if (!user?.is_active) return null;

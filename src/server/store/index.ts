@@ -3,6 +3,7 @@ import { dataPaths } from "../../config/paths.ts";
 import { ApiKeyStore } from "./api-keys.ts";
 import { AuditLogStore } from "./audit-log.ts";
 import { openDatabase } from "./database.ts";
+import { InviteCodeStore } from "./invite-codes.ts";
 import { ProviderStore } from "./providers.ts";
 import { SessionStore } from "./sessions.ts";
 import { SetupTokenStore } from "./setup-tokens.ts";
@@ -10,11 +11,12 @@ import { UserStore } from "./users.ts";
 
 export type { ApiKeyRecord } from "./api-keys.ts";
 export type { AuditQuery, AuditRecord, NewAuditEntry } from "./audit-log.ts";
+export type { InviteCodeRecord } from "./invite-codes.ts";
 export type { ProviderRecord } from "./providers.ts";
 export type { SessionClaim, SessionRecord } from "./sessions.ts";
 export { type NewUser, toPublicUser, type UserRecord } from "./users.ts";
 
-/** The platform DB (users, setup tokens, providers, session ownership, API keys, audit log), one typed accessor per table domain. */
+/** The platform DB (users, setup tokens, providers, session ownership, API keys, audit log, invite codes), one typed accessor per table domain. */
 export interface Store {
   readonly db: Database;
   readonly users: UserStore;
@@ -23,6 +25,7 @@ export interface Store {
   readonly sessions: SessionStore;
   readonly apiKeys: ApiKeyStore;
   readonly audit: AuditLogStore;
+  readonly invites: InviteCodeStore;
   close(): void;
 }
 
@@ -37,6 +40,7 @@ export function openStore(dataDir: string): Store {
     sessions: new SessionStore(db),
     apiKeys: new ApiKeyStore(db),
     audit: new AuditLogStore(db),
+    invites: new InviteCodeStore(db),
     close: () => db.close(),
   };
 }

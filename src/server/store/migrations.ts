@@ -73,6 +73,21 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   `,
+  `
+  CREATE TABLE invite_codes (
+    id TEXT PRIMARY KEY,
+    code_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    max_uses INTEGER NOT NULL CHECK (max_uses > 0),
+    uses INTEGER NOT NULL DEFAULT 0 CHECK (uses >= 0 AND uses <= max_uses),
+    note TEXT,
+    created_by TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+  ) STRICT;
+  CREATE INDEX invite_codes_created ON invite_codes (created_at);
+  `,
 ];
 
 function currentVersion(db: Database): number {
