@@ -45,6 +45,12 @@ export const SERVE_ROOT_REFUSAL =
 
 const MUX_PATH = "/api/ws/mux";
 
+/**
+ * An empty, spaced or otherwise invalid Host leaves Bun a request URL that does not parse (or a
+ * relative one, which hono would route by the wrong path): RFC 9112 §3.2 says 400.
+ */
+const malformedHost = () => errorResponse("BAD_REQUEST", "malformed or missing Host header");
+
 export async function runServe(argv: string[]): Promise<number> {
   const ctx = cliContext(argv, {
     host: { type: "string" },
@@ -187,6 +193,7 @@ export async function runServe(argv: string[]): Promise<number> {
   });
 
   const upgradeMux = async (req: Request, server: Server<SocketData>) => {
+    if (!URL.canParse(req.url)) return malformedHost();
     const identity = await auth.authenticateRequest(req);
     if (!identity) return errorResponse("UNAUTHORIZED", "authentication required");
     const { id, username, role } = identity.user;
@@ -204,7 +211,7 @@ export async function runServe(argv: string[]): Promise<number> {
     maxRequestBodySize: (config.server.max_upload_mb + 1) * 1024 * 1024,
     routes: { [MUX_PATH]: upgradeMux },
     // Everything else, the UI's pages and chunks included, goes through the app and its security headers.
-    fetch: (req, srv) => app.fetch(req, srv),
+    fetch: (req, srv) => (URL.canParse(req.url) ? app.fetch(req, srv) : malformedHost()),
     websocket: mux.websocket(),
   });
 

@@ -5,7 +5,11 @@ import type { Config } from "../../config/schema.ts";
 /** The session cookie (PROTOCOL.md §4.3). */
 export const AUTH_COOKIE = "auth_token";
 
-/** `auto`: Secure unless the request itself came over plain HTTP (local development). */
+/**
+ * `auto`: Secure unless the request itself came over plain HTTP (local development). The URL is
+ * not parsed: Bun builds it from the Host header, which need not parse (`%zz`, `host:99999`), and
+ * may even leave it relative; either way its scheme, when there is one, is the connection's.
+ */
 function isSecure(config: Config, requestUrl: string): boolean {
   switch (config.server.secure_cookies) {
     case "always":
@@ -13,7 +17,7 @@ function isSecure(config: Config, requestUrl: string): boolean {
     case "never":
       return false;
     case "auto":
-      return new URL(requestUrl).protocol !== "http:";
+      return !requestUrl.startsWith("http://");
   }
 }
 

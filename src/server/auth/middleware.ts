@@ -69,7 +69,9 @@ function cookieCredential(req: Request): Credential | null {
 }
 
 function queryCredential(req: Request): Credential | null {
-  const token = new URL(req.url).searchParams.get("token");
+  // Not new URL(req.url): a request with an invalid Host has a URL that does not parse.
+  const query = req.url.indexOf("?");
+  const token = query < 0 ? null : new URLSearchParams(req.url.slice(query + 1)).get("token");
   return token ? { token, source: "query" } : null;
 }
 

@@ -8,7 +8,7 @@ import {
   WorkspaceName,
 } from "../../protocol/index.ts";
 import type { AppEnv } from "../app.ts";
-import { ApiError } from "../http-errors.ts";
+import { ApiError, bodyCutOff, errorResponse } from "../http-errors.ts";
 import type { MuxUser } from "../mux/mux-connection.ts";
 import type { RunnerClient } from "../runner/runner-client.ts";
 import { runnerErrorToApi } from "../runner/runner-errors.ts";
@@ -35,13 +35,21 @@ function parseRange(header: string | undefined): { start?: number; end?: number;
   return { start: Number(match[1]), ...(match[2] === "" ? {} : { end: Number(match[2]) }) };
 }
 
-/** One percent-decoded path segment; malformed encoding (`%`, `%ff%fe`) is the client's error. */
+/**
+ * One percent-decoded path segment; malformed encoding (`%`, `%ff%fe`, overlong `%c0%af`) is
+ * the client's error, and so is `%00`: no file name holds a NUL byte.
+ */
 function decodeSegment(segment: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(segment);
+    decoded = decodeURIComponent(segment);
   } catch {
     throw new ApiError("BAD_REQUEST", `malformed percent-encoding in the path: '${segment.slice(0, 100)}'`);
   }
+  if (decoded.includes("\0")) {
+    throw new ApiError("BAD_REQUEST", `the path must not contain a NUL byte: '${segment.slice(0, 100)}'`);
+  }
+  return decoded;
 }
 
 /**
@@ -109,7 +117,14 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
     } catch (error) {
       if (range && error instanceof ProtocolError && error.code === "invalid_request") {
         const size = Number(error.details?.size ?? 0);
-        return new Response(null, { status: 416, headers: { "content-range": `bytes */${size}` } });
+        return errorResponse(
+          "RANGE_NOT_SATISFIABLE",
+          error.message,
+          { size },
+          {
+            "content-range": `bytes */${size}`,
+          },
+        );
       }
       throw runnerErrorToApi(error);
     }
@@ -190,16 +205,22 @@ async function streamUpload(
 ): Promise<number> {
   let offset = 0;
   let pending: Uint8Array = new Uint8Array(0);
-  for await (const piece of body ?? new ReadableStream<Uint8Array>()) {
-    if (offset + pending.length + piece.length > maxBytes) {
-      throw new ApiError("PAYLOAD_TOO_LARGE", `uploads are limited to ${maxBytes} bytes`);
+  try {
+    // An empty upload has no body stream at all (not one that ends): it is one empty, final chunk.
+    for await (const piece of body ?? []) {
+      if (offset + pending.length + piece.length > maxBytes) {
+        throw new ApiError("PAYLOAD_TOO_LARGE", `uploads are limited to ${maxBytes} bytes`);
+      }
+      pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
+      while (pending.length >= UPLOAD_CHUNK_BYTES) {
+        await send(pending.subarray(0, UPLOAD_CHUNK_BYTES), offset, false);
+        offset += UPLOAD_CHUNK_BYTES;
+        pending = pending.subarray(UPLOAD_CHUNK_BYTES);
+      }
     }
-    pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
-    while (pending.length >= UPLOAD_CHUNK_BYTES) {
-      await send(pending.subarray(0, UPLOAD_CHUNK_BYTES), offset, false);
-      offset += UPLOAD_CHUNK_BYTES;
-      pending = pending.subarray(UPLOAD_CHUNK_BYTES);
-    }
+  } catch (error) {
+    // `send` fails with ApiErrors only: anything else is the body stream, a client gone mid-upload.
+    throw error instanceof ApiError ? error : bodyCutOff();
   }
   await send(pending, offset, true);
   return offset + pending.length;
