@@ -25,14 +25,17 @@ import { SessionManager } from "../runner/session-manager.ts";
 import { loginAccount } from "../runner/terminal/login-account.ts";
 import { TerminalManager } from "../runner/terminal/terminal-manager.ts";
 import { WorkspaceService } from "../runner/workspaces.ts";
+import { isSocketAnswering } from "../shared/unix-socket.ts";
 import { cliContext } from "./context.ts";
 import { selfCommand, selfCommandPaths } from "./self-command.ts";
 import { VERSION } from "./version.ts";
 
-export const RUNNER_USAGE = `usage: oqto runner [--config FILE] [--data-dir DIR] [--workspace-root DIR] [--socket PATH]
+export const RUNNER_USAGE = `usage: oqto runner [--config FILE] [--data-dir DIR] [--workspace-root DIR] [--socket PATH] [--socket-mode 0600|0660]
 
 Runs the per-user runner: owns this Linux user's pi processes and serves the runner
-protocol on a unix socket (mode 0600). \`oqto serve\` starts it in single-user mode.
+protocol on a unix socket (mode 0600; 0660 lets the group of its directory in, which is how
+the server reaches it in multi-user mode). \`oqto serve\` starts it in single-user mode, the
+privileged helper in multi-user mode. It refuses to start when another runner answers on its socket.
 It never runs as root: agents, terminals and file operations would run as uid 0.`;
 
 /** Why the runner refuses uid 0, and the ways out. */
@@ -71,7 +74,11 @@ function ensureDir(path: string): string {
 }
 
 export async function runRunner(argv: string[]): Promise<number> {
-  const ctx = cliContext(argv, { "workspace-root": { type: "string" }, socket: { type: "string" } });
+  const ctx = cliContext(argv, {
+    "workspace-root": { type: "string" },
+    socket: { type: "string" },
+    "socket-mode": { type: "string" },
+  });
   if (ctx.flags.help) {
     console.log(RUNNER_USAGE);
     return 0;
@@ -85,6 +92,12 @@ export async function runRunner(argv: string[]): Promise<number> {
   const socketPath = expandHome(
     (ctx.flags.socket as string | undefined) ?? config.runner.socket ?? paths.runnerSocket,
   );
+  const socketModeFlag = ctx.flags["socket-mode"] ?? "0600";
+  if (socketModeFlag !== "0600" && socketModeFlag !== "0660")
+    throw new ConfigError(`--socket-mode must be 0600 or 0660, not '${socketModeFlag}'`);
+  // One runner per socket: a second one would unlink the live runner's socket and take its place.
+  if (await isSocketAnswering(socketPath))
+    throw new ConfigError(`another runner is already listening on ${socketPath}`);
   const home = homedir();
   const log = (message: string) => console.error(`[runner] ${message}`);
   // A missing pi must not stop the runner: session.create then fails with spawn_failed and says why.
@@ -177,6 +190,7 @@ export async function runRunner(argv: string[]): Promise<number> {
   const user = loginAccount();
   server = new RunnerServer({
     socketPath,
+    socketMode: socketModeFlag === "0660" ? 0o660 : 0o600,
     log,
     methods: {
       ...agentMethods(sessions),

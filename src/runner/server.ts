@@ -25,6 +25,8 @@ const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 export interface RunnerServerOptions {
   socketPath: string;
+  /** 0o600 (single-user: the runner's user only) or 0o660 (multi-user: also the server's group, set by the directory). */
+  socketMode: 0o600 | 0o660;
   hello: Omit<RunnerHello, "type" | "protocol_version" | "role">;
   /** Handlers of every method except `runner.*`, which the server answers itself. */
   methods: MethodTable<Exclude<RunnerMethod, "runner.status" | "runner.shutdown">>;
@@ -73,8 +75,8 @@ export class RunnerServer {
     const { socketPath } = this.options;
     mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
     rmSync(socketPath, { force: true });
-    // Created owner-only from the start: no window in which another user could connect.
-    const previousUmask = process.umask(0o177);
+    // Created with its final mode from the start: no window in which anyone else could connect.
+    const previousUmask = process.umask(0o777 & ~this.options.socketMode);
     try {
       this.listener = Bun.listen<ConnectionState>({
         unix: socketPath,
@@ -89,7 +91,7 @@ export class RunnerServer {
     } finally {
       process.umask(previousUmask);
     }
-    chmodSync(socketPath, 0o600);
+    chmodSync(socketPath, this.options.socketMode);
     this.heartbeat = setInterval(() => this.tick(), RUNNER_HEARTBEAT_MS);
   }
 

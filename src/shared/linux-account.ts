@@ -5,6 +5,8 @@ export interface LinuxAccount {
   username: string;
   uid: number;
   gid: number;
+  /** The comment field (full name), where Oqto marks the accounts it made. */
+  gecos: string;
   home: string;
   /** The passwd shell as written (may refuse logins). */
   shell: string;
@@ -26,9 +28,9 @@ export function lookupAccount(user: string | number): LinuxAccount {
   if (result.exitCode !== 0 || fields.length !== 7) {
     throw new Error(`no Linux user '${key}' (getent passwd exited ${result.exitCode})`);
   }
-  const [username = "", , uid = "", gid = "", , home = "", shell = ""] = fields;
+  const [username = "", , uid = "", gid = "", gecos = "", home = "", shell = ""] = fields;
   if (!username || !isAbsolute(home) || !/^\d+$/.test(uid) || !/^\d+$/.test(gid)) {
     throw new Error(`passwd entry for '${key}' is malformed: '${line}'`);
   }
-  return { username, uid: Number(uid), gid: Number(gid), home, shell };
+  return { username, uid: Number(uid), gid: Number(gid), gecos, home, shell };
 }
