@@ -92,12 +92,15 @@ describe("sign-in", () => {
     await context.close();
   });
 
-  test("signing in returns to the page that needed it; the token is only in an HttpOnly cookie", async () => {
+  test("signing in returns to the page that needed it; the token is only in an HttpOnly cookie; sign-out ends it", async () => {
+    // Its own account: signing out ends every token of the user, and the other tests keep the admin's.
+    const password = "quiet-meadow-lantern-19";
+    await stack.addUser("signer", password);
     const { context, page } = await openPage();
     await page.goto(`${stack.baseUrl}/admin`);
     await page.waitForURL(/\/login$/);
-    await page.getByTestId("login-username").fill(stack.admin.username);
-    await page.getByTestId("login-password").fill(stack.admin.password);
+    await page.getByTestId("login-username").fill("signer");
+    await page.getByTestId("login-password").fill(password);
     await page.getByTestId("login-submit").click();
     await page.waitForURL(/\/admin$/);
     await page.locator('[data-testid="connection-state"][data-state="connected"]').waitFor();
@@ -107,10 +110,14 @@ describe("sign-in", () => {
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === "auth_token")?.httpOnly).toBe(true);
 
+    const token = cookies.find((c) => c.name === "auth_token")?.value ?? "";
     await page.getByTestId("logout").click();
     await page.waitForURL(/\/login$/);
     await page.getByTestId("login-form").waitFor();
     expect((await context.cookies()).some((c) => c.name === "auth_token" && c.value !== "")).toBe(false);
+    // The token itself is dead too, not just forgotten by this browser.
+    const after = await fetch(`${stack.baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(after.status).toBe(401);
     await context.close();
   });
 });
