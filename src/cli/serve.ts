@@ -1,70 +1,55 @@
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { Server } from "bun";
 import uiIndex from "../../ui/index.html";
 import { ConfigError } from "../config/load.ts";
 import { dataPaths, expandHome } from "../config/paths.ts";
-import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
-import { createApp } from "../server/app.ts";
-import { createAuth, mintSetupToken } from "../server/auth/index.ts";
-import { HistoryGateway } from "../server/history-gateway.ts";
-import { errorResponse } from "../server/http-errors.ts";
-import { AgentChannel } from "../server/mux/agent-channel.ts";
-import { FilesChannel } from "../server/mux/files-channel.ts";
-import { HistoryChannel } from "../server/mux/history-channel.ts";
-import type { SocketData } from "../server/mux/mux-connection.ts";
-import { MuxServer } from "../server/mux/mux-server.ts";
-import { SessionHub } from "../server/mux/session-hub.ts";
-import { TerminalChannel } from "../server/mux/terminal-channel.ts";
-import { registerFileRoutes } from "../server/routes/files.ts";
-import { registerSessionRoutes } from "../server/routes/sessions.ts";
-import { registerWorkspaceRoutes } from "../server/routes/workspaces.ts";
+import { runMultiUserMonitor } from "../privileged/multi-user-monitor.ts";
+import { HelperClient } from "../server/privileged/helper-client.ts";
+import { PerUserFleet } from "../server/runner/per-user-fleet.ts";
 import { assertServeDataOutOfReach, dropTo, runnerAccount, runnerEnv } from "../server/runner/run-as.ts";
-import { RunnerClient } from "../server/runner/runner-client.ts";
 import { RunnerSupervisor } from "../server/runner/runner-supervisor.ts";
-import { ownershipFrom } from "../server/session-ownership.ts";
-import { openStore } from "../server/store/index.ts";
-import { loadUiAssets } from "../server/ui/ui-assets.ts";
-import { cliContext, portFlag } from "./context.ts";
+import { SharedRunnerFleet } from "../server/runner/shared-runner-fleet.ts";
+import { runServerRuntime } from "../server/server-runtime.ts";
+import { type CliContext, cliContext, portFlag } from "./context.ts";
 import { selfCommand } from "./self-command.ts";
 import { VERSION } from "./version.ts";
 
 export const SERVE_USAGE = `usage: oqto serve [--config FILE] [--data-dir DIR] [--host H] [--port N] [--workspace-root DIR] [--run-as USER]
+       oqto serve --multi-user [--config FILE] [--data-dir DIR] [--host H] [--port N]
 
 Runs the web server. In single-user mode it starts and supervises its own runner: as this
 user, or, when serve runs as root, as the unprivileged USER of --run-as ([server] run_as).
+In multi-user mode ([server] multi_user = true; needs root) every platform user gets a Linux
+user oqto_<name> and a runner of their own: root keeps only the privileged helper that makes
+accounts and starts runners, and the web server itself runs as [multi_user] service_user.
 On first start (no admin yet) it prints a one-time setup token for /setup.`;
 
 /** Why serve as root needs a user to run the runner as, and the ways out. */
 export const SERVE_ROOT_REFUSAL =
-  "oqto serve refuses to run as root without multi-user mode (not available yet) or a user to run the runner as: " +
+  "oqto serve refuses to run as root without multi-user mode or a user to run the runner as: " +
   "every agent, terminal and file operation would run as uid 0. " +
-  'Start it with --run-as USER (or set run_as = "USER" in [server]) to run the runner as that unprivileged Linux user, ' +
+  "Start it with --multi-user (or multi_user = true in [server]) to give every user a Linux user of their own, " +
+  'with --run-as USER (or run_as = "USER" in [server]) to run the one runner as that unprivileged Linux user, ' +
   "or run oqto serve as an unprivileged user.";
 
-const MUX_PATH = "/api/ws/mux";
+const log = (message: string) => console.error(`[serve] ${message}`);
 
-/**
- * An empty, spaced or otherwise invalid Host leaves Bun a request URL that does not parse (or a
- * relative one, which hono would route by the wrong path): RFC 9112 §3.2 says 400.
- */
-const malformedHost = () => errorResponse("BAD_REQUEST", "malformed or missing Host header");
+function listenFlags(ctx: CliContext): { host: string; port: number } {
+  return {
+    host: (ctx.flags.host as string | undefined) ?? ctx.config.server.host,
+    port: portFlag(ctx.flags.port, "port") ?? ctx.config.server.port,
+  };
+}
 
-export async function runServe(argv: string[]): Promise<number> {
-  const ctx = cliContext(argv, {
-    host: { type: "string" },
-    port: { type: "string" },
-    "workspace-root": { type: "string" },
-    "run-as": { type: "string" },
-  });
-  if (ctx.flags.help) {
-    console.log(SERVE_USAGE);
-    return 0;
-  }
+function configFileOf(ctx: CliContext): string | undefined {
+  return typeof ctx.flags.config === "string" ? expandHome(ctx.flags.config) : undefined;
+}
+
+/** Single-user mode: one runner, as one Linux user, serves every platform user of this server. */
+async function runSingleUser(ctx: CliContext): Promise<number> {
   const { config, dataDir } = ctx;
-  const host = (ctx.flags.host as string | undefined) ?? config.server.host;
-  const port = portFlag(ctx.flags.port, "port") ?? config.server.port;
+  const { host, port } = listenFlags(ctx);
   const runAs = runnerAccount((ctx.flags["run-as"] as string | undefined) ?? config.server.run_as);
   if (process.getuid?.() === 0 && config.runner.supervise && !runAs)
     throw new ConfigError(SERVE_ROOT_REFUSAL);
@@ -79,175 +64,126 @@ export async function runServe(argv: string[]): Promise<number> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // The runner creates the workspace root itself, as its own user.
   if (!runAs) mkdirSync(workspaceRoot, { recursive: true, mode: 0o700 });
-  const log = (message: string) => console.error(`[serve] ${message}`);
-
-  const store = openStore(dataDir);
-  const auth = createAuth({ config, store, dataDir });
-  const ownership = ownershipFrom(store);
-
-  // Single-user mode: one runner, as one Linux user, serves every platform user of this server.
-  const runnerArgs = ["runner", "--data-dir", runnerDataDir, "--workspace-root", workspaceRoot];
-  if (typeof ctx.flags.config === "string") runnerArgs.push("--config", expandHome(ctx.flags.config));
   const runnerSocket = config.runner.socket
     ? expandHome(config.runner.socket, runnerHome)
     : dataPaths(runnerDataDir).runnerSocket;
-  runnerArgs.push("--socket", runnerSocket);
-  const supervisor = new RunnerSupervisor({
-    argv: runAs ? [...dropTo(runAs), ...selfCommand(), ...runnerArgs] : [...selfCommand(), ...runnerArgs],
-    env: runAs ? runnerEnv(runAs) : (process.env as Record<string, string>),
-    log,
-  });
+  const configFile = configFileOf(ctx);
+  const runnerArgs = [
+    "runner",
+    "--data-dir",
+    runnerDataDir,
+    "--workspace-root",
+    workspaceRoot,
+    "--socket",
+    runnerSocket,
+    ...(configFile ? ["--config", configFile] : []),
+  ];
+  const supervisor = config.runner.supervise
+    ? new RunnerSupervisor({
+        argv: runAs ? [...dropTo(runAs), ...selfCommand(), ...runnerArgs] : [...selfCommand(), ...runnerArgs],
+        env: runAs ? runnerEnv(runAs) : (process.env as Record<string, string>),
+        log,
+      })
+    : undefined;
   if (runAs) log(`runner runs as ${runAs.username} (uid ${runAs.uid}), workspaces in ${workspaceRoot}`);
-
-  let agent: AgentChannel | undefined;
-  let mux: MuxServer | undefined;
-  let files: FilesChannel | undefined;
-  let terminal: TerminalChannel | undefined;
-  const hub = new SessionHub({
-    unsubscribeRunner: (sessionId) => {
-      runner.request("agent.unsubscribe", { session_id: sessionId }, 10_000).catch(() => {});
-    },
-    onClosed: (sessionId, line) => agent?.onSessionClosed(sessionId, line),
-  });
-  const pushModels = () => {
-    const providers = store.providers.list();
-    runner
-      .request(
-        "models.write",
-        { models_json: { ...buildModelsJson(providers) }, settings: { ...buildSettings(providers) } },
-        10_000,
-      )
-      .catch((error: Error) => log(`could not write models.json: ${error.message}`));
-  };
-  const runner: RunnerClient = new RunnerClient({
-    socketPath: runnerSocket,
-    serverVersion: VERSION,
-    onEvent: (line) => hub.relay(line),
-    onConnected: (hello, restarted) => {
-      log(`runner connected (pid ${hello.pid}${restarted ? ", restarted" : ""})`);
-      pushModels();
-      mux?.broadcastRunnerStatus("connected");
-      void agent?.resubscribeAll(restarted);
-      if (restarted) {
-        void files?.rewatchAll();
-        terminal?.forgetAll();
-      }
-    },
-    onPush: (push) => {
-      if (push.type === "file_changed") files?.onPush(push);
-      else terminal?.onPush(push);
-    },
-    onDisconnected: (reason) => {
-      log(`runner disconnected: ${reason}`);
-      mux?.broadcastRunnerStatus("disconnected");
-    },
-    log,
-  });
-  agent = new AgentChannel({
-    hub,
-    runnerFor: () => runner,
-    ownership,
-    workspaceRootFor: () => workspaceRoot,
-    defaultTimeoutMs: config.server.command_timeout_s * 1000,
-    log,
-  });
-  const history = new HistoryGateway({
-    runnerFor: () => runner,
-    ownership,
-    workspaceRootFor: () => workspaceRoot,
-  });
-  files = new FilesChannel({ runnerFor: () => runner, workspaceRootFor: () => workspaceRoot, log });
-  terminal = new TerminalChannel({ runnerFor: () => runner, workspaceRootFor: () => workspaceRoot, log });
-  mux = new MuxServer({
-    agent,
-    history: new HistoryChannel(history, log),
-    files,
-    terminal,
-    hub,
-    stillValid: auth.stillValid,
-    serverVersion: VERSION,
-    log,
-  });
-
-  const app = createApp({
+  await runServerRuntime({
     config,
-    store,
-    auth,
-    version: VERSION,
-    ui: await loadUiAssets(uiIndex),
-    onProvidersChanged: pushModels,
-    closeSocketsOf: (userId) => mux?.closeUser(userId),
-    extraRoutes: (api) => {
-      registerWorkspaceRoutes(
-        api,
-        () => runner,
-        () => workspaceRoot,
-      );
-      registerSessionRoutes(api, history, () => workspaceRoot);
-      registerFileRoutes(api, {
-        runnerFor: () => runner,
-        workspaceRootFor: () => workspaceRoot,
-        maxUploadBytes: config.server.max_upload_mb * 1024 * 1024,
-      });
-    },
-  });
-
-  const upgradeMux = async (req: Request, server: Server<SocketData>) => {
-    if (!URL.canParse(req.url)) return malformedHost();
-    const identity = await auth.authenticateRequest(req);
-    if (!identity) return errorResponse("UNAUTHORIZED", "authentication required");
-    const { id, username, role } = identity.user;
-    const upgraded = server.upgrade(req, {
-      data: { user: { id, username, role }, credential: identity.credential },
-    });
-    return upgraded ? undefined : errorResponse("BAD_REQUEST", "expected a WebSocket upgrade");
-  };
-
-  const server = Bun.serve<SocketData>({
-    hostname: host,
+    dataDir,
+    host,
     port,
-    development: false,
-    // Uploads stream through in chunks; the upload limit (checked with a clear 413 by the route) bounds them.
-    maxRequestBodySize: (config.server.max_upload_mb + 1) * 1024 * 1024,
-    routes: { [MUX_PATH]: upgradeMux },
-    // Everything else, the UI's pages and chunks included, goes through the app and its security headers.
-    fetch: (req, srv) => (URL.canParse(req.url) ? app.fetch(req, srv) : malformedHost()),
-    websocket: mux.websocket(),
+    version: VERSION,
+    ui: uiIndex,
+    log,
+    fleet: (events) =>
+      new SharedRunnerFleet({
+        socketPath: runnerSocket,
+        workspaceRoot,
+        serverVersion: VERSION,
+        ...(supervisor && { supervisor }),
+        events,
+        log,
+      }),
   });
-
-  if (config.runner.supervise) supervisor.start();
-  runner.start();
-  mux.start();
-
-  // Handlers first: whoever reads "listening" may signal at once.
-  const stopped = new Promise<void>((resolve) => {
-    const stop = async () => {
-      log("shutting down");
-      mux?.stop();
-      hub.stop();
-      if (runner.isReady) await runner.request("runner.shutdown", { grace_s: 3 }, 8_000).catch(() => {});
-      runner.stop();
-      await supervisor.stop();
-      server.stop(true);
-      store.close();
-      resolve();
-    };
-    process.once("SIGTERM", () => void stop());
-    process.once("SIGINT", () => void stop());
-  });
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
-  auth.origins.addListener(host, server.port ?? port);
-  console.log(`oqto ${VERSION} listening on ${url}`);
-  log(
-    `signed-in browsers may make changes from: ${auth.origins.list().join(", ")} (add others with [server] public_url)`,
-  );
-  const setupToken = mintSetupToken(store);
-  if (setupToken) {
-    console.log(
-      `\nNo admin account exists yet. Open ${url}/setup and enter this one-time setup token (valid 24 h):\n\n  ${setupToken}\n\nor create one offline: oqto user add NAME --admin --password-stdin\n`,
-    );
-  }
-
-  await stopped;
   return 0;
+}
+
+/** Multi-user mode, the unprivileged half: the web server, as the service user, with the helper's socket. */
+async function runMultiUserServer(ctx: CliContext, helperSocket: string): Promise<number> {
+  if (process.getuid?.() === 0)
+    throw new ConfigError(
+      "--helper-socket is the multi-user server's own flag: it runs as the service user, never root",
+    );
+  const { config } = ctx;
+  const { host, port } = listenFlags(ctx);
+  const provisioner = await HelperClient.connect(helperSocket, (reason) => {
+    // Nothing works without the helper; the root process that runs it is gone or going.
+    log(`the privileged helper went away (${reason}); stopping`);
+    process.kill(process.pid, "SIGTERM");
+  });
+  await runServerRuntime({
+    config,
+    dataDir: ctx.dataDir,
+    host,
+    port,
+    version: VERSION,
+    ui: uiIndex,
+    log,
+    provisioner,
+    fleet: (events, hasSocketsOf) =>
+      new PerUserFleet({
+        provisioner,
+        runtimeDir: config.multi_user.runtime_dir,
+        homeBase: config.multi_user.home_base,
+        serverVersion: VERSION,
+        idleTimeoutMs: config.multi_user.runner_idle_s * 1000,
+        hasSockets: hasSocketsOf,
+        events,
+        log,
+      }),
+  });
+  provisioner.close();
+  return 0;
+}
+
+export async function runServe(argv: string[]): Promise<number> {
+  const ctx = cliContext(argv, {
+    host: { type: "string" },
+    port: { type: "string" },
+    "workspace-root": { type: "string" },
+    "run-as": { type: "string" },
+    "multi-user": { type: "boolean" },
+    "helper-socket": { type: "string" },
+  });
+  if (ctx.flags.help) {
+    console.log(SERVE_USAGE);
+    return 0;
+  }
+  const helperSocket = ctx.flags["helper-socket"];
+  if (typeof helperSocket === "string") return runMultiUserServer(ctx, helperSocket);
+  if (ctx.flags["multi-user"] !== true && !ctx.config.server.multi_user) return runSingleUser(ctx);
+
+  if (process.getuid?.() !== 0)
+    throw new ConfigError(
+      "multi-user mode needs root: it creates a Linux user for every platform user and starts their runners " +
+        "(run oqto serve --multi-user as root, e.g. from the systemd unit install.sh sets up)",
+    );
+  for (const flag of ["run-as", "workspace-root"])
+    if (ctx.flags[flag] !== undefined)
+      throw new ConfigError(
+        `--${flag} is for single-user mode; in multi-user mode each user's workspaces are ~/oqto`,
+      );
+  if (ctx.config.server.run_as !== undefined)
+    throw new ConfigError(
+      "[server] run_as is for single-user mode; multi-user mode uses [multi_user] service_user",
+    );
+  const { host, port } = listenFlags(ctx);
+  const configFile = configFileOf(ctx);
+  return runMultiUserMonitor({
+    config: ctx.config,
+    dataDir: typeof ctx.flags["data-dir"] === "string" ? ctx.dataDir : ctx.config.multi_user.data_dir,
+    selfCommand: selfCommand(),
+    serverArgs: ["--host", host, "--port", String(port)],
+    ...(configFile && { configFile }),
+    log,
+  });
 }

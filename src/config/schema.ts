@@ -31,6 +31,29 @@ export const ConfigSchema = z.strictObject({
       max_upload_mb: z.number().int().positive().max(100_000).default(100),
       /** How long a mux command may wait for the runner before failing with `timeout`. */
       command_timeout_s: z.number().positive().max(3600).default(45),
+      /** One Linux user and runner per platform user (needs root; `oqto serve --multi-user`). */
+      multi_user: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** Multi-user mode: where the privileged helper puts accounts, runners and their logs. */
+  multi_user: z
+    .strictObject({
+      /** The unprivileged Linux user the web server runs as; created (as a system user) if missing. */
+      service_user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "multi_user.service_user must be a Linux user name")
+        .default("oqto"),
+      /** serve's data dir when --data-dir is not given: the service user's. */
+      data_dir: z.string().min(1).default("/var/lib/oqto"),
+      home_base: z.string().min(1).default("/home"),
+      runtime_dir: z.string().min(1).default("/run/oqto"),
+      log_dir: z.string().min(1).default("/var/log/oqto"),
+      /** A runner whose user has had no request and no open socket this long is stopped. */
+      runner_idle_s: z
+        .number()
+        .positive()
+        .max(30 * 86400)
+        .default(1800),
     })
     .prefault({}),
   auth: z

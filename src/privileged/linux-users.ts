@@ -1,9 +1,8 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { linuxUserName } from "../protocol/privileged.ts";
 import { type LinuxAccount, lookupAccount } from "../shared/linux-account.ts";
 
-/** Every Linux account Oqto makes is `oqto_<platform name>`; the helper touches no other. */
-export const LINUX_USER_PREFIX = "oqto_";
 /** Written into the comment field of the accounts Oqto makes: the helper acts only on accounts that carry it. */
 export const ACCOUNT_MARKER = "oqto platform user";
 /** Below this, uids are the system's (Debian's UID_MIN). */
@@ -12,10 +11,6 @@ const NOBODY_UID = 65534;
 
 /** A rule the helper will not break (as opposed to a system call that failed). */
 export class RefusedError extends Error {}
-
-export function linuxNameFor(platformName: string): string {
-  return `${LINUX_USER_PREFIX}${platformName}`;
-}
 
 function findAccount(name: string): LinuxAccount | null {
   try {
@@ -67,7 +62,7 @@ function ownDirectory(path: string, account: LinuxAccount): void {
  * `~/oqto`; an existing account is used only when it is ours. Idempotent.
  */
 export function ensureLinuxUser(platformName: string, options: ProvisionOptions): ProvisionedUser {
-  const name = linuxNameFor(platformName);
+  const name = linuxUserName(platformName);
   let account = findAccount(name);
   const created = account === null;
   if (account === null) {
@@ -105,7 +100,7 @@ export function ensureLinuxUser(platformName: string, options: ProvisionOptions)
 
 /** The account of an existing user of ours, or null when there is none. */
 export function ourAccount(platformName: string): LinuxAccount | null {
-  const account = findAccount(linuxNameFor(platformName));
+  const account = findAccount(linuxUserName(platformName));
   return account === null ? null : assertOurs(account);
 }
 

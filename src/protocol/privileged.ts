@@ -9,6 +9,13 @@ import { Username } from "./rest.ts";
  */
 export const HELPER_MAX_LINE_BYTES = 4096;
 
+/** Every Linux account of a platform user is `oqto_<platform name>`; the helper touches no other. */
+export const LINUX_USER_PREFIX = "oqto_";
+
+export function linuxUserName(platformName: string): string {
+  return `${LINUX_USER_PREFIX}${platformName}`;
+}
+
 const RequestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const HelperRequest = z.discriminatedUnion("op", [

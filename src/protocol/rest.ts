@@ -192,3 +192,10 @@ export const InviteCode = z.object({
 export type InviteCode = z.infer<typeof InviteCode>;
 export const CreatedInvites = z.object({ invites: z.array(InviteCode.extend({ code: z.string() })) });
 export type CreatedInvites = z.infer<typeof CreatedInvites>;
+
+export const RegisterRequest = z.strictObject({
+  username: Username,
+  password: Password,
+  invite_code: z.string().trim().min(1).max(64),
+  display_name: DisplayName.optional(),
+});

@@ -1,13 +1,16 @@
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { Config } from "../config/schema.ts";
+import type { AccountDeps } from "./accounts/account-deps.ts";
 import { registerAdminUserRoutes } from "./accounts/admin-user-routes.ts";
 import { registerApiKeyRoutes } from "./accounts/api-key-routes.ts";
 import { registerAuditRoutes } from "./accounts/audit-routes.ts";
 import { registerInviteRoutes } from "./accounts/invite-routes.ts";
 import { registerMeRoutes } from "./accounts/me-routes.ts";
+import { registerRegistrationRoute } from "./accounts/register-route.ts";
 import { type AppEnv, type Auth, requireAdmin } from "./auth/index.ts";
 import { ApiError, errorResponse } from "./http-errors.ts";
+import type { AccountProvisioner } from "./privileged/helper-client.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerLoginLockRoutes } from "./routes/login-locks.ts";
@@ -27,6 +30,8 @@ export interface AppDeps {
   onProvidersChanged: () => void;
   /** Closes every open WebSocket of a user whose credentials were just revoked. */
   closeSocketsOf: (userId: string) => void;
+  /** Multi-user mode: the privileged helper's accounts (registration is refused without it). */
+  provisioner?: AccountProvisioner;
   /** Registered after the auth middleware: every /api route added here requires authentication. */
   extraRoutes?: (app: Hono<AppEnv>) => void;
   /** The built UI, served for every GET outside /api; without it such paths are 404. */
@@ -64,13 +69,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // Public routes come first: a handler that responds ends the chain before the auth middleware runs.
   registerHealthRoutes(app, { version: deps.version });
-  const accounts = {
+  const accounts: AccountDeps = {
     config: deps.config,
     store: deps.store,
     auth: deps.auth,
     closeSocketsOf: deps.closeSocketsOf,
+    ...(deps.provisioner && { provisioner: deps.provisioner }),
   };
   registerAuthRoutes(app, accounts);
+  registerRegistrationRoute(app, accounts);
 
   app.use("/api/*", deps.auth.middleware);
   // The whole admin namespace is admin-only, including routes added later.

@@ -61,12 +61,13 @@ function commandFor(binary: string | undefined): string[] {
   return binary ? [binary] : [process.execPath, join(REPO, "src/cli/main.ts")];
 }
 
-async function drain(stream: ReadableStream<Uint8Array>, sink: string[]): Promise<void> {
+export async function drain(stream: ReadableStream<Uint8Array>, sink: string[]): Promise<void> {
   const decoder = new TextDecoder();
   for await (const chunk of stream) sink.push(decoder.decode(chunk, { stream: true }));
 }
 
-async function readUntil(
+/** Reads `stream` into `sink` (on and on) and resolves once `pattern` matches what came, or after `timeoutMs`. */
+export async function readUntil(
   stream: ReadableStream<Uint8Array>,
   sink: string[],
   pattern: RegExp,

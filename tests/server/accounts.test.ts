@@ -313,3 +313,15 @@ describe("sign-out", () => {
     expect(page.entries.every((e) => e.ip === "unknown")).toBe(true);
   });
 });
+
+describe("registration", () => {
+  test("needs multi-user mode, and says so", async () => {
+    const res = await server.app.request(
+      `${BASE}/api/auth/register`,
+      jsonInit("POST", { username: "newbie", password: STRONG, invite_code: "ABCDE-FGHJK" }),
+    );
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: string }).error).toContain("multi-user mode");
+    expect(server.store.users.byUsername("newbie")).toBeNull();
+  });
+});

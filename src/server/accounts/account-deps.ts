@@ -1,5 +1,6 @@
 import type { Config } from "../../config/schema.ts";
 import type { Auth } from "../auth/index.ts";
+import type { AccountProvisioner } from "../privileged/helper-client.ts";
 import type { Store } from "../store/index.ts";
 
 /** What the account routes need: the DB, auth, and a way to close a user's open WebSockets. */
@@ -9,4 +10,6 @@ export interface AccountDeps {
   auth: Auth;
   /** Closes every open WebSocket of the user (their credentials were just revoked). */
   closeSocketsOf: (userId: string) => void;
+  /** Multi-user mode: makes each user's Linux account (registration needs it). */
+  provisioner?: AccountProvisioner;
 }

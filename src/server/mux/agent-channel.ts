@@ -85,10 +85,11 @@ export class AgentChannel {
     }
   }
 
-  /** Re-subscribes every socket subscription after the runner (re)connected. */
-  async resubscribeAll(restarted: boolean): Promise<void> {
+  /** Re-subscribes the socket subscriptions of `userId` (every user's: undefined) after their runner (re)connected. */
+  async resubscribeAll(restarted: boolean, userId?: string): Promise<void> {
     for (const sessionId of this.options.hub.sessionIds()) {
       for (const conn of this.options.hub.socketsOf(sessionId)) {
+        if (userId !== undefined && conn.user.id !== userId) continue;
         const after = conn.subscriptions.get(sessionId)?.lastSeq ?? 0;
         try {
           await this.subscribe(conn, sessionId, restarted ? undefined : after, restarted, null);

@@ -92,9 +92,13 @@ export class FilesChannel {
   }
 
   /** After a runner restart its watches are gone: ask for them again. */
-  async rewatchAll(): Promise<void> {
-    const previous = [...this.watches.values()];
-    this.watches.clear();
+  async rewatchAll(userId?: string): Promise<void> {
+    const previous: Watch[] = [];
+    for (const [watchId, watch] of this.watches) {
+      if (userId !== undefined && watch.conn.user.id !== userId) continue;
+      previous.push(watch);
+      this.watches.delete(watchId);
+    }
     for (const { conn, workspacePath } of previous) {
       if (conn.closed) continue;
       await this.watch(conn, workspacePath).catch((error: Error) =>

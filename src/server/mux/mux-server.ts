@@ -63,10 +63,16 @@ export class MuxServer {
     return this.connections.size;
   }
 
-  /** Tells the sockets of affected users that their runner went away or came back. */
-  broadcastRunnerStatus(state: "connected" | "disconnected"): void {
+  /** Tells the sockets of `userId` (everyone's, for the one shared runner) that their runner went away or came back. */
+  broadcastRunnerStatus(state: "connected" | "disconnected", userId?: string): void {
     const frame = JSON.stringify({ channel: "system", type: "runner_status", runner_id: "local", state });
-    for (const conn of this.connections) conn.send(frame);
+    for (const conn of this.connections)
+      if (userId === undefined || conn.user.id === userId) conn.send(frame);
+  }
+
+  hasConnectionsOf(userId: string): boolean {
+    for (const conn of this.connections) if (conn.user.id === userId) return true;
+    return false;
   }
 
   websocket(): WebSocketHandler<SocketData> {

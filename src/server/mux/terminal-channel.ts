@@ -139,13 +139,16 @@ export class TerminalChannel {
     }
   }
 
-  /** After a runner restart its terminals are gone. */
-  forgetAll(): void {
+  /** After a runner restart its terminals are gone: those of `userId`, or everyone's (one shared runner). */
+  forgetAll(userId?: string): void {
     for (const [terminalId, conn] of this.attached) {
+      if (userId !== undefined && conn.user.id !== userId) continue;
       conn.sendJson({ channel: "terminal", type: "exit", terminal_id: terminalId, signal: "SIGKILL" });
+      this.attached.delete(terminalId);
     }
-    this.attached.clear();
-    this.owners.clear();
+    for (const [terminalId, owner] of this.owners) {
+      if (userId === undefined || owner === userId) this.owners.delete(terminalId);
+    }
   }
 
   private detach(conn: MuxConnection, terminalId: string): void {

@@ -35,6 +35,8 @@ export interface RunnerClientOptions {
   /** Unsolicited runner frames (file changes; terminal output later). */
   onPush: (push: RunnerPush) => void;
   log: (message: string) => void;
+  /** How long a request waits for a runner that is (re)starting; default 5 s. */
+  readyGraceMs?: number;
 }
 
 interface Pending {
@@ -57,6 +59,7 @@ export class RunnerClient {
   private stopped = false;
   private heartbeat: Timer | undefined;
   private reconnectTimer: Timer | undefined;
+  private connecting = false;
   private readyWaiters: Array<() => void> = [];
 
   constructor(private readonly options: RunnerClientOptions) {}
@@ -82,6 +85,14 @@ export class RunnerClient {
     this.conn?.close("server stopping");
   }
 
+  /** Connects now instead of at the next backoff step (the runner was just started). */
+  reconnectNow(): void {
+    if (this.stopped || this.conn) return;
+    clearTimeout(this.reconnectTimer);
+    this.backoffMs = BACKOFF_MIN_MS;
+    void this.connect();
+  }
+
   /** Resolves once connected (or after `timeoutMs`, returning false). */
   waitReady(timeoutMs: number): Promise<boolean> {
     if (this.ready) return Promise.resolve(true);
@@ -103,7 +114,8 @@ export class RunnerClient {
     params: RunnerParams<M>,
     timeoutMs: number,
   ): Promise<unknown> {
-    if (!this.ready && !(await this.waitReady(Math.min(timeoutMs, RECONNECT_GRACE_MS)))) {
+    const grace = this.options.readyGraceMs ?? RECONNECT_GRACE_MS;
+    if (!this.ready && !(await this.waitReady(Math.min(timeoutMs, grace)))) {
       throw new ProtocolError("runner_unavailable", "the runner is not connected");
     }
     const conn = this.conn;
@@ -124,7 +136,8 @@ export class RunnerClient {
   }
 
   private async connect(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.connecting) return;
+    this.connecting = true;
     try {
       await Bun.connect<{ conn: LineConnection }>({
         unix: this.options.socketPath,
@@ -138,6 +151,8 @@ export class RunnerClient {
       });
     } catch {
       this.scheduleReconnect();
+    } finally {
+      this.connecting = false;
     }
   }
 

@@ -1,0 +1,211 @@
+import type { HTMLBundle, Server } from "bun";
+import type { Config } from "../config/schema.ts";
+import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
+import { createApp } from "./app.ts";
+import { createAuth, mintSetupToken } from "./auth/index.ts";
+import { HistoryGateway } from "./history-gateway.ts";
+import { errorResponse } from "./http-errors.ts";
+import { AgentChannel } from "./mux/agent-channel.ts";
+import { FilesChannel } from "./mux/files-channel.ts";
+import { HistoryChannel } from "./mux/history-channel.ts";
+import type { MuxUser, SocketData } from "./mux/mux-connection.ts";
+import { MuxServer } from "./mux/mux-server.ts";
+import { SessionHub } from "./mux/session-hub.ts";
+import { TerminalChannel } from "./mux/terminal-channel.ts";
+import type { AccountProvisioner } from "./privileged/helper-client.ts";
+import { registerFileRoutes } from "./routes/files.ts";
+import { registerSessionRoutes } from "./routes/sessions.ts";
+import { registerWorkspaceRoutes } from "./routes/workspaces.ts";
+import type { RunnerClient } from "./runner/runner-client.ts";
+import type { RunnerFleet, RunnerFleetEvents } from "./runner/runner-fleet.ts";
+import { ownershipFrom } from "./session-ownership.ts";
+import { openStore } from "./store/index.ts";
+import { loadUiAssets } from "./ui/ui-assets.ts";
+
+const MUX_PATH = "/api/ws/mux";
+
+/**
+ * An empty, spaced or otherwise invalid Host leaves Bun a request URL that does not parse (or a
+ * relative one, which hono would route by the wrong path): RFC 9112 §3.2 says 400.
+ */
+const malformedHost = () => errorResponse("BAD_REQUEST", "malformed or missing Host header");
+
+export interface ServerRuntimeOptions {
+  config: Config;
+  dataDir: string;
+  host: string;
+  port: number;
+  version: string;
+  ui: HTMLBundle;
+  /** The runners: one shared (single-user mode) or one per user (multi-user mode). */
+  fleet: (events: RunnerFleetEvents, hasSocketsOf: (userId: string) => boolean) => RunnerFleet;
+  /** Multi-user mode: the privileged helper that makes accounts (registration). */
+  provisioner?: AccountProvisioner;
+  log: (message: string) => void;
+}
+
+/**
+ * `oqto serve`'s server: the REST app, the multiplexed WebSocket, the embedded UI, and the relay
+ * between browsers and runners. Resolves when a signal has stopped it.
+ */
+export async function runServerRuntime(options: ServerRuntimeOptions): Promise<void> {
+  const { config, dataDir, host, port, version, log } = options;
+  const store = openStore(dataDir);
+  const auth = createAuth({ config, store, dataDir });
+  const ownership = ownershipFrom(store);
+
+  let agent: AgentChannel | undefined;
+  let mux: MuxServer | undefined;
+  let files: FilesChannel | undefined;
+  let terminal: TerminalChannel | undefined;
+  const userOf = (userId: string): MuxUser | undefined => {
+    const user = store.users.byId(userId);
+    return user ? { id: user.id, username: user.username, role: user.role } : undefined;
+  };
+  const hub = new SessionHub({
+    unsubscribeRunner: (sessionId) => {
+      const owner = ownership.owner(sessionId);
+      const user = owner === undefined ? undefined : userOf(owner);
+      if (!user) return;
+      fleet
+        .runnerFor(user)
+        .request("agent.unsubscribe", { session_id: sessionId }, 10_000)
+        .catch(() => {});
+    },
+    onClosed: (sessionId, line) => agent?.onSessionClosed(sessionId, line),
+  });
+  const pushModels = (runner: RunnerClient) => {
+    const providers = store.providers.list();
+    runner
+      .request(
+        "models.write",
+        { models_json: { ...buildModelsJson(providers) }, settings: { ...buildSettings(providers) } },
+        10_000,
+      )
+      .catch((error: Error) => log(`could not write models.json: ${error.message}`));
+  };
+  const fleet: RunnerFleet = options.fleet(
+    {
+      onEvent: (line) => hub.relay(line),
+      onPush: (push) => {
+        if (push.type === "file_changed") files?.onPush(push);
+        else terminal?.onPush(push);
+      },
+      onConnected: (runner, userId, hello, restarted) => {
+        log(`runner connected (${hello.user}, pid ${hello.pid}${restarted ? ", restarted" : ""})`);
+        pushModels(runner);
+        mux?.broadcastRunnerStatus("connected", userId);
+        void agent?.resubscribeAll(restarted, userId);
+        if (restarted) {
+          void files?.rewatchAll(userId);
+          terminal?.forgetAll(userId);
+        }
+      },
+      onDisconnected: (userId, reason) => {
+        log(`runner disconnected${userId ? ` (user ${userId})` : ""}: ${reason}`);
+        mux?.broadcastRunnerStatus("disconnected", userId);
+      },
+    },
+    (userId) => mux?.hasConnectionsOf(userId) ?? false,
+  );
+  const runnerFor = (user: MuxUser) => fleet.runnerFor(user);
+  const workspaceRootFor = (user: MuxUser) => fleet.workspaceRootFor(user);
+
+  agent = new AgentChannel({
+    hub,
+    runnerFor,
+    ownership,
+    workspaceRootFor,
+    defaultTimeoutMs: config.server.command_timeout_s * 1000,
+    log,
+  });
+  const history = new HistoryGateway({ runnerFor, ownership, workspaceRootFor });
+  files = new FilesChannel({ runnerFor, workspaceRootFor, log });
+  terminal = new TerminalChannel({ runnerFor, workspaceRootFor, log });
+  mux = new MuxServer({
+    agent,
+    history: new HistoryChannel(history, log),
+    files,
+    terminal,
+    hub,
+    stillValid: auth.stillValid,
+    serverVersion: version,
+    log,
+  });
+
+  const app = createApp({
+    config,
+    store,
+    auth,
+    version,
+    ui: await loadUiAssets(options.ui),
+    onProvidersChanged: () => {
+      for (const runner of fleet.connected()) pushModels(runner);
+    },
+    closeSocketsOf: (userId) => mux?.closeUser(userId),
+    ...(options.provisioner && { provisioner: options.provisioner }),
+    extraRoutes: (api) => {
+      registerWorkspaceRoutes(api, runnerFor, workspaceRootFor);
+      registerSessionRoutes(api, history, workspaceRootFor);
+      registerFileRoutes(api, {
+        runnerFor,
+        workspaceRootFor,
+        maxUploadBytes: config.server.max_upload_mb * 1024 * 1024,
+      });
+    },
+  });
+
+  const upgradeMux = async (req: Request, server: Server<SocketData>) => {
+    if (!URL.canParse(req.url)) return malformedHost();
+    const identity = await auth.authenticateRequest(req);
+    if (!identity) return errorResponse("UNAUTHORIZED", "authentication required");
+    const { id, username, role } = identity.user;
+    const upgraded = server.upgrade(req, {
+      data: { user: { id, username, role }, credential: identity.credential },
+    });
+    return upgraded ? undefined : errorResponse("BAD_REQUEST", "expected a WebSocket upgrade");
+  };
+
+  const server = Bun.serve<SocketData>({
+    hostname: host,
+    port,
+    development: false,
+    // Uploads stream through in chunks; the upload limit (checked with a clear 413 by the route) bounds them.
+    maxRequestBodySize: (config.server.max_upload_mb + 1) * 1024 * 1024,
+    routes: { [MUX_PATH]: upgradeMux },
+    // Everything else, the UI's pages and chunks included, goes through the app and its security headers.
+    fetch: (req, srv) => (URL.canParse(req.url) ? app.fetch(req, srv) : malformedHost()),
+    websocket: mux.websocket(),
+  });
+
+  fleet.start();
+  mux.start();
+
+  // Handlers first: whoever reads "listening" may signal at once.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = async () => {
+      log("shutting down");
+      mux?.stop();
+      hub.stop();
+      await fleet.stop();
+      server.stop(true);
+      store.close();
+      resolve();
+    };
+    process.once("SIGTERM", () => void stop());
+    process.once("SIGINT", () => void stop());
+  });
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  auth.origins.addListener(host, server.port ?? port);
+  console.log(`oqto ${version} listening on ${url}`);
+  log(
+    `signed-in browsers may make changes from: ${auth.origins.list().join(", ")} (add others with [server] public_url)`,
+  );
+  const setupToken = mintSetupToken(store);
+  if (setupToken) {
+    console.log(
+      `\nNo admin account exists yet. Open ${url}/setup and enter this one-time setup token (valid 24 h):\n\n  ${setupToken}\n\nor create one offline: oqto user add NAME --admin --password-stdin\n`,
+    );
+  }
+  await stopped;
+}

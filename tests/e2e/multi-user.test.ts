@@ -1,0 +1,271 @@
+/**
+ * Multi-user mode end to end, as root: two people register with invite codes, each chats with real
+ * pi (fake LLM) whose write tool makes a file; each file, runner and pi process is that user's
+ * Linux user with that user's groups only; the HTTP port is not served by uid 0; neither user
+ * reaches the other's home, runner socket or processes (the kernel says no); invites cannot be
+ * reused; a killed server's runners are adopted by the next one, never doubled.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { processesOf } from "../../src/privileged/linux-users.ts";
+import { lookupAccount } from "../../src/shared/linux-account.ts";
+import { type MultiUserStack, startMultiUserStack } from "../helpers/multi-user-stack.ts";
+import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
+
+const isRoot = process.getuid?.() === 0;
+const PASSWORD = "harbor-violet-engine-61";
+
+let stack: MultiUserStack;
+
+interface Person {
+  name: string;
+  token: string;
+  uid: number;
+  gid: number;
+  home: string;
+  workspace: string;
+  mux: MuxClient;
+}
+const people: Person[] = [];
+
+beforeAll(async () => {
+  if (!isRoot) return;
+  stack = await startMultiUserStack();
+}, 60_000);
+
+afterAll(async () => {
+  for (const person of people) person.mux.close();
+  await stack?.stop();
+});
+
+function api(token: string, method: string, path: string, body?: unknown) {
+  return fetch(`${stack.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+function status(pid: number): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .map((line) => line.split(":\t") as [string, string])
+      .filter((pair) => pair.length === 2),
+  );
+}
+
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return [];
+  }
+}
+
+/** The user's processes that are `oqto runner`. */
+function runnersOf(uid: number): number[] {
+  return processesOf(uid).filter((pid) => cmdline(pid).includes("runner"));
+}
+
+/** The process that listens on the stack's TCP port (from /proc/net/tcp and the fds). */
+function listenerPid(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is hex ip:port; state 0A is LISTEN; field 9 is the inode.
+      if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === "0A" && fields[9]) inodes.add(fields[9]);
+    }
+  }
+  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode && inodes.has(inode)) return Number(pid);
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+/** Runs `script` (bash) as `person`'s uid and groups: what the kernel lets that user do. */
+function asUser(person: Person, script: string): string {
+  const run = Bun.spawnSync(
+    [
+      "setpriv",
+      `--reuid=${person.uid}`,
+      `--regid=${person.gid}`,
+      "--init-groups",
+      "--",
+      "bash",
+      "-c",
+      `exec 2>&1; ${script}`,
+    ],
+    { stdout: "pipe", stderr: "pipe", cwd: "/" },
+  );
+  return run.stdout.toString();
+}
+
+async function chatWrite(person: Person, fileName: string, content: string): Promise<void> {
+  const sessionId = newSessionId();
+  const created = await person.mux.command(sessionId, "session.create", {
+    config: { harness: "pi", cwd: person.workspace },
+  });
+  expect(created.success).toBe(true);
+  stack.fakeLlm.script([
+    { match: `write ${fileName}`, toolCalls: [{ name: "write", arguments: { path: fileName, content } }] },
+    { match: `write ${fileName}`, text: `wrote ${fileName}` },
+  ]);
+  const from = person.mux.frames.length;
+  const prompt = await person.mux.command(sessionId, "prompt", { message: `write ${fileName}` });
+  expect(prompt.success).toBe(true);
+  await person.mux.event(sessionId, "agent.idle", from, 60_000);
+}
+
+describe.skipIf(!isRoot)("multi-user mode", () => {
+  test("two users register with invites; their agents write files as their own Linux users", async () => {
+    for (const name of ["alice", "bob"]) {
+      const token = await stack.register(name, PASSWORD);
+      const account = lookupAccount(`oqto_${name}`);
+      expect(account.home).toBe(join(stack.homeBase, `oqto_${name}`));
+      const ws = await api(token, "POST", "/api/workspaces", { name: "notes" });
+      expect(ws.status).toBe(201);
+      const workspace = ((await ws.json()) as { path: string }).path;
+      expect(workspace).toBe(join(account.home, "oqto", "notes"));
+      people.push({
+        name,
+        token,
+        uid: account.uid,
+        gid: account.gid,
+        home: account.home,
+        workspace,
+        mux: await MuxClient.connect(stack.wsUrl, token),
+      });
+    }
+    const [alice, bob] = people as [Person, Person];
+    expect(alice.uid).not.toBe(bob.uid);
+    for (const person of people) {
+      await chatWrite(person, `${person.name}.txt`, `from ${person.name}\n`);
+      const file = join(person.workspace, `${person.name}.txt`);
+      expect(readFileSync(file, "utf8")).toBe(`from ${person.name}\n`);
+      expect({ uid: statSync(file).uid, gid: statSync(file).gid }).toEqual({
+        uid: person.uid,
+        gid: person.gid,
+      });
+      expect(statSync(person.home).mode & 0o777).toBe(0o700);
+    }
+
+    // Each runner and each pi process: that user's ids, that user's group only.
+    for (const person of people) {
+      const runners = runnersOf(person.uid);
+      expect(runners).toHaveLength(1);
+      const pis = processesOf(person.uid).filter((pid) => cmdline(pid).includes("rpc"));
+      expect(pis.length).toBeGreaterThanOrEqual(1);
+      for (const pid of [...runners, ...pis]) {
+        const proc = status(pid);
+        expect((proc.Uid ?? "").split(/\s+/).map(Number)).toEqual([
+          person.uid,
+          person.uid,
+          person.uid,
+          person.uid,
+        ]);
+        expect((proc.Gid ?? "").split(/\s+/).map(Number)).toEqual([
+          person.gid,
+          person.gid,
+          person.gid,
+          person.gid,
+        ]);
+        expect((proc.Groups ?? "").trim()).toBe(String(person.gid));
+      }
+    }
+
+    // The HTTP port is the unprivileged server's, not root's.
+    const listener = listenerPid(Number(new URL(stack.baseUrl).port));
+    expect(status(listener).Uid?.split(/\s+/)[0]).toBe(String(lookupAccount(stack.serviceUser).uid));
+  }, 120_000);
+
+  test("neither user reaches the other's home, runner socket or processes: the kernel refuses", async () => {
+    const [alice, bob] = people as [Person, Person];
+    for (const [me, other] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
+      const otherSocket = join(stack.runtimeDir, "runners", `oqto_${other.name}`, "runner.sock");
+      const otherRunner = runnersOf(other.uid)[0];
+      const tries = asUser(
+        me,
+        [
+          `cat ${other.workspace}/${other.name}.txt`,
+          `ls ${other.home}`,
+          `ls ${join(stack.runtimeDir, "runners", `oqto_${other.name}`)}`,
+          `kill -0 ${otherRunner}`,
+        ].join("; "),
+      );
+      expect(tries).not.toContain(`from ${other.name}`);
+      expect(tries.match(/Permission denied/g)?.length).toBe(3);
+      expect(tries).toContain("Operation not permitted");
+      // The runner socket: EACCES (the directory is the other user's and the server's group's).
+      const connect = Bun.spawnSync(
+        [
+          "setpriv",
+          `--reuid=${me.uid}`,
+          `--regid=${me.gid}`,
+          "--init-groups",
+          "--",
+          process.execPath,
+          "-e",
+          `await Bun.connect({ unix: ${JSON.stringify(otherSocket)}, socket: { data() {} } }).then(() => console.log("ok"), (e) => console.log(e.code));`,
+        ],
+        { stdout: "pipe", cwd: "/" },
+      );
+      expect(connect.stdout.toString().trim()).toBe("EACCES");
+    }
+  });
+
+  test("an invite cannot be reused, and a refused registration leaves no account", async () => {
+    const invite = await api(stack.admin.token, "POST", "/api/admin/invite-codes", { max_uses: 1 });
+    const code = ((await invite.json()) as { invites: { code: string }[] }).invites[0]?.code;
+    const register = (username: string) =>
+      fetch(`${stack.baseUrl}/api/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username, password: PASSWORD, invite_code: code }),
+      });
+    expect((await register("carol")).status).toBe(201);
+    const again = await register("dave");
+    expect(again.status).toBe(403);
+    expect(((await again.json()) as { error: string }).error).toContain("invite code");
+    expect(() => lookupAccount("oqto_dave")).toThrow();
+    const login = await fetch(`${stack.baseUrl}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "dave", password: PASSWORD }),
+    });
+    expect(login.status).toBe(401);
+  });
+
+  test("a server killed with SIGKILL leaves its runners; the next one adopts them, never a second", async () => {
+    const before = people.map((person) => runnersOf(person.uid));
+    await stack.killServe("SIGKILL");
+    for (const [index, person] of people.entries())
+      expect(runnersOf(person.uid)).toEqual(before[index] ?? []);
+    await stack.startServe();
+    for (const [index, person] of people.entries()) {
+      person.mux.close();
+      person.mux = await MuxClient.connect(stack.wsUrl, person.token);
+      const list = await api(person.token, "GET", "/api/workspaces");
+      expect(list.status).toBe(200);
+      expect(runnersOf(person.uid)).toEqual(before[index] ?? []);
+    }
+    await chatWrite(people[0] as Person, "after-restart.txt", "still here\n");
+    expect(readFileSync(join((people[0] as Person).workspace, "after-restart.txt"), "utf8")).toBe(
+      "still here\n",
+    );
+  }, 90_000);
+});
