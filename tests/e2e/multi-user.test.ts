@@ -26,6 +26,7 @@ interface Person {
   home: string;
   workspace: string;
   mux: MuxClient;
+  sessionId?: string;
 }
 const people: Person[] = [];
 
@@ -112,7 +113,7 @@ function asUser(person: Person, script: string): string {
   return run.stdout.toString();
 }
 
-async function chatWrite(person: Person, fileName: string, content: string): Promise<void> {
+async function chatWrite(person: Person, fileName: string, content: string): Promise<string> {
   const sessionId = newSessionId();
   const created = await person.mux.command(sessionId, "session.create", {
     config: { harness: "pi", cwd: person.workspace },
@@ -126,6 +127,7 @@ async function chatWrite(person: Person, fileName: string, content: string): Pro
   const prompt = await person.mux.command(sessionId, "prompt", { message: `write ${fileName}` });
   expect(prompt.success).toBe(true);
   await person.mux.event(sessionId, "agent.idle", from, 60_000);
+  return sessionId;
 }
 
 describe.skipIf(!isRoot)("multi-user mode", () => {
@@ -151,7 +153,7 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
     const [alice, bob] = people as [Person, Person];
     expect(alice.uid).not.toBe(bob.uid);
     for (const person of people) {
-      await chatWrite(person, `${person.name}.txt`, `from ${person.name}\n`);
+      person.sessionId = await chatWrite(person, `${person.name}.txt`, `from ${person.name}\n`);
       const file = join(person.workspace, `${person.name}.txt`);
       expect(readFileSync(file, "utf8")).toBe(`from ${person.name}\n`);
       expect({ uid: statSync(file).uid, gid: statSync(file).gid }).toEqual({
@@ -227,6 +229,78 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
       expect(connect.stdout.toString().trim()).toBe("EACCES");
     }
   });
+
+  test("A using B's session, workspace, file, terminal, history and download ids gets 'not found'; B succeeds", async () => {
+    const [alice, bob] = people as [Person, Person];
+    const bobSession = bob.sessionId ?? "";
+    // Over the WebSocket: B's session id.
+    for (const [cmd, payload] of [
+      ["get_state", {}],
+      ["prompt", { message: "hi" }],
+      ["session.subscribe", {}],
+      ["session.create", { config: { harness: "pi", cwd: alice.workspace } }],
+    ] as const) {
+      const reply = await alice.mux.command(bobSession, cmd, payload);
+      expect({ cmd, success: reply.success, code: reply.error_code }).toEqual({
+        cmd,
+        success: false,
+        code: "session_not_found",
+      });
+    }
+    expect((await bob.mux.command(bobSession, "get_state")).success).toBe(true);
+    // B's workspace path, over the files channel.
+    const files = (mux: MuxClient, workspacePath: string) => {
+      const id = `f${Math.random()}`;
+      const reply = mux.waitFor((f) => f.channel === "files" && f.id === id, 15_000, mux.frames.length);
+      mux.send(
+        JSON.stringify({ channel: "files", id, type: "list", workspace_path: workspacePath, path: "." }),
+      );
+      return reply;
+    };
+    expect((await files(alice.mux, bob.workspace)).code).toBe("path_not_allowed");
+    expect((await files(bob.mux, bob.workspace)).type).not.toBe("error");
+    // B's terminal id.
+    const opened = await bob.mux.openTerminal(bob.workspace);
+    expect(opened.type).toBe("opened");
+    const terminalId = String(opened.terminal_id);
+    for (const frame of [
+      { type: "input", terminal_id: terminalId, data: "id\n" },
+      { type: "resize", terminal_id: terminalId, cols: 100, rows: 30 },
+      { type: "close", terminal_id: terminalId },
+    ]) {
+      const id = `t${Math.random()}`;
+      const reply = alice.mux.waitFor(
+        (f) => f.channel === "terminal" && f.id === id,
+        15_000,
+        alice.mux.frames.length,
+      );
+      alice.mux.send(JSON.stringify({ channel: "terminal", id, ...frame }));
+      expect((await reply).code).toBe("not_found");
+    }
+    expect((await alice.mux.openTerminal(alice.workspace, { terminal_id: terminalId })).code).toBe(
+      "not_found",
+    );
+    // REST: B's history, B's file and its download URL (A's own "notes" has no bob.txt).
+    for (const path of [
+      `/api/sessions/${bobSession}`,
+      `/api/sessions/${bobSession}/messages`,
+      "/api/workspaces/notes/files/bob.txt",
+      "/api/workspaces/notes/files/bob.txt?download=1",
+    ]) {
+      const asAlice = await api(alice.token, "GET", path);
+      expect({ path, status: asAlice.status }).toEqual({ path, status: 404 });
+    }
+    for (const path of [`/api/sessions/${bobSession}`, "/api/workspaces/notes/files/bob.txt?download=1"]) {
+      const asBob = await api(bob.token, "GET", path);
+      expect({ path, status: asBob.status }).toEqual({ path, status: 200 });
+    }
+    expect((await api(alice.token, "PATCH", `/api/sessions/${bobSession}`, { title: "mine" })).status).toBe(
+      404,
+    );
+    expect((await api(alice.token, "DELETE", `/api/sessions/${bobSession}`)).status).toBe(404);
+    const listed = await (await api(alice.token, "GET", "/api/sessions?workspace=notes")).text();
+    expect(listed).not.toContain(bobSession);
+  }, 60_000);
 
   test("an invite cannot be reused, and a refused registration leaves no account", async () => {
     const invite = await api(stack.admin.token, "POST", "/api/admin/invite-codes", { max_uses: 1 });

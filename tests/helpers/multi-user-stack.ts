@@ -177,7 +177,13 @@ extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prom
         const uid = uidOf(name);
         if (uid === null || uid === 0) continue;
         for (let round = 0; round < 20 && processesOf(uid).length > 0; round++) {
-          for (const pid of processesOf(uid)) process.kill(pid, "SIGKILL");
+          for (const pid of processesOf(uid)) {
+            try {
+              process.kill(pid, "SIGKILL");
+            } catch {
+              // gone since the listing
+            }
+          }
           await Bun.sleep(50);
         }
         Bun.spawnSync(["userdel", "--remove", name], { stdout: "ignore", stderr: "ignore" });

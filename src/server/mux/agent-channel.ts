@@ -178,8 +178,9 @@ export class AgentChannel {
     if (resumed !== undefined && this.options.ownership.owner(resumed) !== user.id) {
       throw new ProtocolError("session_not_found", `no session ${resumed} to continue`);
     }
+    // Another user's id is "not found", the answer for any id one may not use: existence does not leak.
     if (!this.options.ownership.claim(command.session_id, user.id, cwd)) {
-      throw new ProtocolError("forbidden", "that session id belongs to another user");
+      throw new ProtocolError("session_not_found", `session id ${command.session_id} cannot be used`);
     }
   }
 
