@@ -1,4 +1,5 @@
-import { ProvidersPage } from "./components/admin/ProvidersPage.tsx";
+import { AccountPage } from "./components/account/AccountPage.tsx";
+import { AdminArea } from "./components/admin/AdminArea.tsx";
 import { LoginPage } from "./components/auth/LoginPage.tsx";
 import { SetupPage } from "./components/auth/SetupPage.tsx";
 import { DialogHost } from "./components/common/DialogHost.tsx";
@@ -33,7 +34,9 @@ function Page() {
     case "workspace":
       return <WorkspacePage name={current.workspace} sessionId={current.sessionId} />;
     case "admin":
-      return <ProvidersPage />;
+      return <AdminArea section={current.section} />;
+    case "account":
+      return <AccountPage />;
     case "workspaces":
     case "login":
     case "setup":

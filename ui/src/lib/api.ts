@@ -1,6 +1,13 @@
 import { z } from "zod";
 import {
+  type AdminCreateUserRequest,
+  type AdminUpdateUserRequest,
+  ApiKey,
+  AuditPage,
   AuthResponse,
+  type ChangePasswordRequest,
+  type CreateApiKeyRequest,
+  CreatedApiKey,
   HistoryListResult,
   HistorySearchResult,
   Provider,
@@ -8,6 +15,7 @@ import {
   RestError,
   SandboxView,
   SessionSummary,
+  type UpdateMeRequest,
   User,
   Workspace,
 } from "../../../src/protocol/index.ts";
@@ -74,12 +82,14 @@ function parseJson(text: string): unknown {
 }
 
 /** `details.issues` of a 400: the zod issues of the rejected body, `path` joined with dots. */
-const FieldIssues = z.array(z.object({ path: z.string(), message: z.string() }));
+const FieldIssues = z.array(z.object({ path: z.string(), code: z.string().optional(), message: z.string() }));
 
 /** A 400 names the fields; its `details` say what is wrong with each, which is what the user needs. */
 function describeRestError(body: RestError): string {
   const issues = FieldIssues.safeParse(body.details?.issues);
   if (!issues.success || issues.data.length === 0) return body.error;
+  // zxcvbn's reason already says "the password is…": a field name in front would only repeat it.
+  if (issues.data[0]?.code === "weak_password") return body.error;
   return issues.data
     .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
     .join("; ");
@@ -101,8 +111,12 @@ function query(params: Record<string, string | number | undefined>): string {
   return text ? `?${text}` : "";
 }
 
+const ApiKeyList = z.object({ keys: z.array(ApiKey) });
+const UserList = z.object({ users: z.array(User) });
+
 const sessionPath = (id: string) => `/sessions/${encodeURIComponent(id)}`;
 const sandboxPath = (workspace: string) => `/workspaces/${encodeURIComponent(workspace)}/sandbox`;
+const userPath = (id: string) => `/admin/users/${encodeURIComponent(id)}`;
 
 export const api = {
   setupStatus: () => request("GET", "/auth/setup", SetupStatus),
@@ -111,6 +125,12 @@ export const api = {
   login: (body: { username: string; password: string }) => request("POST", "/auth/login", AuthResponse, body),
   logout: () => request("POST", "/auth/logout", Empty),
   me: () => request("GET", "/me", User),
+  updateMe: (body: z.input<typeof UpdateMeRequest>) => request("PUT", "/me", User, body),
+  changePassword: (body: z.input<typeof ChangePasswordRequest>) =>
+    request("POST", "/me/password", AuthResponse, body),
+  listApiKeys: async () => (await request("GET", "/keys", ApiKeyList)).keys,
+  createApiKey: (body: z.input<typeof CreateApiKeyRequest>) => request("POST", "/keys", CreatedApiKey, body),
+  deleteApiKey: (id: string) => request("DELETE", `/keys/${encodeURIComponent(id)}`, Empty),
   listWorkspaces: () => request("GET", "/workspaces", z.array(Workspace)),
   createWorkspace: (name: string) => request("POST", "/workspaces", Workspace, { name }),
   getSandbox: (workspace: string) => request("GET", sandboxPath(workspace), SandboxView),
@@ -122,6 +142,15 @@ export const api = {
   updateProvider: (name: string, body: ProviderBody) =>
     request("PUT", `/admin/providers/${encodeURIComponent(name)}`, Empty, body),
   deleteProvider: (name: string) => request("DELETE", `/admin/providers/${encodeURIComponent(name)}`, Empty),
+  listUsers: async () => (await request("GET", "/admin/users", UserList)).users,
+  createUser: (body: z.input<typeof AdminCreateUserRequest>) => request("POST", "/admin/users", User, body),
+  updateUser: (id: string, body: z.input<typeof AdminUpdateUserRequest>) =>
+    request("PATCH", userPath(id), User, body),
+  resetPassword: (id: string, password: string) =>
+    request("POST", `${userPath(id)}/password`, Empty, { password }),
+  deleteUser: (id: string) => request("DELETE", userPath(id), Empty),
+  listAudit: (params: { before?: number; limit: number; action?: string }) =>
+    request("GET", `/admin/audit${query(params)}`, AuditPage),
   listSessions: (params: { workspace?: string; limit: number; offset: number }) =>
     request("GET", `/sessions${query(params)}`, SessionPage),
   searchSessions: (params: { q: string; workspace?: string; limit: number }) =>

@@ -1,10 +1,15 @@
 import { signal } from "@preact/signals";
 
+/** The pages of the admin area, each at `/admin/<section>`; providers, the first, also at `/admin`. */
+export const ADMIN_SECTIONS = ["providers", "users", "audit"] as const;
+export type AdminSection = (typeof ADMIN_SECTIONS)[number];
+
 export type Route =
   | { page: "workspaces" }
   | { page: "login" }
   | { page: "setup" }
-  | { page: "admin" }
+  | { page: "account" }
+  | { page: "admin"; section: AdminSection }
   | { page: "workspace"; workspace: string; sessionId: string | null }
   | { page: "not-found"; path: string };
 
@@ -18,7 +23,12 @@ export function parseRoute(pathname: string): Route {
   if (segments.length === 0) return { page: "workspaces" };
   if (segments.length === 1 && first === "login") return { page: "login" };
   if (segments.length === 1 && first === "setup") return { page: "setup" };
-  if (segments.length === 1 && first === "admin") return { page: "admin" };
+  if (segments.length === 1 && first === "account") return { page: "account" };
+  if (segments.length === 1 && first === "admin") return { page: "admin", section: "providers" };
+  if (segments.length === 2 && first === "admin") {
+    const section = ADMIN_SECTIONS.find((s) => s === second);
+    if (section) return { page: "admin", section };
+  }
   if (first === "w" && second !== undefined) {
     if (segments.length === 2) return { page: "workspace", workspace: second, sessionId: null };
     if (segments.length === 4 && third === "s" && fourth !== undefined) {
@@ -31,6 +41,10 @@ export function parseRoute(pathname: string): Route {
 export function workspacePath(workspace: string, sessionId?: string): string {
   const base = `/w/${encodeURIComponent(workspace)}`;
   return sessionId ? `${base}/s/${encodeURIComponent(sessionId)}` : base;
+}
+
+export function adminPath(section: AdminSection): string {
+  return section === "providers" ? "/admin" : `/admin/${section}`;
 }
 
 export const route = signal<Route>(parseRoute(location.pathname));

@@ -3,7 +3,6 @@ import { useEffect } from "preact/hooks";
 import type { Provider, ProviderBody } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
 import { errorText } from "../../lib/errors.ts";
-import { currentUser } from "../../state/auth.ts";
 import { relativeTime } from "../common/format.ts";
 import { PlusIcon } from "../common/icons.tsx";
 import { ListPage } from "../common/ListPage.tsx";
@@ -30,15 +29,6 @@ export function ProvidersPage() {
   useEffect(() => {
     void reload();
   }, []);
-
-  if (currentUser.value?.role !== "admin") {
-    return (
-      <main class="page">
-        <h1>Administration</h1>
-        <p class="muted">Only administrators can open this page.</p>
-      </main>
-    );
-  }
 
   const save = async (body: ProviderBody) => {
     const state = editing.value;

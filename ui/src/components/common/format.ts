@@ -34,3 +34,10 @@ export function formatBytes(bytes: number): string {
   }
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
 }
+
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+/** The exact moment, e.g. "Dec 6, 2025, 10:14:03 PM": what an audit entry or a tooltip needs. */
+export function formatDateTime(ms: number): string {
+  return dateTimeFormat.format(ms);
+}

@@ -1,6 +1,6 @@
 import { currentUser, logout } from "../../state/auth.ts";
 import { linkHandler, route, workspacePath } from "../../state/router.ts";
-import { FolderIcon } from "../common/icons.tsx";
+import { FolderIcon, SignOutIcon, UserIcon } from "../common/icons.tsx";
 import { SandboxBadge } from "../sandbox/SandboxBadge.tsx";
 import { ConnectionIndicator } from "./ConnectionIndicator.tsx";
 import { ThemeToggle } from "./ThemeToggle.tsx";
@@ -45,16 +45,30 @@ export function AppHeader() {
         <ThemeToggle />
         {user && (
           <div class="user-menu">
-            <span class="user-name" title={user.username}>
-              {user.display_name ?? user.username}
-            </span>
+            <a
+              class="header-link user-link"
+              href="/account"
+              onClick={linkHandler("/account")}
+              aria-current={current.page === "account" ? "page" : undefined}
+              aria-label={`Account (${user.display_name ?? user.username})`}
+              title={`Account of ${user.username}`}
+              data-testid="account-link"
+            >
+              <UserIcon size={15} />
+              <span class="user-name" data-testid="user-name">
+                {user.display_name ?? user.username}
+              </span>
+            </a>
             <button
               type="button"
-              class="button ghost small"
+              class="button ghost small sign-out"
               onClick={() => void logout()}
+              aria-label="Sign out"
+              title="Sign out"
               data-testid="logout"
             >
-              Sign out
+              <SignOutIcon size={15} />
+              <span class="sign-out-label">Sign out</span>
             </button>
           </div>
         )}
