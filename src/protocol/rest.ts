@@ -199,3 +199,15 @@ export const RegisterRequest = z.strictObject({
   invite_code: z.string().trim().min(1).max(64),
   display_name: DisplayName.optional(),
 });
+
+/** A running session of any user, for the admin (`GET /api/admin/sessions`). */
+export const AdminRunningSession = z.object({
+  session_id: z.string(),
+  user_id: z.string().optional(),
+  username: z.string().optional(),
+  state: z.string(),
+  phase: z.string().optional(),
+  workspace_path: z.string(),
+  pid: z.number().optional(),
+});
+export type AdminRunningSession = z.infer<typeof AdminRunningSession>;

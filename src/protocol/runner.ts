@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Command } from "./commands.ts";
-import { ErrorCode, PROTOCOL_VERSION, SessionId } from "./common.ts";
+import { AgentPhase, ErrorCode, PROTOCOL_VERSION, SessionId, SessionState } from "./common.ts";
 import { FileChangedPush, FilesMethods, FilesTransferMethods } from "./files.ts";
 import {
   HistoryDeleteParams,
@@ -100,6 +100,20 @@ export function isCompatibleVersion(version: number): boolean {
 }
 
 /** Params and results of runner methods (PROTOCOL.md §3.4). */
+/** One running session as `runner.status` lists it (the admin's running-sessions view). */
+export const RunningSession = z.object({
+  session_id: SessionId,
+  state: SessionState,
+  phase: AgentPhase.optional(),
+  workspace_path: z.string(),
+  pi_session_id: z.string().optional(),
+  pid: z.number().int().optional(),
+  seq: z.number().int(),
+  epoch: z.string(),
+});
+export type RunningSession = z.infer<typeof RunningSession>;
+export const RunnerStatusResult = z.object({ sessions: z.array(RunningSession) }).loose();
+
 export const RunnerMethods = {
   "runner.status": { params: z.strictObject({}) },
   "runner.shutdown": { params: z.strictObject({ grace_s: z.number().nonnegative().max(60).optional() }) },

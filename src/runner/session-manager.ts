@@ -18,7 +18,7 @@ import {
 } from "../protocol/common.ts";
 import type { ResponseEvent } from "../protocol/events.ts";
 import type { Message } from "../protocol/message.ts";
-import type { SubscribeResult } from "../protocol/runner.ts";
+import type { RunningSession, SubscribeResult } from "../protocol/runner.ts";
 import { mapPiConversation } from "./harness/pi/message-mapper.ts";
 import { PiCancellableData, PiForkData } from "./harness/pi/pi-schemas.ts";
 import { ConversationSync, type Lineage } from "./history/conversation-sync.ts";
@@ -67,16 +67,8 @@ export interface KnownSession {
   pi_session_id?: string;
 }
 
-export interface SessionStatus {
-  session_id: string;
-  state: SessionState;
-  phase?: AgentPhase;
-  workspace_path: string;
-  pi_session_id?: string;
-  pid?: number;
-  seq: number;
-  epoch: string;
-}
+/** A running session as `runner.status` reports it (the schema lives in the protocol). */
+export type SessionStatus = RunningSession;
 
 export interface SessionListing {
   session_id: string;

@@ -13,6 +13,7 @@ import { MuxServer } from "./mux/mux-server.ts";
 import { SessionHub } from "./mux/session-hub.ts";
 import { TerminalChannel } from "./mux/terminal-channel.ts";
 import type { AccountProvisioner } from "./privileged/helper-client.ts";
+import { registerAdminSessionRoutes } from "./routes/admin-sessions.ts";
 import { registerFileRoutes } from "./routes/files.ts";
 import { registerSessionRoutes } from "./routes/sessions.ts";
 import { registerWorkspaceRoutes } from "./routes/workspaces.ts";
@@ -146,6 +147,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     ...(options.provisioner && { provisioner: options.provisioner }),
     extraRoutes: (api) => {
       registerWorkspaceRoutes(api, runnerFor, workspaceRootFor);
+      registerAdminSessionRoutes(api, fleet, store);
       registerSessionRoutes(api, history, workspaceRootFor);
       registerFileRoutes(api, {
         runnerFor,

@@ -4,7 +4,7 @@
  * ping round; sign-out ends every token of the user.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { MuxClient } from "../helpers/mux-client.ts";
+import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -84,3 +84,54 @@ test("sign-out ends every token and socket; a CLI disable and a deleted key clos
   // erin's own session token is untouched by deleting her key.
   expect((await api(erin, "GET", "/api/me")).status).toBe(200);
 }, 30_000);
+
+test("an admin lists every user's running sessions and stops one; nobody else may", async () => {
+  const token = await stack.addUser("wsfrank", PASSWORD);
+  const ws = await api(stack.admin.token, "POST", "/api/workspaces", { name: "running" });
+  const { path } = (await ws.json()) as { path: string };
+  const adminMux = await MuxClient.connect(stack.wsUrl, stack.admin.token);
+  const frankMux = await MuxClient.connect(stack.wsUrl, token);
+  const adminSession = newSessionId();
+  const frankSession = newSessionId();
+  for (const [mux, id] of [
+    [adminMux, adminSession],
+    [frankMux, frankSession],
+  ] as const) {
+    const created = await mux.command(id, "session.create", { config: { harness: "pi", cwd: path } });
+    expect(created.success).toBe(true);
+  }
+  const list = async () =>
+    (
+      (await (await api(stack.admin.token, "GET", "/api/admin/sessions")).json()) as {
+        sessions: { session_id: string; username?: string; workspace_path: string }[];
+      }
+    ).sessions;
+  const running = await list();
+  expect(running.find((s) => s.session_id === frankSession)).toMatchObject({
+    username: "wsfrank",
+    workspace_path: path,
+  });
+  expect(running.find((s) => s.session_id === adminSession)).toMatchObject({
+    username: stack.admin.username,
+  });
+  expect((await api(token, "GET", "/api/admin/sessions")).status).toBe(403);
+  expect((await api(token, "POST", `/api/admin/sessions/${adminSession}/stop`)).status).toBe(403);
+
+  const from = frankMux.frames.length;
+  expect((await api(stack.admin.token, "POST", `/api/admin/sessions/${frankSession}/stop`)).status).toBe(204);
+  await frankMux.event(frankSession, "session.closed", from, 15_000);
+  expect((await list()).map((s) => s.session_id)).not.toContain(frankSession);
+  expect((await list()).map((s) => s.session_id)).toContain(adminSession);
+  expect((await api(stack.admin.token, "POST", `/api/admin/sessions/${newSessionId()}/stop`)).status).toBe(
+    404,
+  );
+  expect((await api(stack.admin.token, "POST", "/api/admin/sessions/not%20an%20id/stop")).status).toBe(400);
+  const audit = (await (
+    await api(stack.admin.token, "GET", "/api/admin/audit?action=admin.session_stop")
+  ).json()) as {
+    entries: { target: string; detail: { user: string } }[];
+  };
+  expect(audit.entries[0]).toMatchObject({ target: frankSession, detail: { user: "wsfrank" } });
+  adminMux.close();
+  frankMux.close();
+}, 60_000);

@@ -28,6 +28,8 @@ export class MuxClient {
     const ws = new WebSocket(target, (headers ? { headers } : undefined) as unknown as string[]);
     const client = new MuxClient(ws);
     const connected = client.waitFor((f) => f.channel === "system" && f.type === "connected", 10_000);
+    // A refused upgrade rejects below; the wait for `connected` must not fail later, unhandled.
+    connected.catch(() => {});
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener("open", () => resolve(), { once: true });
       ws.addEventListener("error", () => reject(new Error("websocket failed to open")), { once: true });
