@@ -68,7 +68,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
 
   // Public routes come first: a handler that responds ends the chain before the auth middleware runs.
-  registerHealthRoutes(app, { version: deps.version });
+  registerHealthRoutes(app, { version: deps.version, multiUser: deps.provisioner !== undefined });
   const accounts: AccountDeps = {
     config: deps.config,
     store: deps.store,

@@ -56,8 +56,9 @@ test("the binary reports its version and serves the embedded UI with its assets"
   const health = (await (await fetch(`${stack.baseUrl}/api/health`)).json()) as {
     status: string;
     version: string;
+    multi_user: boolean;
   };
-  expect(health).toEqual({ status: "ok", version: pkg.version });
+  expect(health).toEqual({ status: "ok", version: pkg.version, multi_user: false });
 
   for (const path of ["/", "/login", "/setup"]) {
     const page = await fetch(`${stack.baseUrl}${path}`);

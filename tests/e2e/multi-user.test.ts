@@ -187,6 +187,8 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
       }
     }
 
+    const health = (await (await fetch(`${stack.baseUrl}/api/health`)).json()) as { multi_user: boolean };
+    expect(health.multi_user).toBe(true);
     // The HTTP port is the unprivileged server's, not root's.
     const listener = listenerPid(Number(new URL(stack.baseUrl).port));
     expect(status(listener).Uid?.split(/\s+/)[0]).toBe(String(lookupAccount(stack.serviceUser).uid));

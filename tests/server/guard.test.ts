@@ -281,7 +281,7 @@ describe("error responses", () => {
   test("health is public and reports the version", async () => {
     const res = await server.app.request(`${BASE}/api/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", version: "9.9.9-test" });
+    expect(await res.json()).toEqual({ status: "ok", version: "9.9.9-test", multi_user: false });
   });
 
   test("non-API paths fall through to a plain 404 for the lead's UI routes", async () => {
