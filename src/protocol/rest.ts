@@ -138,6 +138,8 @@ export const AdminUpdateUserRequest = z
   .strictObject({ is_active: z.boolean().optional(), role: Role.optional() })
   .refine((body) => body.is_active !== undefined || body.role !== undefined, "nothing to change");
 export const ResetPasswordRequest = z.strictObject({ password: Password });
+/** `DELETE /api/admin/users/{id}?remove_data=1`: also delete the user's Linux account's home (multi-user mode). */
+export const DeleteUserQuery = z.strictObject({ remove_data: z.enum(["0", "1"]).default("0") });
 
 export const AuditEntry = z.object({
   id: z.number(),

@@ -32,6 +32,8 @@ export interface AppDeps {
   closeSocketsOf: (userId: string) => void;
   /** Multi-user mode: the privileged helper's accounts (registration is refused without it). */
   provisioner?: AccountProvisioner;
+  /** Multi-user mode: stops a user's runner (deactivation, deletion). */
+  releaseRunner?: (userId: string) => Promise<void>;
   /** Registered after the auth middleware: every /api route added here requires authentication. */
   extraRoutes?: (app: Hono<AppEnv>) => void;
   /** The built UI, served for every GET outside /api; without it such paths are 404. */
@@ -75,6 +77,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     auth: deps.auth,
     closeSocketsOf: deps.closeSocketsOf,
     ...(deps.provisioner && { provisioner: deps.provisioner }),
+    ...(deps.releaseRunner && { releaseRunner: deps.releaseRunner }),
   };
   registerAuthRoutes(app, accounts);
   registerRegistrationRoute(app, accounts);

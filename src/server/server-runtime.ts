@@ -144,7 +144,10 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
       for (const runner of fleet.connected()) pushModels(runner);
     },
     closeSocketsOf: (userId) => mux?.closeUser(userId),
-    ...(options.provisioner && { provisioner: options.provisioner }),
+    ...(options.provisioner && {
+      provisioner: options.provisioner,
+      releaseRunner: (id) => fleet.release(id),
+    }),
     extraRoutes: (api) => {
       registerWorkspaceRoutes(api, runnerFor, workspaceRootFor);
       registerAdminSessionRoutes(api, fleet, store);

@@ -326,6 +326,42 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
     expect(login.status).toBe(401);
   });
 
+  test("deactivation stops the user's runner, reactivation starts it on demand; deletion removes the Linux user", async () => {
+    const bob = people[1] as Person;
+    const bobId = ((await (await api(bob.token, "GET", "/api/me")).json()) as { id: string }).id;
+    expect(runnersOf(bob.uid)).toHaveLength(1);
+    expect(
+      (await api(stack.admin.token, "PATCH", `/api/admin/users/${bobId}`, { is_active: false })).status,
+    ).toBe(200);
+    expect(runnersOf(bob.uid)).toEqual([]);
+    expect(
+      (await api(stack.admin.token, "PATCH", `/api/admin/users/${bobId}`, { is_active: true })).status,
+    ).toBe(200);
+    const login = await fetch(`${stack.baseUrl}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "bob", password: PASSWORD }),
+    });
+    bob.token = ((await login.json()) as { token: string }).token;
+    bob.mux.close();
+    bob.mux = await MuxClient.connect(stack.wsUrl, bob.token);
+    expect((await api(bob.token, "GET", "/api/workspaces")).status).toBe(200);
+    expect(runnersOf(bob.uid)).toHaveLength(1);
+    expect(readFileSync(join(bob.workspace, "bob.txt"), "utf8")).toBe("from bob\n");
+
+    // carol (registered by the invite test): deleted with her data.
+    const users = (await (await api(stack.admin.token, "GET", "/api/admin/users")).json()) as {
+      users: { id: string; username: string }[];
+    };
+    const carol = users.users.find((u) => u.username === "carol");
+    const carolHome = lookupAccount("oqto_carol").home;
+    expect(
+      (await api(stack.admin.token, "DELETE", `/api/admin/users/${carol?.id}?remove_data=1`)).status,
+    ).toBe(204);
+    expect(() => lookupAccount("oqto_carol")).toThrow();
+    expect(() => statSync(carolHome)).toThrow();
+  }, 60_000);
+
   test("a server killed with SIGKILL leaves its runners; the next one adopts them, never a second", async () => {
     const before = people.map((person) => runnersOf(person.uid));
     await stack.killServe("SIGKILL");

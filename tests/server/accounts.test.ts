@@ -314,6 +314,17 @@ describe("sign-out", () => {
   });
 });
 
+describe("deleting with the data", () => {
+  test("needs multi-user mode: single-user accounts share one Linux user's files", async () => {
+    const res = await call(adminToken, "DELETE", `/api/admin/users/${alice.id}?remove_data=1`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toContain("multi-user mode");
+    expect(server.store.users.byId(alice.id)).not.toBeNull();
+    expect(await status(adminToken, "DELETE", `/api/admin/users/${alice.id}?remove_data=maybe`)).toBe(400);
+    expect(await status(adminToken, "DELETE", `/api/admin/users/${alice.id}?remove_data=0`)).toBe(204);
+  });
+});
+
 describe("registration", () => {
   test("needs multi-user mode, and says so", async () => {
     const res = await server.app.request(

@@ -12,4 +12,6 @@ export interface AccountDeps {
   closeSocketsOf: (userId: string) => void;
   /** Multi-user mode: makes each user's Linux account (registration needs it). */
   provisioner?: AccountProvisioner;
+  /** Multi-user mode: stops the runner of a deactivated or deleted user (the next request would start it). */
+  releaseRunner?: (userId: string) => Promise<void>;
 }

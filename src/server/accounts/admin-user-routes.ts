@@ -1,8 +1,13 @@
 import type { Context, Hono } from "hono";
-import { AdminCreateUserRequest, AdminUpdateUserRequest, ResetPasswordRequest } from "../../protocol/rest.ts";
+import {
+  AdminCreateUserRequest,
+  AdminUpdateUserRequest,
+  DeleteUserQuery,
+  ResetPasswordRequest,
+} from "../../protocol/rest.ts";
 import type { AppEnv } from "../auth/index.ts";
 import { hashPassword } from "../auth/passwords.ts";
-import { ApiError, parseJsonBody } from "../http-errors.ts";
+import { ApiError, parseJsonBody, parseQuery } from "../http-errors.ts";
 import { toPublicUser, type UserRecord } from "../store/index.ts";
 import type { AccountDeps } from "./account-deps.ts";
 import { audit } from "./audit.ts";
@@ -45,6 +50,8 @@ export function registerAdminUserRoutes(app: Hono<AppEnv>, deps: AccountDeps): v
     const user = target(c);
     const updated = changeAccess(store, user, body);
     deps.closeSocketsOf(user.id);
+    // A deactivated user's agents stop with their runner; reactivation starts it on the next request.
+    if (body.is_active === false) await deps.releaseRunner?.(user.id);
     audit(store, c, "admin.user_update", { target: user.username, detail: body });
     return c.json(toPublicUser(updated));
   });
@@ -58,11 +65,32 @@ export function registerAdminUserRoutes(app: Hono<AppEnv>, deps: AccountDeps): v
     return c.body(null, 204);
   });
 
-  app.delete("/api/admin/users/:id", (c) => {
+  /**
+   * Deletes the account. In multi-user mode its runner stops and its Linux account goes too; its
+   * home (workspaces, history) stays unless `remove_data=1`. In single-user mode the files belong
+   * to the one shared Linux user, so there is nothing of theirs alone to remove.
+   */
+  app.delete("/api/admin/users/:id", async (c) => {
+    const { remove_data } = parseQuery(DeleteUserQuery, c.req.query());
+    const removeData = remove_data === "1";
+    if (removeData && !deps.provisioner)
+      throw new ApiError(
+        "BAD_REQUEST",
+        "remove_data needs multi-user mode: in single-user mode every account's files are the same Linux user's",
+      );
     const user = target(c);
     deleteUser(store, user);
     deps.closeSocketsOf(user.id);
-    audit(store, c, "admin.user_delete", { target: user.username });
+    await deps.releaseRunner?.(user.id);
+    if (deps.provisioner) {
+      await deps.provisioner.deleteUser(user.username, removeData).catch((error: Error) => {
+        throw new ApiError(
+          "SERVICE_UNAVAILABLE",
+          `the account is deleted, its Linux user not: ${error.message}`,
+        );
+      });
+    }
+    audit(store, c, "admin.user_delete", { target: user.username, detail: { remove_data: removeData } });
     return c.body(null, 204);
   });
 }

@@ -27,6 +27,8 @@ export interface RunnerFleet {
   workspaceRootFor(user: MuxUser): string;
   /** Every runner that is connected now (provider changes go to each). */
   connected(): RunnerClient[];
+  /** Stops the runner of a user whose access ended (multi-user mode; the shared runner serves on). */
+  release(userId: string): Promise<void>;
   start(): void;
   /** Stops talking to the runners: single-user mode also ends its own runner, multi-user runners live on. */
   stop(): Promise<void>;

@@ -42,6 +42,8 @@ export class SharedRunnerFleet implements RunnerFleet {
     return this.runner.isReady ? [this.runner] : [];
   }
 
+  async release(_userId: string): Promise<void> {}
+
   start(): void {
     this.options.supervisor?.start();
     this.runner.start();
