@@ -25,6 +25,7 @@ import {
 import { buildPiSpawn } from "./harness/pi/pi-spawn.ts";
 import { PiTranslator } from "./harness/pi/translator.ts";
 import { ConversationSync, type Lineage, type StoredMessages } from "./history/conversation-sync.ts";
+import { TurnCheckpoint } from "./history/turn-checkpoint.ts";
 import { readSettings, SETTINGS_FILE } from "./models-files.ts";
 import type { ResolvedPi } from "./pi-install.ts";
 import { ReplayBuffer } from "./replay-buffer.ts";
@@ -112,6 +113,7 @@ export class Session {
   private autoRetryEnabled = true;
   /** Persistence of this session's conversation (PROTOCOL.md §1.7-2). */
   private readonly history: ConversationSync | undefined;
+  private readonly checkpoint: TurnCheckpoint | undefined;
   /** Set while the ended turn is being persisted; agent.idle follows. */
   private turnEnding: Promise<void> | undefined;
   /** Counts pi runs, so that a run starting while a turn is persisted keeps the turn open. */
@@ -160,6 +162,7 @@ export class Session {
         onDirty: (dirty) => deps.index.setHistoryDirty(this.id, dirty),
         log: (message) => deps.log(`[${this.id}] ${message}`),
       });
+      this.checkpoint = new TurnCheckpoint(() => this.translator, this.history);
     }
   }
 
@@ -354,6 +357,7 @@ export class Session {
     const process = this.process;
     this.process = undefined;
     this.watchdog.stop();
+    this.checkpoint?.stop();
     clearTimeout(this.rerunHold);
     clearTimeout(this.abortKill);
     clearTimeout(this.idleTimer);
@@ -458,7 +462,9 @@ export class Session {
         reason: "exited",
         ...(exit.code === null ? {} : { exit_code: exit.code }),
       });
-    // What the dead turn produced is persisted before its agent.idle and the end of the stream.
+    // What the dead turn produced is persisted before its agent.idle and the end of the stream,
+    // the answer pi was streaming included, as far as it got.
+    this.translator?.interruptOpenMessage();
     if (!this.turnOpen) {
       closed();
       return;
@@ -625,6 +631,7 @@ export class Session {
   private async endTurn(): Promise<void> {
     const run = this.runGeneration;
     this.watchdog.stop();
+    this.checkpoint?.stop();
     clearTimeout(this.rerunHold);
     this.rerunHold = undefined;
     clearTimeout(this.abortKill);
@@ -670,6 +677,8 @@ export class Session {
         if (event !== "stream.message_end") return;
         const { message } = payload as EventPayload<"stream.message_end">;
         this.history?.record(message);
+        // The prompt is in history at once, not only at the turn's end: a runner killed mid-turn keeps it.
+        if (message.role === "user") void this.history?.flush();
         if (this.title === undefined) this.titleFromFirstMessage(message);
       },
       agentStarted: () => {
@@ -678,6 +687,7 @@ export class Session {
         this.compactionRerunPending = false;
         this.runStarted = true;
         this.runGeneration += 1;
+        this.checkpoint?.start();
         if (!this.turnOpen) {
           // A run pi started by itself (e.g. after a threshold compaction).
           this.turnOpen = true;

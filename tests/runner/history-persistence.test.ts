@@ -360,3 +360,62 @@ describe("conversation updates", () => {
     SLOW,
   );
 });
+
+describe("an interrupted turn keeps what streamed", () => {
+  const textOf = (message: Message | undefined) =>
+    (message?.parts ?? []).map((part) => ("text" in part ? String(part.text) : "")).join("");
+  async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await Bun.sleep(50);
+    }
+  }
+
+  test(
+    "the prompt is in history at once, the answer is checkpointed as interrupted, and pi killed mid-answer leaves it",
+    async () => {
+      await env.create("h-cut");
+      const words = Array.from({ length: 400 }, (_, i) => `w${i} `);
+      env.llm.script([{ text: words, delayMs: 20 }]);
+      const from = env.events.length;
+      await env.cmd({ session_id: "h-cut", cmd: "prompt", message: "stream for a while" });
+      await env.waitFor("h-cut", "stream.text_delta", { from });
+      const piSessionId = await piSessionIdOf("h-cut");
+      const rows = async () => (await env.store.getMessages(piSessionId))?.messages ?? [];
+
+      // The prompt long before the turn ends, and a checkpoint of the answer while it streams.
+      const prompt = await until(
+        async () => (await rows()).find((m) => m.role === "user"),
+        "the prompt in history",
+      );
+      expect(textOf(prompt)).toBe("stream for a while");
+      const checkpoint = await until(
+        async () => (await rows()).find((m) => m.role === "assistant" && m.metadata?.interrupted === true),
+        "a checkpoint of the answer",
+        5_000,
+      );
+      expect(textOf(checkpoint)).toStartWith("w0 w1 ");
+
+      await Bun.sleep(500);
+      const pid = env.manager.status().sessions.find((s) => s.session_id === "h-cut")?.pid as number;
+      process.kill(pid, "SIGKILL");
+      await env.waitFor("h-cut", "agent.idle", { from });
+      const live = streamed(env.events.slice(from).filter((e) => e.session_id === "h-cut"));
+      const interrupted = live.find((m) => m.role === "assistant");
+      expect(interrupted).toMatchObject({ stop_reason: "aborted", metadata: { interrupted: true } });
+      const stored = await rows();
+      expect(stored.map((m) => m.role)).toEqual(["user", "assistant"]);
+      const answer = stored[1];
+      expect(answer).toMatchObject({ stop_reason: "aborted", metadata: { interrupted: true } });
+      // More than the checkpoint had, less than the whole answer: what had streamed when pi died.
+      expect(textOf(answer).length).toBeGreaterThanOrEqual(textOf(checkpoint).length);
+      expect(textOf(answer).length).toBeLessThan(words.join("").length);
+      expect(textOf(answer)).toStartWith(textOf(checkpoint).trimEnd());
+      env.llm.reset();
+    },
+    SLOW,
+  );
+});

@@ -342,10 +342,13 @@ export class ConversationSync {
     let version: MessageVersion | undefined;
     for (const [piSessionId, group] of [...this.pending]) {
       const current = piSessionId === facts.piSessionId;
-      const rows = [...group.rows.values()].sort((a, b) => a.idx - b.idx);
+      const queued = [...group.rows.values()];
+      const rows = queued.map((row) => structuredClone(row)).sort((a, b) => a.idx - b.idx);
       applyToolCallStatus(rows);
       const written = await this.store.appendMessages(current ? this.recordOf(facts) : group.record, rows);
-      this.pending.delete(piSessionId);
+      // Rows queued (or replaced) while this write was under way stay queued for the next one.
+      for (const row of queued) if (group.rows.get(row.idx) === row) group.rows.delete(row.idx);
+      if (group.rows.size === 0 && this.pending.get(piSessionId) === group) this.pending.delete(piSessionId);
       if (current) version = written;
     }
     if (!version) version = await this.currentVersion(facts);

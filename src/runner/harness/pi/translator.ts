@@ -1,11 +1,12 @@
 /** pi events → canonical events (PROTOCOL.md §1.8), with phase tracking (§1.6). */
 import { AgentPhase } from "../../../protocol/common.ts";
 import type { EventName, EventPayload } from "../../../protocol/events.ts";
-import type { InputRequest } from "../../../protocol/message.ts";
+import type { InputRequest, Message } from "../../../protocol/message.ts";
 import { blocksText, mapPiMessage, mapStopReason, messageId, userText } from "./message-mapper.ts";
 import {
   isConversationMessage,
   type PiAgentMessage,
+  PiAssistantMessage,
   type PiEvent,
   type PiEventOf,
   partialToolCall,
@@ -34,7 +35,14 @@ export interface TranslatorHooks {
 interface OpenMessage {
   id: string;
   idx: number;
+  /** pi's assistant message as streamed so far (each message_update carries it whole). */
+  partial?: unknown;
+  /** Bumped with every update: tells a checkpoint whether anything changed. */
+  revision: number;
 }
+
+/** Marks a message that stopped mid-stream (pi or the runner died): what streamed, not pi's final word. */
+export const INTERRUPTED_KEY = "interrupted";
 
 /** A tool call whose `stream.tool_call_start` waits for its id and name (§1.8 deferral rule). */
 interface ToolCallStream {
@@ -85,6 +93,33 @@ export class PiTranslator {
   }
 
   /** The turn is over (the session emitted `agent.idle`): phases stop until the next run. */
+  /**
+   * The assistant message being streamed, as far as it got, marked interrupted; undefined when none
+   * is open or nothing of it streamed. `sinceRevision`: only if it changed since then.
+   */
+  openPartial(sinceRevision = -1): { message: Message; revision: number } | undefined {
+    const open = this.openMessage;
+    if (!open || open.partial === undefined || open.revision === sinceRevision) return undefined;
+    const parsed = PiAssistantMessage.safeParse({
+      stopReason: "aborted",
+      timestamp: Date.now(),
+      ...(open.partial as object),
+    });
+    if (!parsed.success) return undefined;
+    const message = mapPiMessage(parsed.data, { sessionId: this.sessionId, idx: open.idx });
+    message.stop_reason = "aborted";
+    message.metadata = { ...message.metadata, [INTERRUPTED_KEY]: true };
+    return { message, revision: open.revision };
+  }
+
+  /** pi died mid-message: ends the open message with what streamed (its message_end), if anything did. */
+  interruptOpenMessage(): void {
+    const partial = this.openPartial();
+    this.openMessage = undefined;
+    this.toolStreams = new Map();
+    if (partial) this.hooks.emit("stream.message_end", { message: partial.message });
+  }
+
   endTurn(): void {
     this.turnOpen = false;
     this.currentPhase = undefined;
@@ -194,7 +229,7 @@ export class PiTranslator {
   private messageStart(message: PiAgentMessage): void {
     if (!isConversationMessage(message)) return;
     const idx = this.nextIdx++;
-    this.openMessage = { id: messageId(this.sessionId, idx), idx };
+    this.openMessage = { id: messageId(this.sessionId, idx), idx, revision: 0 };
     this.toolStreams = new Map();
     const role = message.role === "toolResult" ? "tool" : message.role;
     this.hooks.emit("stream.message_start", { message_id: this.openMessage.id, role, idx });
@@ -207,6 +242,10 @@ export class PiTranslator {
       return;
     }
     const update = event.assistantMessageEvent;
+    if (update.partial !== undefined) {
+      open.partial = update.partial;
+      open.revision += 1;
+    }
     const contentIndex = update.contentIndex;
     switch (update.type) {
       case "text_start":
