@@ -90,6 +90,8 @@ export class AgentChannel {
     for (const sessionId of this.options.hub.sessionIds()) {
       for (const conn of this.options.hub.socketsOf(sessionId)) {
         if (userId !== undefined && conn.user.id !== userId) continue;
+        // A subscribe still under way (it may be what connected the runner) completes on its own.
+        if (conn.isReplaying(sessionId)) continue;
         const after = conn.subscriptions.get(sessionId)?.lastSeq ?? 0;
         try {
           await this.subscribe(conn, sessionId, restarted ? undefined : after, restarted, null);

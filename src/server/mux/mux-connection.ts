@@ -100,6 +100,11 @@ export class MuxConnection {
     return this.subscriptions.has(sessionId);
   }
 
+  /** Whether a subscription's replay is still being fetched (its own subscribe finishes it). */
+  isReplaying(sessionId: string): boolean {
+    return (this.subscriptions.get(sessionId)?.buffer ?? null) !== null;
+  }
+
   /** Starts (or restarts) a subscription in buffering mode: live frames are held until `finishReplay`. */
   beginSubscription(sessionId: string): void {
     const existing = this.subscriptions.get(sessionId);
