@@ -105,6 +105,11 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
       onDisconnected: (userId, reason) => {
         log(`runner disconnected${userId ? ` (user ${userId})` : ""}: ${reason}`);
         mux?.broadcastRunnerStatus("disconnected", userId);
+        const interrupted = hub.interruptTurns(
+          (sessionId) => userId === undefined || ownership.owner(sessionId) === userId,
+          "the runner stopped during this turn; what had streamed is kept in history",
+        );
+        if (interrupted.length > 0) log(`interrupted turns of ${interrupted.length} session(s)`);
       },
     },
     (userId) => mux?.hasConnectionsOf(userId) ?? false,

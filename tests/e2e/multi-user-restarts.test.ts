@@ -142,3 +142,107 @@ describe.skipIf(!isRoot)("multi-user restarts", () => {
     }
   }, 300_000);
 });
+
+describe.skipIf(!isRoot)("a runner killed mid-turn", () => {
+  test("its user gets agent.error within 2 s, history keeps the prompt and what streamed, chat goes on; the other user streams on", async () => {
+    const people: (Person & { mux: MuxClient })[] = [];
+    for (const name of ["fay", "gus"]) {
+      const token = await stack.register(name, PASSWORD);
+      const ws = await fetch(`${stack.baseUrl}/api/workspaces`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "cut" }),
+      });
+      const workspace = ((await ws.json()) as { path: string }).path;
+      const mux = await MuxClient.connect(stack.wsUrl, token);
+      const sessionId = newSessionId();
+      expect(
+        (await mux.command(sessionId, "session.create", { config: { harness: "pi", cwd: workspace } }))
+          .success,
+      ).toBe(true);
+      people.push({ name, token, uid: lookupAccount(`oqto_${name}`).uid, workspace, sessionId, mux });
+    }
+    const [fay, gus] = people as [Person & { mux: MuxClient }, Person & { mux: MuxClient }];
+    const words = (who: string) => Array.from({ length: 200 }, (_, i) => `${who}${i} `);
+    const marks = people.map((person) => person.mux.frames.length);
+    for (const person of people) {
+      stack.fakeLlm.script([{ match: `${person.name} streams`, text: words(person.name), delayMs: 25 }]);
+      expect(
+        (await person.mux.command(person.sessionId, "prompt", { message: `${person.name} streams` })).success,
+      ).toBe(true);
+    }
+    const deltas = (person: Person & { mux: MuxClient }, from: number) =>
+      person.mux.frames
+        .slice(from)
+        .filter((f) => f.session_id === person.sessionId && f.event === "stream.text_delta");
+    // Long enough for a checkpoint (every 2 s) of fay's answer.
+    const deadline = Date.now() + 20_000;
+    while (deltas(fay, marks[0] ?? 0).length < 100 && Date.now() < deadline) await Bun.sleep(20);
+    const runner =
+      census(fay.uid).runners === 1
+        ? processesOf(fay.uid).find((pid) => cmdline(pid).includes("runner"))
+        : undefined;
+    expect(runner).toBeDefined();
+    const killedAt = Date.now();
+    process.kill(runner as number, "SIGKILL");
+
+    const error = await fay.mux.waitFor(
+      (f) => f.session_id === fay.sessionId && f.event === "agent.error",
+      2_000,
+      marks[0],
+    );
+    expect(Date.now() - killedAt).toBeLessThan(2_000);
+    expect(error).toMatchObject({ code: "runner_unavailable", recoverable: true });
+    await fay.mux.waitFor((f) => f.session_id === fay.sessionId && f.event === "agent.idle", 2_000, marks[0]);
+
+    // gus's stream is not disturbed: it ends complete, its seqs contiguous.
+    await gus.mux.event(gus.sessionId, "agent.idle", marks[1], 60_000);
+    const gusSeqs = seqsOf(gus.mux.frames.slice(marks[1]), gus.sessionId);
+    expect(gusSeqs).toEqual(Array.from({ length: gusSeqs.length }, (_, i) => (gusSeqs[0] as number) + i));
+    expect(
+      deltas(gus, marks[1] ?? 0)
+        .map((f) => String(f.delta))
+        .join(""),
+    ).toBe(words("gus").join(""));
+
+    // fay's runner comes back (asked for again by the server), and her history has the turn so far.
+    const back = Date.now() + 30_000;
+    while (census(fay.uid).runners !== 1 && Date.now() < back) await Bun.sleep(100);
+    expect(census(fay.uid).runners).toBe(1);
+    const history = await fetch(`${stack.baseUrl}/api/sessions/${fay.sessionId}/messages`, {
+      headers: { authorization: `Bearer ${fay.token}` },
+    });
+    const { messages } = (await history.json()) as {
+      messages: { role: string; parts: { text?: string }[]; metadata?: Record<string, unknown> }[];
+    };
+    expect(messages.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect(messages[0]?.parts[0]?.text).toBe("fay streams");
+    const kept = (messages[1]?.parts ?? []).map((p) => p.text ?? "").join("");
+    expect(messages[1]?.metadata?.interrupted).toBe(true);
+    expect(kept).toStartWith("fay0 fay1 ");
+    expect(kept.length).toBeLessThan(words("fay").join("").length);
+
+    // And fay can chat again in the same session.
+    fay.mux.close();
+    const again = await MuxClient.connect(stack.wsUrl, fay.token);
+    expect(
+      (
+        await again.command(fay.sessionId, "session.create", {
+          config: { harness: "pi", cwd: fay.workspace },
+        })
+      ).success,
+    ).toBe(true);
+    stack.fakeLlm.script([{ match: "fay again", text: "back again" }]);
+    const from = again.frames.length;
+    expect((await again.command(fay.sessionId, "prompt", { message: "fay again" })).success).toBe(true);
+    await again.event(fay.sessionId, "agent.idle", from, 60_000);
+    const answer = again.frames
+      .slice(from)
+      .filter((f) => f.session_id === fay.sessionId && f.event === "stream.text_delta")
+      .map((f) => String(f.delta))
+      .join("");
+    expect(answer).toBe("back again");
+    again.close();
+    gus.mux.close();
+  }, 120_000);
+});

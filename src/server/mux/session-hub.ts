@@ -1,4 +1,4 @@
-import { peekEventLine, runnerLineToMuxFrame } from "../../protocol/index.ts";
+import { MUX_EVENT_PREFIX, peekEventLine, runnerLineToMuxFrame } from "../../protocol/index.ts";
 import type { MuxConnection } from "./mux-connection.ts";
 
 /** The runner subscription of a session ends this long after its last socket left (PROTOCOL.md §2.6). */
@@ -20,6 +20,8 @@ export class SessionHub {
   private readonly lastSeq = new Map<string, number>();
   private readonly epochs = new Map<string, string>();
   private readonly unsubscribeTimers = new Map<string, Timer>();
+  /** Sessions whose turn has started and not ended: a runner that dies leaves them to be told. */
+  private readonly openTurns = new Set<string>();
 
   constructor(private readonly options: SessionHubOptions) {}
 
@@ -80,12 +82,40 @@ export class SessionHub {
     const head = peekEventLine(line);
     if (!head) return;
     this.lastSeq.set(head.sessionId, head.seq);
+    if (head.event === "agent.working") this.openTurns.add(head.sessionId);
+    else if (head.event === "agent.idle" || head.event === "session.closed")
+      this.openTurns.delete(head.sessionId);
     const set = this.sockets.get(head.sessionId);
     if (set && set.size > 0) {
       const frame = runnerLineToMuxFrame(line);
       for (const conn of set) conn.deliver(head.sessionId, head.seq, frame);
     }
     if (head.event === "session.closed") this.options.onClosed(head.sessionId, line);
+  }
+
+  /**
+   * The runner of these sessions went away mid-turn: their sockets get `agent.error` and
+   * `agent.idle` at once instead of waiting for a stream that will not come. They take the next
+   * seqs of the dead stream, which no runner will send again (a restarted runner starts a new epoch).
+   */
+  interruptTurns(affected: (sessionId: string) => boolean, error: string): string[] {
+    const interrupted: string[] = [];
+    for (const sessionId of [...this.openTurns]) {
+      if (!affected(sessionId)) continue;
+      this.openTurns.delete(sessionId);
+      interrupted.push(sessionId);
+      const events = [
+        { event: "agent.error", error, recoverable: true, code: "runner_unavailable" },
+        { event: "agent.idle" },
+      ];
+      for (const payload of events) {
+        const seq = this.seqOf(sessionId) + 1;
+        this.lastSeq.set(sessionId, seq);
+        const frame = `${MUX_EVENT_PREFIX}${JSON.stringify({ session_id: sessionId, seq, runner_id: "local", ts: Date.now(), ...payload }).slice(1)}`;
+        for (const conn of this.sockets.get(sessionId) ?? []) conn.deliver(sessionId, seq, frame);
+      }
+    }
+    return interrupted;
   }
 
   stop(): void {
