@@ -61,6 +61,13 @@ export const LoginRequest = z.strictObject({
   password: z.string().min(1).max(256),
 });
 export const AuthResponse = z.object({ token: z.string(), user: User });
+/** `GET /api/health` (public): liveness and the server's mode. */
+export const HealthResponse = z.object({
+  status: z.literal("ok"),
+  version: z.string(),
+  multi_user: z.boolean(),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;
 export type AuthResponse = z.infer<typeof AuthResponse>;
 
 export const ProviderApi = z.enum([

@@ -1,6 +1,7 @@
 import { AccountPage } from "./components/account/AccountPage.tsx";
 import { AdminArea } from "./components/admin/AdminArea.tsx";
 import { LoginPage } from "./components/auth/LoginPage.tsx";
+import { RegisterPage } from "./components/auth/RegisterPage.tsx";
 import { SetupPage } from "./components/auth/SetupPage.tsx";
 import { DialogHost } from "./components/common/DialogHost.tsx";
 import { AppHeader } from "./components/layout/AppHeader.tsx";
@@ -17,6 +18,7 @@ export function App() {
   if (user === null) {
     if (current.page === "setup") return <SetupPage />;
     if (current.page === "login") return <LoginPage />;
+    if (current.page === "register") return <RegisterPage />;
     return <Splash />;
   }
   return (
@@ -40,6 +42,7 @@ function Page() {
     case "workspaces":
     case "login":
     case "setup":
+    case "register":
       return <WorkspacesPage />;
     case "not-found":
       return (

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   type AdminCreateUserRequest,
+  AdminRunningSession,
   type AdminUpdateUserRequest,
   ApiKey,
   AuditPage,
@@ -8,10 +9,15 @@ import {
   type ChangePasswordRequest,
   type CreateApiKeyRequest,
   CreatedApiKey,
+  CreatedInvites,
+  type CreateInviteRequest,
+  HealthResponse,
   HistoryListResult,
   HistorySearchResult,
+  InviteCode,
   Provider,
   type ProviderBody,
+  type RegisterRequest,
   RestError,
   SandboxView,
   SessionSummary,
@@ -113,16 +119,20 @@ function query(params: Record<string, string | number | undefined>): string {
 
 const ApiKeyList = z.object({ keys: z.array(ApiKey) });
 const UserList = z.object({ users: z.array(User) });
+const InviteList = z.object({ invites: z.array(InviteCode) });
+const RunningSessionList = z.object({ sessions: z.array(AdminRunningSession) });
 
 const sessionPath = (id: string) => `/sessions/${encodeURIComponent(id)}`;
 const sandboxPath = (workspace: string) => `/workspaces/${encodeURIComponent(workspace)}/sandbox`;
 const userPath = (id: string) => `/admin/users/${encodeURIComponent(id)}`;
 
 export const api = {
+  health: () => request("GET", "/health", HealthResponse),
   setupStatus: () => request("GET", "/auth/setup", SetupStatus),
   setup: (body: { setup_token: string; username: string; password: string }) =>
     request("POST", "/auth/setup", AuthResponse, body),
   login: (body: { username: string; password: string }) => request("POST", "/auth/login", AuthResponse, body),
+  register: (body: z.input<typeof RegisterRequest>) => request("POST", "/auth/register", AuthResponse, body),
   logout: () => request("POST", "/auth/logout", Empty),
   me: () => request("GET", "/me", User),
   updateMe: (body: z.input<typeof UpdateMeRequest>) => request("PUT", "/me", User, body),
@@ -149,6 +159,12 @@ export const api = {
   resetPassword: (id: string, password: string) =>
     request("POST", `${userPath(id)}/password`, Empty, { password }),
   deleteUser: (id: string) => request("DELETE", userPath(id), Empty),
+  listInvites: async () => (await request("GET", "/admin/invite-codes", InviteList)).invites,
+  createInvites: async (body: z.input<typeof CreateInviteRequest>) =>
+    (await request("POST", "/admin/invite-codes", CreatedInvites, body)).invites,
+  revokeInvite: (id: string) => request("DELETE", `/admin/invite-codes/${encodeURIComponent(id)}`, Empty),
+  listRunningSessions: async () => (await request("GET", "/admin/sessions", RunningSessionList)).sessions,
+  stopSession: (id: string) => request("POST", `/admin/sessions/${encodeURIComponent(id)}/stop`, Empty),
   listAudit: (params: { before?: number; limit: number; action?: string }) =>
     request("GET", `/admin/audit${query(params)}`, AuditPage),
   listSessions: (params: { workspace?: string; limit: number; offset: number }) =>

@@ -1,8 +1,9 @@
 import { signal } from "@preact/signals";
-import type { User } from "../../../src/protocol/index.ts";
+import type { z } from "zod";
+import type { RegisterRequest, User } from "../../../src/protocol/index.ts";
 import { ApiError, api } from "../lib/api.ts";
 import { errorText } from "../lib/errors.ts";
-import { navigate, route } from "./router.ts";
+import { isEntryPage, navigate, route } from "./router.ts";
 
 /** `undefined` while the first /api/me is in flight, `null` when signed out. */
 export const currentUser = signal<User | null | undefined>(undefined);
@@ -16,19 +17,21 @@ export async function bootAuth(): Promise<void> {
   bootError.value = null;
   try {
     currentUser.value = await api.me();
-    const page = route.value.page;
-    if (page === "login" || page === "setup") navigate("/", { replace: true });
+    if (isEntryPage(route.value)) navigate("/", { replace: true });
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) await signedOut();
     else bootError.value = errorText(error);
   }
 }
 
-/** Sends a signed-out user to the right entry page, remembering where they were. Never throws. */
+/**
+ * Sends a signed-out user to the right entry page, remembering where they were; one who opened
+ * /register (an invite link) stays there. Never throws.
+ */
 export async function signedOut(): Promise<void> {
-  const page = route.value.page;
-  if (page !== "login" && page !== "setup") returnPath = location.pathname;
+  if (!isEntryPage(route.value)) returnPath = location.pathname;
   currentUser.value = null;
+  if (route.value.page === "register") return;
   // If the setup status cannot be read, the sign-in page is the safe default.
   const setupRequired = await api.setupStatus().then(
     (status) => status.setup_required,
@@ -46,6 +49,13 @@ export async function login(username: string, password: string): Promise<void> {
 
 export async function setupFirstAdmin(setupToken: string, username: string, password: string): Promise<void> {
   const { user } = await api.setup({ setup_token: setupToken, username, password });
+  currentUser.value = user;
+  navigate("/", { replace: true });
+}
+
+/** A new account from an invite code; it is signed in at once and starts on its workspaces. */
+export async function register(body: z.input<typeof RegisterRequest>): Promise<void> {
+  const { user } = await api.register(body);
   currentUser.value = user;
   navigate("/", { replace: true });
 }

@@ -1,13 +1,14 @@
 import { signal } from "@preact/signals";
 
 /** The pages of the admin area, each at `/admin/<section>`; providers, the first, also at `/admin`. */
-export const ADMIN_SECTIONS = ["providers", "users", "audit"] as const;
+export const ADMIN_SECTIONS = ["providers", "users", "invites", "sessions", "audit"] as const;
 export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 
 export type Route =
   | { page: "workspaces" }
   | { page: "login" }
   | { page: "setup" }
+  | { page: "register" }
   | { page: "account" }
   | { page: "admin"; section: AdminSection }
   | { page: "workspace"; workspace: string; sessionId: string | null }
@@ -23,6 +24,7 @@ export function parseRoute(pathname: string): Route {
   if (segments.length === 0) return { page: "workspaces" };
   if (segments.length === 1 && first === "login") return { page: "login" };
   if (segments.length === 1 && first === "setup") return { page: "setup" };
+  if (segments.length === 1 && first === "register") return { page: "register" };
   if (segments.length === 1 && first === "account") return { page: "account" };
   if (segments.length === 1 && first === "admin") return { page: "admin", section: "providers" };
   if (segments.length === 2 && first === "admin") {
@@ -36,6 +38,11 @@ export function parseRoute(pathname: string): Route {
     }
   }
   return { page: "not-found", path: pathname };
+}
+
+/** The pages for signed-out visitors: a signed-in user who lands on one goes to the start page. */
+export function isEntryPage(current: Route): boolean {
+  return current.page === "login" || current.page === "setup" || current.page === "register";
 }
 
 export function workspacePath(workspace: string, sessionId?: string): string {

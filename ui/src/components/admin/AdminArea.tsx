@@ -1,10 +1,18 @@
 import { currentUser } from "../../state/auth.ts";
 import { ADMIN_SECTIONS, type AdminSection, adminPath, linkHandler } from "../../state/router.ts";
 import { AuditPage } from "./AuditPage.tsx";
+import { InvitesPage } from "./InvitesPage.tsx";
 import { ProvidersPage } from "./ProvidersPage.tsx";
+import { SessionsPage } from "./SessionsPage.tsx";
 import { UsersPage } from "./UsersPage.tsx";
 
-const LABELS: Record<AdminSection, string> = { providers: "Providers", users: "Users", audit: "Audit log" };
+const LABELS: Record<AdminSection, string> = {
+  providers: "Providers",
+  users: "Users",
+  invites: "Invites",
+  sessions: "Sessions",
+  audit: "Audit log",
+};
 
 /** The admin pages behind one role check, with tabs between them. */
 export function AdminArea({ section }: { section: AdminSection }) {
@@ -34,6 +42,8 @@ export function AdminArea({ section }: { section: AdminSection }) {
       </nav>
       {section === "providers" && <ProvidersPage />}
       {section === "users" && <UsersPage />}
+      {section === "invites" && <InvitesPage />}
+      {section === "sessions" && <SessionsPage />}
       {section === "audit" && <AuditPage />}
     </div>
   );

@@ -16,6 +16,8 @@ const ACTIONS = [
   "auth.login_failure",
   "auth.login_delayed",
   "auth.logout",
+  "auth.register",
+  "auth.register_refused",
   "account.password_change",
   "account.key_create",
   "account.key_delete",
@@ -29,6 +31,7 @@ const ACTIONS = [
   "admin.invite_create",
   "admin.invite_revoke",
   "admin.login_lock_lift",
+  "admin.session_stop",
   "session.start",
 ];
 const PAGE_SIZE = 50;

@@ -67,7 +67,10 @@ export function CreateUserForm({ onCreated, onCancel }: CreateUserFormProps) {
           minLength={8}
           data-testid="new-user-password"
         />
-        <Field label="Role" hint="Admins also manage users, providers and the audit log.">
+        <Field
+          label="Role"
+          hint="Admins also manage users, invites, providers, running sessions and the audit log."
+        >
           {(control) => (
             <select
               {...control}

@@ -5,6 +5,7 @@ import { api } from "../../lib/api.ts";
 import { errorText } from "../../lib/errors.ts";
 import { currentUser, signedOut } from "../../state/auth.ts";
 import { confirmDialog } from "../../state/dialogs.ts";
+import { useMultiUser } from "../../state/server-mode.ts";
 import { ContextMenu, type MenuItem } from "../common/ContextMenu.tsx";
 import { MoreIcon, PlusIcon } from "../common/icons.tsx";
 import { ListPage } from "../common/ListPage.tsx";
@@ -26,6 +27,7 @@ export function UsersPage() {
   const menu = useSignal<RowMenu | null>(null);
   const resetting = useSignal<User | null>(null);
   const me = currentUser.value;
+  const multiUser = useMultiUser();
 
   const reload = async () => {
     try {
@@ -110,7 +112,7 @@ export function UsersPage() {
               user,
               {
                 title: `Make ${user.username} an admin?`,
-                message: `Admins manage users, providers and the audit log. ${user.username} is signed out everywhere and signs in again as an admin.`,
+                message: `Admins manage users, invites, providers, running sessions and the audit log. ${user.username} is signed out everywhere and signs in again as an admin.`,
                 confirmLabel: "Make admin",
               },
               () => api.updateUser(user.id, { role: "admin" }),
@@ -240,11 +242,20 @@ export function UsersPage() {
         </div>
       )}
     >
-      <p class="notice" data-testid="single-user-note">
-        <strong>Single-user mode.</strong> Oqto has no multi-user mode yet: the agents, terminals and file
-        operations of every account run as the same Linux user, so each user can read and change every
-        workspace. Give accounts only to people you trust with all of them.
-      </p>
+      {multiUser === false && (
+        <p class="notice" data-testid="single-user-note">
+          <strong>Single-user mode.</strong> The agents, terminals and file operations of every account run as
+          the same Linux user, so each user can read and change every workspace. Give accounts only to people
+          you trust with all of them, or run <code>oqto serve --multi-user</code>.
+        </p>
+      )}
+      {multiUser === true && (
+        <p class="notice" data-testid="multi-user-note">
+          <strong>Multi-user mode.</strong> Each user has their own Linux user <code>oqto_&lt;name&gt;</code>:
+          their agents, terminals and files run as it, and no user can reach another's workspaces. People can
+          also join with an invite code (Invites).
+        </p>
+      )}
       {creating.value && (
         <CreateUserForm
           onCreated={async () => {

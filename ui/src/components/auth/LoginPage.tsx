@@ -1,5 +1,7 @@
 import { useSignal } from "@preact/signals";
 import { login } from "../../state/auth.ts";
+import { linkHandler } from "../../state/router.ts";
+import { useMultiUser } from "../../state/server-mode.ts";
 import { FormError, TextField } from "../common/Field.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 import { AuthCard } from "./AuthCard.tsx";
@@ -7,6 +9,7 @@ import { AuthCard } from "./AuthCard.tsx";
 export function LoginPage() {
   const username = useSignal("");
   const password = useSignal("");
+  const multiUser = useMultiUser();
   const { error, busy, submit } = useFormSubmit(() => login(username.value.trim(), password.value), {
     onError: () => {
       password.value = "";
@@ -14,7 +17,14 @@ export function LoginPage() {
   });
 
   return (
-    <AuthCard title="Sign in" subtitle="Use the account your administrator created for you.">
+    <AuthCard
+      title="Sign in"
+      subtitle={
+        multiUser === true
+          ? "Use the account you registered or your administrator created for you."
+          : "Use the account your administrator created for you."
+      }
+    >
       <form class="form" onSubmit={submit} data-testid="login-form">
         <TextField
           label="Username"
@@ -38,6 +48,15 @@ export function LoginPage() {
           {busy.value ? "Signing in…" : "Sign in"}
         </button>
       </form>
+      {/* Only multi-user mode lets people register; elsewhere the link would lead to a refusal. */}
+      {multiUser === true && (
+        <p class="auth-switch small">
+          Got an invite code?{" "}
+          <a href="/register" onClick={linkHandler("/register")} data-testid="register-link">
+            Create an account
+          </a>
+        </p>
+      )}
     </AuthCard>
   );
 }

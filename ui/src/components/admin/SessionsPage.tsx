@@ -1,0 +1,162 @@
+import { useSignal } from "@preact/signals";
+import { useEffect, useRef } from "preact/hooks";
+import type { AdminRunningSession } from "../../../../src/protocol/index.ts";
+import { api } from "../../lib/api.ts";
+import { errorText } from "../../lib/errors.ts";
+import { baseName } from "../../lib/paths.ts";
+import { confirmDialog } from "../../state/dialogs.ts";
+import { IconButton } from "../common/IconButton.tsx";
+import { RefreshIcon } from "../common/icons.tsx";
+import { ListPage } from "../common/ListPage.tsx";
+
+/** How often the open page asks again: sessions start and end without telling this page. */
+const REFRESH_MS = 5_000;
+
+function stateText(session: AdminRunningSession): string {
+  return session.phase ? `${session.state}: ${session.phase.replaceAll("_", " ")}` : session.state;
+}
+
+/** Admin: every running agent session of every user, with a way to stop one. */
+export function SessionsPage() {
+  const sessions = useSignal<AdminRunningSession[] | null>(null);
+  const error = useSignal<string | null>(null);
+  const stopping = useSignal<ReadonlySet<string>>(new Set());
+  // Counts loads, so that a slow answer never overwrites a newer one (such as the reload after a stop).
+  const generation = useRef(0);
+  const inFlight = useRef(0);
+
+  const reload = async () => {
+    generation.current += 1;
+    const mine = generation.current;
+    inFlight.current += 1;
+    try {
+      const list = await api.listRunningSessions();
+      if (mine !== generation.current) return;
+      sessions.value = list;
+      error.value = null;
+    } catch (caught) {
+      if (mine === generation.current) error.value = errorText(caught);
+    } finally {
+      inFlight.current -= 1;
+    }
+  };
+
+  useEffect(() => {
+    void reload();
+    // A hidden tab or a load still running skips its turn: no requests pile up.
+    const timer = setInterval(() => {
+      if (!document.hidden && inFlight.current === 0) void reload();
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+
+  const stop = async (session: AdminRunningSession) => {
+    const owner = session.username ?? "its owner";
+    const confirmed = await confirmDialog({
+      title: `Stop the session of ${owner}?`,
+      message: `The agent in ${baseName(session.workspace_path)} ends at once, in the middle of a turn if it is working, and ${owner} sees the session stop. The conversation stays in their history; a new prompt resumes it.`,
+      confirmLabel: "Stop session",
+      danger: true,
+    });
+    if (!confirmed) return;
+    stopping.value = new Set([...stopping.value, session.session_id]);
+    error.value = null;
+    try {
+      await api.stopSession(session.session_id);
+    } catch (caught) {
+      error.value = errorText(caught);
+    } finally {
+      const rest = new Set(stopping.value);
+      rest.delete(session.session_id);
+      stopping.value = rest;
+    }
+    await reload();
+  };
+
+  return (
+    <ListPage
+      titleId="sessions-title"
+      title="Sessions"
+      intro="Every running agent session of every user, refreshed every few seconds while this page is open."
+      actions={
+        <IconButton label="Refresh" onClick={() => void reload()} testId="admin-sessions-refresh">
+          <RefreshIcon />
+        </IconButton>
+      }
+      error={error.value}
+      items={sessions.value}
+      loadingText="Loading running sessions…"
+      empty={<p>No session is running.</p>}
+      renderList={(list) => (
+        <div class="table-scroll">
+          <table class="data-table" aria-label="Running sessions">
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Workspace</th>
+                <th scope="col">State</th>
+                <th scope="col">PID</th>
+                <th scope="col">Session</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((session) => {
+                const busy = stopping.value.has(session.session_id);
+                return (
+                  <tr
+                    key={session.session_id}
+                    data-testid="admin-session-row"
+                    data-session-id={session.session_id}
+                    data-username={session.username}
+                  >
+                    <th scope="row" data-label="User">
+                      {session.username ?? <span class="muted">unknown</span>}
+                    </th>
+                    <td
+                      data-label="Workspace"
+                      title={session.workspace_path}
+                      data-testid="admin-session-workspace"
+                    >
+                      {baseName(session.workspace_path)}
+                    </td>
+                    <td data-label="State">
+                      <span
+                        class="badge"
+                        data-ok={session.state === "idle"}
+                        data-state={session.state}
+                        data-testid="admin-session-state"
+                      >
+                        {stateText(session)}
+                      </span>
+                    </td>
+                    <td data-label="PID" class="mono">
+                      {session.pid ?? <span class="muted">—</span>}
+                    </td>
+                    <td data-label="Session" class="mono session-id-cell">
+                      {session.session_id}
+                    </td>
+                    <td class="row-actions">
+                      <button
+                        type="button"
+                        class="button ghost small"
+                        disabled={busy}
+                        onClick={() => void stop(session)}
+                        aria-label={`Stop the session of ${session.username ?? "an unknown user"} in ${baseName(session.workspace_path)}`}
+                        data-testid="admin-session-stop"
+                      >
+                        {busy ? "Stopping…" : "Stop"}
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    />
+  );
+}
