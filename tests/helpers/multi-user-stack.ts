@@ -50,7 +50,12 @@ function accountsUnder(homeBase: string): string[] {
     .map((fields) => fields[0] ?? "");
 }
 
-export async function startMultiUserStack(): Promise<MultiUserStack> {
+export interface MultiUserStackOptions {
+  /** More keys for the `[multi_user]` table (e.g. `runner_idle_s = 2`). */
+  multiUserConfig?: string;
+}
+
+export async function startMultiUserStack(options: MultiUserStackOptions = {}): Promise<MultiUserStack> {
   if (process.getuid?.() !== 0) throw new Error("multi-user mode needs root");
   const root = mkdtempSync("/var/tmp/oqto-mu-");
   // As /home and /run are: users pass through to what is theirs.
@@ -74,6 +79,7 @@ service_user = "${serviceUser}"
 home_base = ${JSON.stringify(homeBase)}
 runtime_dir = ${JSON.stringify(runtimeDir)}
 log_dir = ${JSON.stringify(join(root, "log"))}
+${options.multiUserConfig ?? ""}
 
 [pi]
 extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prompt-templates", "--no-themes"]
