@@ -3,9 +3,8 @@
  * `[multi_user] runner_idle_s`, and starts it again on the user's next request.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { processesOf } from "../../src/privileged/linux-users.ts";
 import { lookupAccount } from "../../src/shared/linux-account.ts";
+import { runnersOf } from "../helpers/linux-processes.ts";
 import { type MultiUserStack, startMultiUserStack } from "../helpers/multi-user-stack.ts";
 import { MuxClient } from "../helpers/mux-client.ts";
 
@@ -19,16 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-function runnersOf(uid: number): number[] {
-  return processesOf(uid).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("runner");
-    } catch {
-      return false;
-    }
-  });
-}
 
 async function until(check: () => boolean, timeoutMs: number): Promise<number> {
   const started = Date.now();

@@ -5,9 +5,9 @@
  * client that reconnects with the last seq it saw gets every missed event, none twice.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { processesOf } from "../../src/privileged/linux-users.ts";
 import { lookupAccount } from "../../src/shared/linux-account.ts";
+import { census, cmdline } from "../helpers/linux-processes.ts";
 import { type MultiUserStack, startMultiUserStack } from "../helpers/multi-user-stack.ts";
 import { type Frame, MuxClient, newSessionId } from "../helpers/mux-client.ts";
 
@@ -24,24 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  } catch {
-    return [];
-  }
-}
-
-/** The user's `oqto runner`, `oqto hstry` and pi processes. */
-function census(uid: number): { runners: number; hstry: number; pi: number } {
-  const argvs = processesOf(uid).map(cmdline);
-  return {
-    runners: argvs.filter((argv) => argv.includes("runner")).length,
-    hstry: argvs.filter((argv) => argv.includes("hstry")).length,
-    pi: argvs.filter((argv) => argv.includes("rpc") && !argv[0]?.endsWith("bwrap")).length,
-  };
-}
 
 interface Person {
   name: string;

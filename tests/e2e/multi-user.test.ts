@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { processesOf } from "../../src/privileged/linux-users.ts";
 import { lookupAccount } from "../../src/shared/linux-account.ts";
+import { bashAs, cmdline, connectAs, procStatus, runnersOf } from "../helpers/linux-processes.ts";
 import { type MultiUserStack, startMultiUserStack } from "../helpers/multi-user-stack.ts";
 import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 
@@ -48,28 +49,6 @@ function api(token: string, method: string, path: string, body?: unknown) {
   });
 }
 
-function status(pid: number): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(`/proc/${pid}/status`, "utf8")
-      .split("\n")
-      .map((line) => line.split(":\t") as [string, string])
-      .filter((pair) => pair.length === 2),
-  );
-}
-
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  } catch {
-    return [];
-  }
-}
-
-/** The user's processes that are `oqto runner`. */
-function runnersOf(uid: number): number[] {
-  return processesOf(uid).filter((pid) => cmdline(pid).includes("runner"));
-}
-
 /** The process that listens on the stack's TCP port (from /proc/net/tcp and the fds). */
 function listenerPid(port: number): number {
   const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
@@ -93,24 +72,6 @@ function listenerPid(port: number): number {
     }
   }
   throw new Error(`nothing listens on port ${port}`);
-}
-
-/** Runs `script` (bash) as `person`'s uid and groups: what the kernel lets that user do. */
-function asUser(person: Person, script: string): string {
-  const run = Bun.spawnSync(
-    [
-      "setpriv",
-      `--reuid=${person.uid}`,
-      `--regid=${person.gid}`,
-      "--init-groups",
-      "--",
-      "bash",
-      "-c",
-      `exec 2>&1; ${script}`,
-    ],
-    { stdout: "pipe", stderr: "pipe", cwd: "/" },
-  );
-  return run.stdout.toString();
 }
 
 async function chatWrite(person: Person, fileName: string, content: string): Promise<string> {
@@ -170,7 +131,7 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
       const pis = processesOf(person.uid).filter((pid) => cmdline(pid).includes("rpc"));
       expect(pis.length).toBeGreaterThanOrEqual(1);
       for (const pid of [...runners, ...pis]) {
-        const proc = status(pid);
+        const proc = procStatus(pid);
         expect((proc.Uid ?? "").split(/\s+/).map(Number)).toEqual([
           person.uid,
           person.uid,
@@ -191,7 +152,7 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
     expect(health.multi_user).toBe(true);
     // The HTTP port is the unprivileged server's, not root's.
     const listener = listenerPid(Number(new URL(stack.baseUrl).port));
-    expect(status(listener).Uid?.split(/\s+/)[0]).toBe(String(lookupAccount(stack.serviceUser).uid));
+    expect(procStatus(listener).Uid?.split(/\s+/)[0]).toBe(String(lookupAccount(stack.serviceUser).uid));
   }, 120_000);
 
   test("neither user reaches the other's home, runner socket or processes: the kernel refuses", async () => {
@@ -202,7 +163,7 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
     ] as const) {
       const otherSocket = join(stack.runtimeDir, "runners", `oqto_${other.name}`, "runner.sock");
       const otherRunner = runnersOf(other.uid)[0];
-      const tries = asUser(
+      const tries = bashAs(
         me,
         [
           `cat ${other.workspace}/${other.name}.txt`,
@@ -215,20 +176,7 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
       expect(tries.match(/Permission denied/g)?.length).toBe(3);
       expect(tries).toContain("Operation not permitted");
       // The runner socket: EACCES (the directory is the other user's and the server's group's).
-      const connect = Bun.spawnSync(
-        [
-          "setpriv",
-          `--reuid=${me.uid}`,
-          `--regid=${me.gid}`,
-          "--init-groups",
-          "--",
-          process.execPath,
-          "-e",
-          `await Bun.connect({ unix: ${JSON.stringify(otherSocket)}, socket: { data() {} } }).then(() => console.log("ok"), (e) => console.log(e.code));`,
-        ],
-        { stdout: "pipe", cwd: "/" },
-      );
-      expect(connect.stdout.toString().trim()).toBe("EACCES");
+      expect(connectAs(me, otherSocket)).toBe("EACCES");
     }
   });
 

@@ -12,6 +12,7 @@ import { PrivilegedHelper } from "../../src/privileged/privileged-helper.ts";
 import { RunnerLauncher } from "../../src/privileged/runner-launcher.ts";
 import { HelperRequest, type HelperResponse } from "../../src/protocol/privileged.ts";
 import { lookupAccount } from "../../src/shared/linux-account.ts";
+import { connectAs, procStatus } from "../helpers/linux-processes.ts";
 import { createTestUser, type TestUser } from "../helpers/stack.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -65,34 +66,6 @@ async function result<T = Record<string, unknown>>(
 
 function passwd(): string {
   return readFileSync("/etc/passwd", "utf8");
-}
-
-function status(pid: number): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(`/proc/${pid}/status`, "utf8")
-      .split("\n")
-      .map((line) => line.split(":\t") as [string, string])
-      .filter((pair) => pair.length === 2),
-  );
-}
-
-/** Connects to a unix socket as `user` (a separate process): "ok" or the error code. */
-function connectAs(user: TestUser, socket: string): string {
-  const script = `const s = await Bun.connect({ unix: ${JSON.stringify(socket)}, socket: { data() {} } }).then(() => "ok", (e) => e.code ?? String(e)); console.log(s); process.exit(0);`;
-  const run = Bun.spawnSync(
-    [
-      "setpriv",
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      "--init-groups",
-      "--",
-      process.execPath,
-      "-e",
-      script,
-    ],
-    { stdout: "pipe", stderr: "pipe", cwd: "/" },
-  );
-  return run.stdout.toString().trim() || run.stderr.toString().trim();
 }
 
 beforeAll(() => {
@@ -253,7 +226,7 @@ describe.skipIf(!isRoot)("the privileged helper", () => {
       user: name,
     });
     expect(started.adopted).toBe(false);
-    const proc = status(started.pid);
+    const proc = procStatus(started.pid);
     const ids = (field: string) => (proc[field] ?? "").trim().split(/\s+/).map(Number);
     expect(ids("Uid")).toEqual([made.uid, made.uid, made.uid, made.uid]);
     expect(ids("Gid")).toEqual([made.gid, made.gid, made.gid, made.gid]);
