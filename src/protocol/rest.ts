@@ -29,8 +29,8 @@ export type RestError = z.infer<typeof RestError>;
 export const Username = z
   .string()
   .regex(
-    /^[a-z][a-z0-9_-]{2,26}$/,
-    "usernames are 3-27 characters: a lowercase letter, then a-z, 0-9, '_' or '-'",
+    /^[a-z][a-z0-9_-]{0,26}$/,
+    "usernames are 1-27 characters: a lowercase letter, then a-z, 0-9, '_' or '-' (so that oqto_<name> is a Linux user name)",
   );
 export const Password = z.string().min(8, "at least 8 characters").max(256, "at most 256 characters");
 export const Role = z.enum(["user", "admin"]);

@@ -272,6 +272,38 @@ describe.skipIf(!isRoot)("multi-user mode", () => {
       body: JSON.stringify({ username: "dave", password: PASSWORD }),
     });
     expect(login.status).toBe(401);
+
+    // A revoked and an expired code: refused the same way, no account.
+    const more = await api(stack.admin.token, "POST", "/api/admin/invite-codes", { count: 1 });
+    // (Sign-ins and registrations share a limit of 10 a minute per client: this file stays under it.)
+    const [revoked] = ((await more.json()) as { invites: { id: string; code: string }[] }).invites;
+    expect((await api(stack.admin.token, "DELETE", `/api/admin/invite-codes/${revoked?.id}`)).status).toBe(
+      204,
+    );
+    const expired = await api(stack.admin.token, "POST", "/api/admin/invite-codes", { expires_in_s: 1 });
+    const expiredCode = ((await expired.json()) as { invites: { code: string }[] }).invites[0]?.code;
+    await Bun.sleep(1100);
+    for (const [username, invite_code] of [
+      ["erin", revoked?.code],
+      ["finn", expiredCode],
+    ]) {
+      const res = await fetch(`${stack.baseUrl}/api/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username, password: PASSWORD, invite_code }),
+      });
+      expect({ username, status: res.status }).toEqual({ username, status: 403 });
+      expect(() => lookupAccount(`oqto_${username}`)).toThrow();
+    }
+  });
+
+  test("multi-user mode needs root and says so", async () => {
+    const nobody = bashAs(
+      { uid: 65534, gid: 65534 },
+      `${process.execPath} ${join(import.meta.dir, "../../src/cli/main.ts")} serve --multi-user --data-dir /tmp/none; echo "exit $?"`,
+    );
+    expect(nobody).toContain("multi-user mode needs root");
+    expect(nobody).toContain("exit 2");
   });
 
   test("deactivation stops the user's runner, reactivation starts it on demand; deletion removes the Linux user", async () => {

@@ -69,7 +69,18 @@ describe("authentication on protected routes", () => {
     const forgedPayload = Buffer.from(JSON.stringify({ ...claims, sub: "someone-else" })).toString(
       "base64url",
     );
-    const tampered = [`${header}.${forgedPayload}.${signature}`, `${token.slice(0, -2)}AA`, "not-a-jwt"];
+    // alg "none" with no signature, and the role claim changed under the old signature.
+    const noneHeader = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
+    const otherRole = claims.role === "admin" ? "user" : "admin";
+    const raisedRole = Buffer.from(JSON.stringify({ ...claims, role: otherRole })).toString("base64url");
+    const tampered = [
+      `${header}.${forgedPayload}.${signature}`,
+      `${noneHeader}.${payload}.`,
+      `${noneHeader}.${raisedRole}.`,
+      `${header}.${raisedRole}.${signature}`,
+      `${token.slice(0, -2)}AA`,
+      "not-a-jwt",
+    ];
     for (const bad of tampered) {
       for (const [method, path] of PROTECTED) {
         const res = await server.app.request(`${BASE}${path}`, { method, headers: bearer(bad) });

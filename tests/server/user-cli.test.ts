@@ -79,11 +79,11 @@ describe("oqto user add", () => {
   });
 
   test("refuses an invalid username before reading the password", async () => {
-    for (const name of ["Alice", "ab", "1abc", "a".repeat(28), "bad name"]) {
+    for (const name of ["Alice", "_ab", "1abc", "a".repeat(28), "bad name"]) {
       const result = await run(["add", name, "--password-stdin"], "alice-password\n");
       expect(result.code).toBe(1);
       expect(result.err).toStartWith(
-        `oqto user add: invalid username '${name}': usernames are 3-27 characters`,
+        `oqto user add: invalid username '${name}': usernames are 1-27 characters`,
       );
       expect(result.stdinRead).toBe(false);
     }
