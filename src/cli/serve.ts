@@ -80,6 +80,7 @@ async function runSingleUser(ctx: CliContext): Promise<number> {
   ];
   const supervisor = config.runner.supervise
     ? new RunnerSupervisor({
+        socketPath: runnerSocket,
         argv: runAs ? [...dropTo(runAs), ...selfCommand(), ...runnerArgs] : [...selfCommand(), ...runnerArgs],
         env: runAs ? runnerEnv(runAs) : (process.env as Record<string, string>),
         log,
