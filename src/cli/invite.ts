@@ -102,7 +102,13 @@ export async function runInviteCommand(argv: string[], io: typeof processIo = pr
   if (action !== "create" && createFlags.length > 0) return usage(`--${createFlags[0]} is only for create`);
   const store = openStore(ctx.dataDir);
   try {
-    if (action === "create" && args.length === 0) return create(store, ctx.flags, io);
+    if (action === "create" && args.length === 0) {
+      if (!ctx.config.server.multi_user)
+        io.err(
+          "note: registration needs multi-user mode; these codes work once the server runs with --multi-user ([server] multi_user = true)",
+        );
+      return create(store, ctx.flags, io);
+    }
     if (action === "list" && args.length === 0) return list(store, io);
     if (action === "revoke" && args.length === 1 && args[0]) {
       if (!store.invites.revoke(args[0])) {

@@ -29,6 +29,8 @@ test("create prints each code once; list shows prefixes and states; revoke", asy
   const created = await run(["create", "--count", "3", "--uses", "2", "--expires", "7d", "--note", "team"]);
   expect(created.code).toBe(0);
   expect(created.out).toHaveLength(3);
+  // This config is single-user: the codes are made, and the command says where they work.
+  expect(created.err).toContain("registration needs multi-user mode");
   for (const code of created.out) expect(code).toMatch(/^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/);
 
   const store = openStore(join(dir, "data"));
