@@ -2,6 +2,8 @@ import { useSignal } from "@preact/signals";
 import { api } from "../../lib/api.ts";
 import { currentUser } from "../../state/auth.ts";
 import { FormError, TextField } from "../common/Field.tsx";
+import { FormButtons } from "../common/FormButtons.tsx";
+import { NewPasswordFields, repeatMismatch } from "../common/NewPasswordFields.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 
 /**
@@ -26,7 +28,7 @@ export function PasswordForm({ username }: { username: string }) {
       repeat.value = "";
       changed.value = true;
     },
-    { validate: () => (next.value !== repeat.value ? "The two new passwords differ." : null) },
+    { validate: () => repeatMismatch(next, repeat, "The two new passwords differ.") },
   );
 
   return (
@@ -43,23 +45,15 @@ export function PasswordForm({ username }: { username: string }) {
           required
           data-testid="password-current"
         />
-        <TextField
+        <NewPasswordFields
+          password={next}
+          repeat={repeat}
           label="New password"
+          repeatLabel="Repeat the new password"
           hint="At least 8 characters and hard to guess: a few uncommon words work well."
-          value={next}
-          type="password"
-          autocomplete="new-password"
-          required
-          minLength={8}
-          data-testid="password-new"
-        />
-        <TextField
-          label="Repeat the new password"
-          value={repeat}
-          type="password"
-          autocomplete="new-password"
-          required
-          data-testid="password-repeat"
+          named={false}
+          testId="password-new"
+          repeatTestId="password-repeat"
         />
         <FormError message={error.value} />
         {changed.value && (
@@ -67,11 +61,9 @@ export function PasswordForm({ username }: { username: string }) {
             Password changed. Your other sessions were signed out; API keys keep working.
           </p>
         )}
-        <div class="form-actions">
-          <button type="submit" class="button primary" disabled={busy.value} data-testid="password-save">
-            {busy.value ? "Changing…" : "Change password"}
-          </button>
-        </div>
+        <FormButtons busy={busy.value} busyLabel="Changing…" submitTestId="password-save">
+          Change password
+        </FormButtons>
       </form>
     </section>
   );

@@ -3,6 +3,7 @@ import type { User } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
 import { currentUser } from "../../state/auth.ts";
 import { FormError, TextField } from "../common/Field.tsx";
+import { FormButtons } from "../common/FormButtons.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 
 /** Display name and e-mail; an emptied field clears the value on the server. */
@@ -52,11 +53,9 @@ export function ProfileForm({ user }: { user: User }) {
             Saved.
           </p>
         )}
-        <div class="form-actions">
-          <button type="submit" class="button primary" disabled={busy.value} data-testid="profile-save">
-            {busy.value ? "Saving…" : "Save profile"}
-          </button>
-        </div>
+        <FormButtons busy={busy.value} busyLabel="Saving…" submitTestId="profile-save">
+          Save profile
+        </FormButtons>
       </form>
     </section>
   );

@@ -3,11 +3,12 @@ import { useEffect, useRef } from "preact/hooks";
 import type { AuditEntry } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
 import { errorText } from "../../lib/errors.ts";
-import { Field } from "../common/Field.tsx";
+import { DataTable } from "../common/DataTable.tsx";
 import { formatDateTime } from "../common/format.ts";
 import { IconButton } from "../common/IconButton.tsx";
 import { RefreshIcon } from "../common/icons.tsx";
 import { ListPage } from "../common/ListPage.tsx";
+import { SelectField } from "../common/SelectField.tsx";
 
 /** The actions the server records (PROTOCOL.md §4.2), for the filter. */
 const ACTIONS = [
@@ -34,6 +35,7 @@ const ACTIONS = [
   "admin.session_stop",
   "session.start",
 ];
+const FILTER_OPTIONS = [{ value: "", label: "All actions" }, ...ACTIONS];
 const PAGE_SIZE = 50;
 
 function detailText(detail: Record<string, unknown>): string {
@@ -84,27 +86,17 @@ export function AuditPage() {
       intro="Sign-ins, account and provider changes, newest first. Entries can be neither changed nor deleted."
       actions={
         <div class="toolbar">
-          <Field label="Action">
-            {(control) => (
-              <select
-                {...control}
-                value={action}
-                onChange={(e) => {
-                  action.value = e.currentTarget.value;
-                  entries.value = null;
-                  void load(false);
-                }}
-                data-testid="audit-filter"
-              >
-                <option value="">All actions</option>
-                {ACTIONS.map((name) => (
-                  <option key={name} value={name}>
-                    {name}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField
+            label="Action"
+            value={action}
+            options={FILTER_OPTIONS}
+            onChange={(value) => {
+              action.value = value;
+              entries.value = null;
+              void load(false);
+            }}
+            testId="audit-filter"
+          />
           <IconButton label="Refresh" onClick={() => void load(false)} testId="audit-refresh">
             <RefreshIcon />
           </IconButton>
@@ -116,44 +108,30 @@ export function AuditPage() {
       empty={<p>{action.value ? `No ${action.value} entries.` : "The log is empty."}</p>}
       renderList={(list) => (
         <>
-          <div class="table-scroll">
-            <table class="data-table" aria-label="Audit log">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">IP</th>
-                  <th scope="col">Detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((entry) => (
-                  <tr key={entry.id} data-testid="audit-row" data-action={entry.action}>
-                    <td data-label="Time" class="nowrap">
-                      <time dateTime={new Date(entry.at).toISOString()}>{formatDateTime(entry.at)}</time>
-                    </td>
-                    <td data-label="Actor" data-testid="audit-actor">
-                      {entry.actor_name ?? <span class="muted">—</span>}
-                    </td>
-                    <td data-label="Action">
-                      <code class="audit-action">{entry.action}</code>
-                    </td>
-                    <td data-label="Target" data-testid="audit-target">
-                      {entry.target ?? <span class="muted">—</span>}
-                    </td>
-                    <td data-label="IP" class="mono">
-                      {entry.ip ?? <span class="muted">—</span>}
-                    </td>
-                    <td data-label="Detail" class="audit-detail">
-                      {entry.detail ? detailText(entry.detail) : <span class="muted">—</span>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable label="Audit log" columns={["Time", "Actor", "Action", "Target", "IP", "Detail"]}>
+            {list.map((entry) => (
+              <tr key={entry.id} data-testid="audit-row" data-action={entry.action}>
+                <td data-label="Time" class="nowrap">
+                  <time dateTime={new Date(entry.at).toISOString()}>{formatDateTime(entry.at)}</time>
+                </td>
+                <td data-label="Actor" data-testid="audit-actor">
+                  {entry.actor_name ?? <span class="muted">—</span>}
+                </td>
+                <td data-label="Action">
+                  <code class="audit-action">{entry.action}</code>
+                </td>
+                <td data-label="Target" data-testid="audit-target">
+                  {entry.target ?? <span class="muted">—</span>}
+                </td>
+                <td data-label="IP" class="mono">
+                  {entry.ip ?? <span class="muted">—</span>}
+                </td>
+                <td data-label="Detail" class="audit-detail">
+                  {entry.detail ? detailText(entry.detail) : <span class="muted">—</span>}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
           <div class="list-footer">
             {nextBefore.value !== undefined ? (
               <button

@@ -1,17 +1,19 @@
 import { useSignal } from "@preact/signals";
 import type { CreatedInvites } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
-import { Field, FormError, TextField } from "../common/Field.tsx";
+import { TextField } from "../common/Field.tsx";
+import { PanelForm } from "../common/PanelForm.tsx";
+import { SelectField, type SelectOption } from "../common/SelectField.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 
 const DAY_S = 86_400;
 /** Lifetimes offered for new codes, in seconds; "" is a code that lasts until used up or revoked. */
-const EXPIRIES: readonly { label: string; seconds: string }[] = [
-  { label: "1 day", seconds: String(DAY_S) },
-  { label: "7 days", seconds: String(7 * DAY_S) },
-  { label: "30 days", seconds: String(30 * DAY_S) },
-  { label: "90 days", seconds: String(90 * DAY_S) },
-  { label: "Never expires", seconds: "" },
+const EXPIRIES: readonly SelectOption<string>[] = [
+  { label: "1 day", value: String(DAY_S) },
+  { label: "7 days", value: String(7 * DAY_S) },
+  { label: "30 days", value: String(30 * DAY_S) },
+  { label: "90 days", value: String(90 * DAY_S) },
+  { label: "Never expires", value: "" },
 ];
 const MAX_USES = 10_000;
 const MAX_COUNT = 100;
@@ -33,7 +35,7 @@ export function CreateInviteForm({ onCreated, onCancel }: CreateInviteFormProps)
   const expiry = useSignal(String(7 * DAY_S));
   const note = useSignal("");
   const count = useSignal("1");
-  const { error, busy, submit } = useFormSubmit(
+  const form = useFormSubmit(
     async () => {
       const text = note.value.trim();
       const invites = await api.createInvites({
@@ -57,8 +59,15 @@ export function CreateInviteForm({ onCreated, onCancel }: CreateInviteFormProps)
   const many = wholeNumber(count.value, MAX_COUNT) ?? 1;
 
   return (
-    <form class="form panel" onSubmit={submit} aria-label="New invite codes" data-testid="invite-form">
-      <h2>New invite codes</h2>
+    <PanelForm
+      title="New invite codes"
+      testId="invite-form"
+      form={form}
+      onCancel={onCancel}
+      submitLabel={many === 1 ? "Create code" : `Create ${many} codes`}
+      busyLabel="Creating…"
+      submitTestId="invite-create"
+    >
       <div class="form-grid">
         <TextField
           label="Uses per code"
@@ -71,24 +80,13 @@ export function CreateInviteForm({ onCreated, onCancel }: CreateInviteFormProps)
           required
           data-testid="invite-uses"
         />
-        <Field label="Expires" hint="Unused codes stop working then.">
-          {(control) => (
-            <select
-              {...control}
-              value={expiry}
-              onChange={(e) => {
-                expiry.value = e.currentTarget.value;
-              }}
-              data-testid="invite-expiry"
-            >
-              {EXPIRIES.map((option) => (
-                <option key={option.label} value={option.seconds}>
-                  {option.label}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          label="Expires"
+          hint="Unused codes stop working then."
+          value={expiry}
+          options={EXPIRIES}
+          testId="invite-expiry"
+        />
         <TextField
           label="Note"
           hint="Optional, for you: whom the codes are for."
@@ -110,15 +108,6 @@ export function CreateInviteForm({ onCreated, onCancel }: CreateInviteFormProps)
           data-testid="invite-count"
         />
       </div>
-      <FormError message={error.value} />
-      <div class="form-actions">
-        <button type="button" class="button ghost" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" class="button primary" disabled={busy.value} data-testid="invite-create">
-          {busy.value ? "Creating…" : many === 1 ? "Create code" : `Create ${many} codes`}
-        </button>
-      </div>
-    </form>
+    </PanelForm>
   );
 }

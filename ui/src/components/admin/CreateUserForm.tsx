@@ -1,8 +1,15 @@
 import { useSignal } from "@preact/signals";
 import type { Role } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
-import { Field, FormError, TextField } from "../common/Field.tsx";
+import { TextField } from "../common/Field.tsx";
+import { PanelForm } from "../common/PanelForm.tsx";
+import { SelectField, type SelectOption } from "../common/SelectField.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
+
+const ROLES: readonly SelectOption<Role>[] = [
+  { value: "user", label: "User" },
+  { value: "admin", label: "Admin" },
+];
 
 interface CreateUserFormProps {
   onCreated: () => Promise<void>;
@@ -16,7 +23,7 @@ export function CreateUserForm({ onCreated, onCancel }: CreateUserFormProps) {
   const email = useSignal("");
   const password = useSignal("");
   const role = useSignal<Role>("user");
-  const { error, busy, submit } = useFormSubmit(async () => {
+  const form = useFormSubmit(async () => {
     const name = displayName.value.trim();
     const mail = email.value.trim();
     await api.createUser({
@@ -30,8 +37,15 @@ export function CreateUserForm({ onCreated, onCancel }: CreateUserFormProps) {
   });
 
   return (
-    <form class="form panel" onSubmit={submit} aria-label="Add a user" data-testid="user-form">
-      <h2>Add a user</h2>
+    <PanelForm
+      title="Add a user"
+      testId="user-form"
+      form={form}
+      onCancel={onCancel}
+      submitLabel="Create user"
+      busyLabel="Creating…"
+      submitTestId="new-user-save"
+    >
       <div class="form-grid">
         <TextField
           label="Username"
@@ -67,34 +81,14 @@ export function CreateUserForm({ onCreated, onCancel }: CreateUserFormProps) {
           minLength={8}
           data-testid="new-user-password"
         />
-        <Field
+        <SelectField
           label="Role"
           hint="Admins also manage users, invites, providers, running sessions and the audit log."
-        >
-          {(control) => (
-            <select
-              {...control}
-              value={role}
-              onChange={(e) => {
-                role.value = e.currentTarget.value as Role;
-              }}
-              data-testid="new-user-role"
-            >
-              <option value="user">User</option>
-              <option value="admin">Admin</option>
-            </select>
-          )}
-        </Field>
+          value={role}
+          options={ROLES}
+          testId="new-user-role"
+        />
       </div>
-      <FormError message={error.value} />
-      <div class="form-actions">
-        <button type="button" class="button ghost" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" class="button primary" disabled={busy.value} data-testid="new-user-save">
-          {busy.value ? "Creating…" : "Create user"}
-        </button>
-      </div>
-    </form>
+    </PanelForm>
   );
 }

@@ -1,7 +1,9 @@
 import { useSignal } from "@preact/signals";
 import type { Provider, ProviderBody } from "../../../../src/protocol/index.ts";
 import { bindValue } from "../common/bind-value.ts";
-import { Field, FormError, TextField } from "../common/Field.tsx";
+import { Field, TextField } from "../common/Field.tsx";
+import { PanelForm } from "../common/PanelForm.tsx";
+import { SelectField } from "../common/SelectField.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 
 const APIS: readonly ProviderBody["api"][] = [
@@ -25,7 +27,7 @@ export function ProviderForm({ editing, onSave, onCancel }: ProviderFormProps) {
   const baseUrl = useSignal(editing?.base_url ?? "");
   const apiKey = useSignal("");
   const models = useSignal(editing?.models.join("\n") ?? "");
-  const { error, busy, submit } = useFormSubmit(() =>
+  const form = useFormSubmit(() =>
     onSave({
       name: name.value.trim(),
       api: api.value,
@@ -39,12 +41,14 @@ export function ProviderForm({ editing, onSave, onCancel }: ProviderFormProps) {
   );
 
   return (
-    <form
-      class="form panel"
-      onSubmit={submit}
-      aria-label={editing ? `Edit ${editing.name}` : "Add a provider"}
+    <PanelForm
+      title={editing ? `Edit ${editing.name}` : "Add a provider"}
+      form={form}
+      onCancel={onCancel}
+      submitLabel="Save provider"
+      busyLabel="Saving…"
+      submitTestId="provider-save"
     >
-      <h2>{editing ? `Edit ${editing.name}` : "Add a provider"}</h2>
       <div class="form-grid">
         <TextField
           label="Name"
@@ -54,24 +58,7 @@ export function ProviderForm({ editing, onSave, onCancel }: ProviderFormProps) {
           disabled={editing !== null}
           data-testid="provider-name"
         />
-        <Field label="API">
-          {(control) => (
-            <select
-              {...control}
-              value={api}
-              onChange={(e) => {
-                api.value = e.currentTarget.value as ProviderBody["api"];
-              }}
-              data-testid="provider-api"
-            >
-              {APIS.map((option) => (
-                <option key={option} value={option}>
-                  {option}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField label="API" value={api} options={APIS} testId="provider-api" />
         <TextField
           label="Base URL"
           value={baseUrl}
@@ -95,15 +82,6 @@ export function ProviderForm({ editing, onSave, onCancel }: ProviderFormProps) {
           <textarea {...control} {...bindValue(models)} rows={4} required data-testid="provider-models" />
         )}
       </Field>
-      <FormError message={error.value} />
-      <div class="form-actions">
-        <button type="button" class="button ghost" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" class="button primary" disabled={busy.value} data-testid="provider-save">
-          {busy.value ? "Saving…" : "Save provider"}
-        </button>
-      </div>
-    </form>
+    </PanelForm>
   );
 }

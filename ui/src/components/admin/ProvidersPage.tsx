@@ -1,34 +1,20 @@
 import { useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
 import type { Provider, ProviderBody } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
 import { errorText } from "../../lib/errors.ts";
+import { AddButton } from "../common/AddButton.tsx";
 import { relativeTime } from "../common/format.ts";
-import { PlusIcon } from "../common/icons.tsx";
 import { ListPage } from "../common/ListPage.tsx";
+import { useLoadedList } from "../common/useLoadedList.ts";
 import { ProviderForm } from "./ProviderForm.tsx";
 
 type Editing = { mode: "closed" } | { mode: "add" } | { mode: "edit"; provider: Provider };
 
 /** Admin: LLM providers whose keys the server writes into every user's pi models.json. */
 export function ProvidersPage() {
-  const providers = useSignal<Provider[] | null>(null);
-  const error = useSignal<string | null>(null);
+  const { items: providers, error, reload } = useLoadedList(api.listProviders);
   const editing = useSignal<Editing>({ mode: "closed" });
   const confirmDelete = useSignal<string | null>(null);
-
-  const reload = async () => {
-    try {
-      providers.value = await api.listProviders();
-      error.value = null;
-    } catch (caught) {
-      error.value = errorText(caught);
-    }
-  };
-
-  useEffect(() => {
-    void reload();
-  }, []);
 
   const save = async (body: ProviderBody) => {
     const state = editing.value;
@@ -56,16 +42,13 @@ export function ProvidersPage() {
       intro="LLM endpoints available to every user. Keys are stored on the server and never shown again."
       actions={
         state.mode === "closed" && (
-          <button
-            type="button"
-            class="button primary"
+          <AddButton
+            label="Add provider"
             onClick={() => {
               editing.value = { mode: "add" };
             }}
-            data-testid="provider-add"
-          >
-            <PlusIcon /> Add provider
-          </button>
+            testId="provider-add"
+          />
         )
       }
       error={error.value}

@@ -2,6 +2,7 @@ import { useSignal } from "@preact/signals";
 import type { User } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
 import { FormError, TextField } from "../common/Field.tsx";
+import { FormButtons } from "../common/FormButtons.tsx";
 import { Modal } from "../common/Modal.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 
@@ -33,19 +34,15 @@ export function ResetPasswordModal({ user, onDone, onCancel }: ResetPasswordModa
           data-testid="reset-password-input"
         />
         <FormError message={error.value} />
-        <div class="modal-actions">
-          <button type="button" class="button ghost" onClick={onCancel}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            class="button primary"
-            disabled={busy.value}
-            data-testid="reset-password-save"
-          >
-            {busy.value ? "Setting…" : "Set password"}
-          </button>
-        </div>
+        <FormButtons
+          inModal
+          onCancel={onCancel}
+          busy={busy.value}
+          busyLabel="Setting…"
+          submitTestId="reset-password-save"
+        >
+          Set password
+        </FormButtons>
       </form>
     </Modal>
   );

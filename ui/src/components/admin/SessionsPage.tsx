@@ -4,10 +4,12 @@ import type { AdminRunningSession } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
 import { errorText } from "../../lib/errors.ts";
 import { baseName } from "../../lib/paths.ts";
-import { confirmDialog } from "../../state/dialogs.ts";
+import { confirmThenRun } from "../common/confirm-then-run.ts";
+import { DataTable } from "../common/DataTable.tsx";
 import { IconButton } from "../common/IconButton.tsx";
 import { RefreshIcon } from "../common/icons.tsx";
 import { ListPage } from "../common/ListPage.tsx";
+import { RowActionButton } from "../common/RowActionButton.tsx";
 
 /** How often the open page asks again: sessions start and end without telling this page. */
 const REFRESH_MS = 5_000;
@@ -52,25 +54,27 @@ export function SessionsPage() {
 
   const stop = async (session: AdminRunningSession) => {
     const owner = session.username ?? "its owner";
-    const confirmed = await confirmDialog({
-      title: `Stop the session of ${owner}?`,
-      message: `The agent in ${baseName(session.workspace_path)} ends at once, in the middle of a turn if it is working, and ${owner} sees the session stop. The conversation stays in their history; a new prompt resumes it.`,
-      confirmLabel: "Stop session",
-      danger: true,
-    });
-    if (!confirmed) return;
-    stopping.value = new Set([...stopping.value, session.session_id]);
-    error.value = null;
-    try {
-      await api.stopSession(session.session_id);
-    } catch (caught) {
-      error.value = errorText(caught);
-    } finally {
-      const rest = new Set(stopping.value);
-      rest.delete(session.session_id);
-      stopping.value = rest;
-    }
-    await reload();
+    const outcome = await confirmThenRun(
+      {
+        title: `Stop the session of ${owner}?`,
+        message: `The agent in ${baseName(session.workspace_path)} ends at once, in the middle of a turn if it is working, and ${owner} sees the session stop. The conversation stays in their history; a new prompt resumes it.`,
+        confirmLabel: "Stop session",
+        danger: true,
+      },
+      async () => {
+        stopping.value = new Set([...stopping.value, session.session_id]);
+        try {
+          await api.stopSession(session.session_id);
+        } finally {
+          const rest = new Set(stopping.value);
+          rest.delete(session.session_id);
+          stopping.value = rest;
+        }
+      },
+      error,
+    );
+    // After a failure too: the session may have ended on its own meanwhile.
+    if (outcome !== "cancelled") await reload();
   };
 
   return (
@@ -88,74 +92,60 @@ export function SessionsPage() {
       loadingText="Loading running sessions…"
       empty={<p>No session is running.</p>}
       renderList={(list) => (
-        <div class="table-scroll">
-          <table class="data-table" aria-label="Running sessions">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Workspace</th>
-                <th scope="col">State</th>
-                <th scope="col">PID</th>
-                <th scope="col">Session</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
+        <DataTable
+          label="Running sessions"
+          columns={["User", "Workspace", "State", "PID", "Session"]}
+          withActions
+        >
+          {list.map((session) => {
+            const busy = stopping.value.has(session.session_id);
+            return (
+              <tr
+                key={session.session_id}
+                data-testid="admin-session-row"
+                data-session-id={session.session_id}
+                data-username={session.username}
+              >
+                <th scope="row" data-label="User">
+                  {session.username ?? <span class="muted">unknown</span>}
                 </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((session) => {
-                const busy = stopping.value.has(session.session_id);
-                return (
-                  <tr
-                    key={session.session_id}
-                    data-testid="admin-session-row"
-                    data-session-id={session.session_id}
-                    data-username={session.username}
+                <td
+                  data-label="Workspace"
+                  title={session.workspace_path}
+                  data-testid="admin-session-workspace"
+                >
+                  {baseName(session.workspace_path)}
+                </td>
+                <td data-label="State">
+                  <span
+                    class="badge"
+                    data-ok={session.state === "idle"}
+                    data-state={session.state}
+                    data-testid="admin-session-state"
                   >
-                    <th scope="row" data-label="User">
-                      {session.username ?? <span class="muted">unknown</span>}
-                    </th>
-                    <td
-                      data-label="Workspace"
-                      title={session.workspace_path}
-                      data-testid="admin-session-workspace"
-                    >
-                      {baseName(session.workspace_path)}
-                    </td>
-                    <td data-label="State">
-                      <span
-                        class="badge"
-                        data-ok={session.state === "idle"}
-                        data-state={session.state}
-                        data-testid="admin-session-state"
-                      >
-                        {stateText(session)}
-                      </span>
-                    </td>
-                    <td data-label="PID" class="mono">
-                      {session.pid ?? <span class="muted">—</span>}
-                    </td>
-                    <td data-label="Session" class="mono session-id-cell">
-                      {session.session_id}
-                    </td>
-                    <td class="row-actions">
-                      <button
-                        type="button"
-                        class="button ghost small"
-                        disabled={busy}
-                        onClick={() => void stop(session)}
-                        aria-label={`Stop the session of ${session.username ?? "an unknown user"} in ${baseName(session.workspace_path)}`}
-                        data-testid="admin-session-stop"
-                      >
-                        {busy ? "Stopping…" : "Stop"}
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+                    {stateText(session)}
+                  </span>
+                </td>
+                <td data-label="PID" class="mono">
+                  {session.pid ?? <span class="muted">—</span>}
+                </td>
+                <td data-label="Session" class="mono session-id-cell">
+                  {session.session_id}
+                </td>
+                <td class="row-actions">
+                  <RowActionButton
+                    label={`Stop the session of ${session.username ?? "an unknown user"} in ${baseName(session.workspace_path)}`}
+                    disabled={busy}
+                    onClick={() => void stop(session)}
+                    testId="admin-session-stop"
+                  >
+                    {busy ? "Stopping…" : "Stop"}
+                  </RowActionButton>
+                </td>
+              </tr>
+            );
+          })}
+        </DataTable>
       )}
     />
   );

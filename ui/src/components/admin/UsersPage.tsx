@@ -1,15 +1,16 @@
 import { useSignal } from "@preact/signals";
-import { useEffect } from "preact/hooks";
 import type { User } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
-import { errorText } from "../../lib/errors.ts";
 import { currentUser, signedOut } from "../../state/auth.ts";
-import { confirmDialog } from "../../state/dialogs.ts";
 import { useMultiUser } from "../../state/server-mode.ts";
+import { AddButton } from "../common/AddButton.tsx";
 import { ContextMenu, type MenuItem } from "../common/ContextMenu.tsx";
-import { MoreIcon, PlusIcon } from "../common/icons.tsx";
+import { type ConfirmQuestion, confirmThenRun } from "../common/confirm-then-run.ts";
+import { DataTable } from "../common/DataTable.tsx";
+import { MoreIcon } from "../common/icons.tsx";
 import { ListPage } from "../common/ListPage.tsx";
 import { RelativeTime } from "../common/RelativeTime.tsx";
+import { useLoadedList } from "../common/useLoadedList.ts";
 import { CreateUserForm } from "./CreateUserForm.tsx";
 import { ResetPasswordModal } from "./ResetPasswordModal.tsx";
 
@@ -21,47 +22,23 @@ interface RowMenu {
 
 /** Admin: every account, with creation, (de)activation, role, password reset and deletion. */
 export function UsersPage() {
-  const users = useSignal<User[] | null>(null);
-  const error = useSignal<string | null>(null);
+  const { items: users, error, reload } = useLoadedList(api.listUsers);
   const creating = useSignal(false);
   const menu = useSignal<RowMenu | null>(null);
   const resetting = useSignal<User | null>(null);
   const me = currentUser.value;
   const multiUser = useMultiUser();
 
-  const reload = async () => {
-    try {
-      users.value = await api.listUsers();
-      error.value = null;
-    } catch (caught) {
-      error.value = errorText(caught);
-    }
-  };
-
-  useEffect(() => {
-    void reload();
-  }, []);
-
   /** Asks, then makes the change; a refusal of the server (such as the last admin's 409) shows on the page. */
-  const change = async (
-    user: User,
-    question: { title: string; message: string; confirmLabel: string; danger?: boolean } | null,
-    work: () => Promise<unknown>,
-  ) => {
+  const change = async (user: User, question: ConfirmQuestion | null, work: () => Promise<unknown>) => {
     const self = user.id === me?.id;
-    if (question) {
-      const message = self
+    const asked = question && {
+      ...question,
+      message: self
         ? `${question.message}\n\nThis is your own account: you will be signed out.`
-        : question.message;
-      if (!(await confirmDialog({ ...question, message }))) return;
-    }
-    error.value = null;
-    try {
-      await work();
-    } catch (caught) {
-      error.value = errorText(caught);
-      return;
-    }
+        : question.message,
+    };
+    if ((await confirmThenRun(asked, work, error)) !== "done") return;
     // Any change to one's own account revokes one's own session.
     if (self) await signedOut();
     else await reload();
@@ -150,16 +127,13 @@ export function UsersPage() {
       intro="Everyone who can sign in. Deactivating, deleting, a new role or a new password signs the user out at once."
       actions={
         !creating.value && (
-          <button
-            type="button"
-            class="button primary"
+          <AddButton
+            label="Add user"
             onClick={() => {
               creating.value = true;
             }}
-            data-testid="user-add"
-          >
-            <PlusIcon /> Add user
-          </button>
+            testId="user-add"
+          />
         )
       }
       error={error.value}
@@ -167,79 +141,66 @@ export function UsersPage() {
       loadingText="Loading users…"
       empty={<p>No users.</p>}
       renderList={(list) => (
-        <div class="table-scroll">
-          <table class="data-table" aria-label="Users">
-            <thead>
-              <tr>
-                <th scope="col">Username</th>
-                <th scope="col">Display name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last login</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((user) => (
-                <tr
-                  key={user.id}
-                  data-testid="user-row"
-                  data-username={user.username}
-                  data-active={String(user.is_active)}
-                  data-role={user.role}
+        <DataTable
+          label="Users"
+          columns={["Username", "Display name", "Role", "Status", "Created", "Last login"]}
+          withActions
+        >
+          {list.map((user) => (
+            <tr
+              key={user.id}
+              data-testid="user-row"
+              data-username={user.username}
+              data-active={String(user.is_active)}
+              data-role={user.role}
+            >
+              <th scope="row" data-label="Username">
+                <span class="cell-title">
+                  {user.username}
+                  {user.id === me?.id && <span class="badge accent">you</span>}
+                </span>
+              </th>
+              <td data-label="Display name">{user.display_name ?? <span class="muted">—</span>}</td>
+              <td data-label="Role">
+                <span class="badge" data-admin={user.role === "admin"} data-testid="user-role">
+                  {user.role}
+                </span>
+              </td>
+              <td data-label="Status">
+                <span class="badge" data-ok={user.is_active} data-testid="user-status">
+                  {user.is_active ? "active" : "deactivated"}
+                </span>
+              </td>
+              <td data-label="Created">
+                <RelativeTime ms={user.created_at} />
+              </td>
+              <td data-label="Last login">
+                {user.last_login_at ? (
+                  <RelativeTime ms={user.last_login_at} />
+                ) : (
+                  <span class="muted">never</span>
+                )}
+              </td>
+              <td class="row-actions">
+                <button
+                  type="button"
+                  class="icon-button"
+                  aria-label={`Actions for ${user.username}`}
+                  aria-haspopup="menu"
+                  aria-expanded={menu.value?.user.id === user.id}
+                  title="Actions"
+                  onClick={(event) => {
+                    const box = event.currentTarget.getBoundingClientRect();
+                    menu.value = { user, x: box.right - 190, y: box.bottom };
+                  }}
+                  data-testid="user-menu"
                 >
-                  <th scope="row" data-label="Username">
-                    <span class="cell-title">
-                      {user.username}
-                      {user.id === me?.id && <span class="badge accent">you</span>}
-                    </span>
-                  </th>
-                  <td data-label="Display name">{user.display_name ?? <span class="muted">—</span>}</td>
-                  <td data-label="Role">
-                    <span class="badge" data-admin={user.role === "admin"} data-testid="user-role">
-                      {user.role}
-                    </span>
-                  </td>
-                  <td data-label="Status">
-                    <span class="badge" data-ok={user.is_active} data-testid="user-status">
-                      {user.is_active ? "active" : "deactivated"}
-                    </span>
-                  </td>
-                  <td data-label="Created">
-                    <RelativeTime ms={user.created_at} />
-                  </td>
-                  <td data-label="Last login">
-                    {user.last_login_at ? (
-                      <RelativeTime ms={user.last_login_at} />
-                    ) : (
-                      <span class="muted">never</span>
-                    )}
-                  </td>
-                  <td class="row-actions">
-                    <button
-                      type="button"
-                      class="icon-button"
-                      aria-label={`Actions for ${user.username}`}
-                      aria-haspopup="menu"
-                      aria-expanded={menu.value?.user.id === user.id}
-                      title="Actions"
-                      onClick={(event) => {
-                        const box = event.currentTarget.getBoundingClientRect();
-                        menu.value = { user, x: box.right - 190, y: box.bottom };
-                      }}
-                      data-testid="user-menu"
-                    >
-                      <MoreIcon />
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                  <MoreIcon />
+                </button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     >
       {multiUser === false && (

@@ -2,15 +2,16 @@ import { useSignal } from "@preact/signals";
 import { login } from "../../state/auth.ts";
 import { linkHandler } from "../../state/router.ts";
 import { useMultiUser } from "../../state/server-mode.ts";
-import { FormError, TextField } from "../common/Field.tsx";
+import { TextField } from "../common/Field.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 import { AuthCard } from "./AuthCard.tsx";
+import { AuthForm } from "./AuthForm.tsx";
 
 export function LoginPage() {
   const username = useSignal("");
   const password = useSignal("");
   const multiUser = useMultiUser();
-  const { error, busy, submit } = useFormSubmit(() => login(username.value.trim(), password.value), {
+  const form = useFormSubmit(() => login(username.value.trim(), password.value), {
     onError: () => {
       password.value = "";
     },
@@ -25,7 +26,13 @@ export function LoginPage() {
           : "Use the account your administrator created for you."
       }
     >
-      <form class="form" onSubmit={submit} data-testid="login-form">
+      <AuthForm
+        testId="login-form"
+        form={form}
+        submitLabel="Sign in"
+        busyLabel="Signing in…"
+        submitTestId="login-submit"
+      >
         <TextField
           label="Username"
           value={username}
@@ -43,11 +50,7 @@ export function LoginPage() {
           required
           data-testid="login-password"
         />
-        <FormError message={error.value} />
-        <button type="submit" class="button primary wide" disabled={busy.value} data-testid="login-submit">
-          {busy.value ? "Signing in…" : "Sign in"}
-        </button>
-      </form>
+      </AuthForm>
       {/* Only multi-user mode lets people register; elsewhere the link would lead to a refusal. */}
       {multiUser === true && (
         <p class="auth-switch small">

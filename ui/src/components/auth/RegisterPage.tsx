@@ -2,9 +2,11 @@ import { useSignal } from "@preact/signals";
 import { register } from "../../state/auth.ts";
 import { linkHandler } from "../../state/router.ts";
 import { useMultiUser } from "../../state/server-mode.ts";
-import { FormError, TextField } from "../common/Field.tsx";
+import { TextField } from "../common/Field.tsx";
+import { NewPasswordFields, repeatMismatch } from "../common/NewPasswordFields.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 import { AuthCard } from "./AuthCard.tsx";
+import { AuthForm } from "./AuthForm.tsx";
 
 /** A new account from an invite code; an invite link (`/register?code=…`) fills the code in. */
 export function RegisterPage() {
@@ -39,7 +41,7 @@ function RegisterForm() {
   const displayName = useSignal("");
   const password = useSignal("");
   const confirm = useSignal("");
-  const { error, busy, submit } = useFormSubmit(
+  const form = useFormSubmit(
     () => {
       const name = displayName.value.trim();
       return register({
@@ -49,12 +51,18 @@ function RegisterForm() {
         ...(name && { display_name: name }),
       });
     },
-    { validate: () => (password.value !== confirm.value ? "The two passwords differ." : null) },
+    { validate: () => repeatMismatch(password, confirm, "The two passwords differ.") },
   );
 
   return (
     <AuthCard title="Create an account" subtitle="An administrator gave you an invite code or link.">
-      <form class="form" onSubmit={submit} data-testid="register-form">
+      <AuthForm
+        testId="register-form"
+        form={form}
+        submitLabel="Create account and sign in"
+        busyLabel="Creating your account…"
+        submitTestId="register-submit"
+      >
         <TextField
           label="Invite code"
           hint="From your invite link or your administrator; case and dashes do not matter."
@@ -85,31 +93,13 @@ function RegisterForm() {
           maxLength={200}
           data-testid="register-display-name"
         />
-        <TextField
-          label="Password"
-          hint="At least 8 characters and not easy to guess: a few uncommon words work well."
-          value={password}
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minLength={8}
-          data-testid="register-password"
+        <NewPasswordFields
+          password={password}
+          repeat={confirm}
+          testId="register-password"
+          repeatTestId="register-password-confirm"
         />
-        <TextField
-          label="Repeat password"
-          value={confirm}
-          name="password_confirm"
-          type="password"
-          autocomplete="new-password"
-          required
-          data-testid="register-password-confirm"
-        />
-        <FormError message={error.value} />
-        <button type="submit" class="button primary wide" disabled={busy.value} data-testid="register-submit">
-          {busy.value ? "Creating your account…" : "Create account and sign in"}
-        </button>
-      </form>
+      </AuthForm>
       <SignInLink />
     </AuthCard>
   );

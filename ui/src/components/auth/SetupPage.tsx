@@ -1,8 +1,10 @@
 import { useSignal } from "@preact/signals";
 import { setupFirstAdmin } from "../../state/auth.ts";
-import { FormError, TextField } from "../common/Field.tsx";
+import { TextField } from "../common/Field.tsx";
+import { NewPasswordFields, repeatMismatch } from "../common/NewPasswordFields.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 import { AuthCard } from "./AuthCard.tsx";
+import { AuthForm } from "./AuthForm.tsx";
 
 /** First start: the one-time setup token printed by `oqto serve` creates the first admin. */
 export function SetupPage() {
@@ -10,14 +12,20 @@ export function SetupPage() {
   const username = useSignal("");
   const password = useSignal("");
   const confirm = useSignal("");
-  const { error, busy, submit } = useFormSubmit(
+  const form = useFormSubmit(
     () => setupFirstAdmin(token.value.trim(), username.value.trim(), password.value),
-    { validate: () => (password.value !== confirm.value ? "The two passwords differ." : null) },
+    { validate: () => repeatMismatch(password, confirm, "The two passwords differ.") },
   );
 
   return (
     <AuthCard title="Set up Oqto" subtitle="Create the first administrator account.">
-      <form class="form" onSubmit={submit} data-testid="setup-form">
+      <AuthForm
+        testId="setup-form"
+        form={form}
+        submitLabel="Create admin and sign in"
+        busyLabel="Creating…"
+        submitTestId="setup-submit"
+      >
         <TextField
           label="Setup token"
           hint={
@@ -41,31 +49,13 @@ export function SetupPage() {
           required
           data-testid="setup-username"
         />
-        <TextField
-          label="Password"
-          hint="At least 8 characters and not easy to guess: a few uncommon words work well."
-          value={password}
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          required
-          minLength={8}
-          data-testid="setup-password"
+        <NewPasswordFields
+          password={password}
+          repeat={confirm}
+          testId="setup-password"
+          repeatTestId="setup-password-confirm"
         />
-        <TextField
-          label="Repeat password"
-          value={confirm}
-          name="password_confirm"
-          type="password"
-          autocomplete="new-password"
-          required
-          data-testid="setup-password-confirm"
-        />
-        <FormError message={error.value} />
-        <button type="submit" class="button primary wide" disabled={busy.value} data-testid="setup-submit">
-          {busy.value ? "Creating…" : "Create admin and sign in"}
-        </button>
-      </form>
+      </AuthForm>
     </AuthCard>
   );
 }

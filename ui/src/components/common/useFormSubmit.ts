@@ -34,3 +34,6 @@ export function useFormSubmit(action: () => Promise<unknown>, { validate, onErro
 
   return { error, busy, submit };
 }
+
+/** What `useFormSubmit` gives a form to render: its submit handler, busy state and error. */
+export type FormSubmit = ReturnType<typeof useFormSubmit>;

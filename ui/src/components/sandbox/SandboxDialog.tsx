@@ -2,8 +2,10 @@ import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { describeSandbox } from "../../lib/sandbox-summary.ts";
 import { applySandboxProfile, loadSandbox, sandboxOf, selectableProfiles } from "../../state/sandbox.ts";
-import { Field, FormError } from "../common/Field.tsx";
+import { FormError } from "../common/Field.tsx";
+import { FormButtons } from "../common/FormButtons.tsx";
 import { Modal } from "../common/Modal.tsx";
+import { SelectField } from "../common/SelectField.tsx";
 import { useFormSubmit } from "../common/useFormSubmit.ts";
 
 /** What the workspace's sandbox allows, and a choice of stricter profiles to apply. */
@@ -32,41 +34,29 @@ export function SandboxDialog({ workspace, onClose }: { workspace: string; onClo
           <p class="modal-text" data-testid="sandbox-summary">
             <strong>{view.profile}</strong> — {describeSandbox(view.enabled, view.effective)}
           </p>
-          <Field label="Profile">
-            {(control) => (
-              <select
-                {...control}
-                value={selected}
-                onChange={(event) => {
-                  choice.value = event.currentTarget.value;
-                }}
-                data-testid="sandbox-select"
-              >
-                {options.map((profile) => (
-                  <option key={profile} value={profile}>
-                    {profile}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField
+            label="Profile"
+            value={selected}
+            options={options}
+            onChange={(profile) => {
+              choice.value = profile;
+            }}
+            testId="sandbox-select"
+          />
           <p class="sandbox-warning" role="note">
             A workspace can only be made stricter: once applied, looser profiles are no longer offered.
           </p>
           <FormError message={error.value} />
-          <div class="modal-actions">
-            <button type="button" class="button ghost" onClick={onClose}>
-              Close
-            </button>
-            <button
-              type="submit"
-              class="button primary"
-              disabled={busy.value || selected === view.profile}
-              data-testid="sandbox-apply"
-            >
-              Apply
-            </button>
-          </div>
+          <FormButtons
+            inModal
+            onCancel={onClose}
+            cancelLabel="Close"
+            busy={busy.value}
+            disabled={selected === view.profile}
+            submitTestId="sandbox-apply"
+          >
+            Apply
+          </FormButtons>
         </form>
       )}
     </Modal>
