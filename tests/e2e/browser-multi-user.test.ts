@@ -6,8 +6,10 @@
  * server, for contrast, offers no registration and says why. Screenshots go to test-output/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { lookupAccount } from "../../src/shared/linux-account.ts";
 import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
 import { type MultiUserStack, startMultiUserStack } from "../helpers/multi-user-stack.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
@@ -262,6 +264,22 @@ describe.skipIf(process.getuid?.() !== 0)("multi-user mode in the browser", () =
     });
     const names = ((await users.json()) as { users: { username: string }[] }).users.map((u) => u.username);
     expect(names.sort()).toEqual([stack.admin.username, CAROL].sort());
+  });
+
+  test("the admin deletes carol with her files: the Linux user and its home are gone", async () => {
+    const home = lookupAccount(`oqto_${CAROL}`).home;
+    expect(existsSync(home)).toBe(true);
+    const { page } = admin;
+    await page.goto(`${stack.baseUrl}/admin/users`);
+    const row = page.locator(`[data-testid="user-row"][data-username="${CAROL}"]`);
+    await row.getByTestId("user-menu").click();
+    await page.getByTestId("user-action-delete-data").click();
+    const dialog = page.getByTestId("confirm-dialog");
+    expect(await dialog.textContent()).toContain("every workspace, file and chat history");
+    await dialog.getByTestId("dialog-confirm").click();
+    await row.waitFor({ state: "detached" });
+    expect(() => lookupAccount(`oqto_${CAROL}`)).toThrow();
+    expect(existsSync(home)).toBe(false);
   });
 });
 

@@ -158,7 +158,9 @@ export const api = {
     request("PATCH", userPath(id), User, body),
   resetPassword: (id: string, password: string) =>
     request("POST", `${userPath(id)}/password`, Empty, { password }),
-  deleteUser: (id: string) => request("DELETE", userPath(id), Empty),
+  /** `removeData`: multi-user mode also deletes the user's home (workspaces, history). */
+  deleteUser: (id: string, removeData = false) =>
+    request("DELETE", `${userPath(id)}${removeData ? "?remove_data=1" : ""}`, Empty),
   listInvites: async () => (await request("GET", "/admin/invite-codes", InviteList)).invites,
   createInvites: async (body: z.input<typeof CreateInviteRequest>) =>
     (await request("POST", "/admin/invite-codes", CreatedInvites, body)).invites,

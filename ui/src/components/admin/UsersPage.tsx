@@ -103,7 +103,7 @@ export function UsersPage() {
       },
     },
     {
-      label: "Delete…",
+      label: multiUser ? "Delete, keep files…" : "Delete…",
       danger: true,
       testId: "user-action-delete",
       onSelect: () =>
@@ -111,13 +111,35 @@ export function UsersPage() {
           user,
           {
             title: `Delete ${user.username}?`,
-            message: `The account, its API keys and its list of chat sessions are removed for good. Files in workspaces stay.`,
+            message: multiUser
+              ? `The account, its API keys and its list of chat sessions are removed for good, and so is the Linux user oqto_${user.username}. Its home (workspaces, history) stays on the server.`
+              : `The account, its API keys and its list of chat sessions are removed for good. Files in workspaces stay.`,
             confirmLabel: "Delete user",
             danger: true,
           },
           () => api.deleteUser(user.id),
         ),
     },
+    ...(multiUser
+      ? [
+          {
+            label: "Delete with files…",
+            danger: true,
+            testId: "user-action-delete-data",
+            onSelect: () =>
+              void change(
+                user,
+                {
+                  title: `Delete ${user.username} and all their files?`,
+                  message: `The account and the Linux user oqto_${user.username} are removed, with its home: every workspace, file and chat history of ${user.username}. This cannot be undone.`,
+                  confirmLabel: "Delete user and files",
+                  danger: true,
+                },
+                () => api.deleteUser(user.id, true),
+              ),
+          },
+        ]
+      : []),
   ];
 
   return (
