@@ -38,25 +38,30 @@ const seqsOf = (frames: Frame[], sessionId: string) =>
     .filter((f) => f.channel === "agent" && f.session_id === sessionId && f.event !== "response")
     .map((f) => f.seq as number);
 
+/** A registered user with a workspace and a created session, and the socket that created it. */
+async function withSession(name: string, workspaceName: string): Promise<Person & { mux: MuxClient }> {
+  const token = await stack.register(name, PASSWORD);
+  const ws = await fetch(`${stack.baseUrl}/api/workspaces`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: workspaceName }),
+  });
+  const workspace = ((await ws.json()) as { path: string }).path;
+  const mux = await MuxClient.connect(stack.wsUrl, token);
+  const sessionId = newSessionId();
+  expect(
+    (await mux.command(sessionId, "session.create", { config: { harness: "pi", cwd: workspace } })).success,
+  ).toBe(true);
+  return { name, token, uid: lookupAccount(`oqto_${name}`).uid, workspace, sessionId, mux };
+}
+
 describe.skipIf(!isRoot)("multi-user restarts", () => {
   test(`${ROUNDS} times: SIGKILL of serve mid-turn, restart, catch up by seq, one runner per user`, async () => {
     const people: Person[] = [];
     for (const name of ["dora", "emil"]) {
-      const token = await stack.register(name, PASSWORD);
-      const ws = await fetch(`${stack.baseUrl}/api/workspaces`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ name: "long" }),
-      });
-      const workspace = ((await ws.json()) as { path: string }).path;
-      const mux = await MuxClient.connect(stack.wsUrl, token);
-      const sessionId = newSessionId();
-      expect(
-        (await mux.command(sessionId, "session.create", { config: { harness: "pi", cwd: workspace } }))
-          .success,
-      ).toBe(true);
+      const { mux, ...person } = await withSession(name, "long");
       mux.close();
-      people.push({ name, token, uid: lookupAccount(`oqto_${name}`).uid, workspace, sessionId });
+      people.push(person);
     }
     const expectedTexts = new Map<string, string[]>();
 
@@ -127,23 +132,7 @@ describe.skipIf(!isRoot)("multi-user restarts", () => {
 
 describe.skipIf(!isRoot)("a runner killed mid-turn", () => {
   test("its user gets agent.error within 2 s, history keeps the prompt and what streamed, chat goes on; the other user streams on", async () => {
-    const people: (Person & { mux: MuxClient })[] = [];
-    for (const name of ["fay", "gus"]) {
-      const token = await stack.register(name, PASSWORD);
-      const ws = await fetch(`${stack.baseUrl}/api/workspaces`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ name: "cut" }),
-      });
-      const workspace = ((await ws.json()) as { path: string }).path;
-      const mux = await MuxClient.connect(stack.wsUrl, token);
-      const sessionId = newSessionId();
-      expect(
-        (await mux.command(sessionId, "session.create", { config: { harness: "pi", cwd: workspace } }))
-          .success,
-      ).toBe(true);
-      people.push({ name, token, uid: lookupAccount(`oqto_${name}`).uid, workspace, sessionId, mux });
-    }
+    const people = [await withSession("fay", "cut"), await withSession("gus", "cut")];
     const [fay, gus] = people as [Person & { mux: MuxClient }, Person & { mux: MuxClient }];
     const words = (who: string) => Array.from({ length: 200 }, (_, i) => `${who}${i} `);
     const marks = people.map((person) => person.mux.frames.length);

@@ -11,7 +11,7 @@ import type { Subprocess } from "bun";
 import { processesOf } from "../../src/privileged/linux-users.ts";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm.ts";
 import { runProcess } from "./run-process.ts";
-import { drain, readUntil } from "./stack.ts";
+import { spawnServe } from "./stack.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const COMMAND = [process.execPath, join(REPO, "src/cli/main.ts")];
@@ -102,20 +102,11 @@ extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prom
   let port = 0;
   let serve!: Subprocess<"ignore", "pipe", "pipe">;
   const startServe = async () => {
-    serve = Bun.spawn([...COMMAND, "serve", ...common, ...(port > 0 ? ["--port", String(port)] : [])], {
+    ({ serve, port } = await spawnServe(
+      [...COMMAND, "serve", ...common, ...(port > 0 ? ["--port", String(port)] : [])],
       env,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    void drain(serve.stderr, output);
-    const { match } = await readUntil(
-      serve.stdout,
       output,
-      /listening on http:\/\/127\.0\.0\.1:(\d+)/,
-      30_000,
-    );
-    if (!match) throw new Error(`oqto serve --multi-user did not start:\n${output.join("")}`);
-    port = Number(match[1]);
+    ));
   };
   await startServe();
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -61,13 +61,13 @@ function commandFor(binary: string | undefined): string[] {
   return binary ? [binary] : [process.execPath, join(REPO, "src/cli/main.ts")];
 }
 
-export async function drain(stream: ReadableStream<Uint8Array>, sink: string[]): Promise<void> {
+async function drain(stream: ReadableStream<Uint8Array>, sink: string[]): Promise<void> {
   const decoder = new TextDecoder();
   for await (const chunk of stream) sink.push(decoder.decode(chunk, { stream: true }));
 }
 
 /** Reads `stream` into `sink` (on and on) and resolves once `pattern` matches what came, or after `timeoutMs`. */
-export async function readUntil(
+async function readUntil(
   stream: ReadableStream<Uint8Array>,
   sink: string[],
   pattern: RegExp,
@@ -87,6 +87,19 @@ export async function readUntil(
   })();
   while (!match && Date.now() < deadline) await Bun.sleep(25);
   return { match: match as RegExpExecArray | null, pump };
+}
+
+/** Starts `oqto serve` with `argv`, its output into `output`; resolves once it listens, with its port. */
+export async function spawnServe(
+  argv: string[],
+  env: Record<string, string>,
+  output: string[],
+): Promise<{ serve: Subprocess<"ignore", "pipe", "pipe">; port: number }> {
+  const serve = Bun.spawn(argv, { env, stdout: "pipe", stderr: "pipe" });
+  void drain(serve.stderr, output);
+  const { match } = await readUntil(serve.stdout, output, /listening on http:\/\/127\.0\.0\.1:(\d+)/, 30_000);
+  if (!match) throw new Error(`oqto serve did not start:\n${output.join("")}`);
+  return { serve, port: Number(match[1]) };
 }
 
 export interface TestUser {
@@ -229,20 +242,11 @@ ${options.extraConfig ?? ""}
   const launch = async (fixedPort: number) => {
     const portArgs = fixedPort > 0 ? ["--port", String(fixedPort)] : [];
     const runAsArgs = runAs ? ["--run-as", runAs.name] : [];
-    serve = Bun.spawn([...base, "serve", ...common, ...portArgs, ...runAsArgs], {
+    ({ serve, port } = await spawnServe(
+      [...base, "serve", ...common, ...portArgs, ...runAsArgs],
       env,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    void drain(serve.stderr, output);
-    const { match } = await readUntil(
-      serve.stdout,
       output,
-      /listening on http:\/\/127\.0\.0\.1:(\d+)/,
-      30_000,
-    );
-    if (!match) throw new Error(`oqto serve did not start:\n${output.join("")}`);
-    port = Number(match[1]);
+    ));
   };
   await launch(0);
   const baseUrl = () => `http://127.0.0.1:${port}`;
