@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import {
@@ -9,6 +9,7 @@ import {
   type HelperResults,
 } from "../protocol/privileged.ts";
 import { LineConnection } from "../shared/line-connection.ts";
+import { listenLines } from "../shared/unix-socket.ts";
 import { deleteLinuxUser, ensureLinuxUser, ourAccount, RefusedError } from "./linux-users.ts";
 import type { RunnerLauncher } from "./runner-launcher.ts";
 
@@ -117,24 +118,13 @@ export class PrivilegedHelper {
     if (!lstatSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
     chownSync(dir, server.uid, server.gid);
     chmodSync(dir, 0o700);
-    rmSync(socketPath, { force: true });
-    const previousUmask = process.umask(0o177);
-    try {
-      this.listener = Bun.listen<{ conn: LineConnection }>({
-        unix: socketPath,
-        socket: {
-          open: (socket) => this.onOpen(socket),
-          data: (socket, data) => socket.data.conn.receive(data),
-          drain: (socket) => socket.data.conn.flush(),
-          close: (socket) => socket.data?.conn.closedByPeer(),
-          error: (_socket, error) => this.options.log(`helper socket error: ${error.message}`),
-        },
-      });
-    } finally {
-      process.umask(previousUmask);
-    }
+    this.listener = listenLines<{ conn: LineConnection }>(
+      socketPath,
+      0o600,
+      (socket) => this.onOpen(socket),
+      (error) => this.options.log(`helper socket error: ${error.message}`),
+    );
     chownSync(socketPath, server.uid, server.gid);
-    chmodSync(socketPath, 0o600);
   }
 
   private onOpen(socket: Socket<{ conn: LineConnection }>): void {

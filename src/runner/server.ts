@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket, TCPSocketListener, UnixSocketListener } from "bun";
 import type { z } from "zod";
@@ -18,6 +18,7 @@ import {
   ServerHello,
 } from "../protocol/index.ts";
 import { LineConnection } from "../shared/line-connection.ts";
+import { listenLines } from "../shared/unix-socket.ts";
 import type { MethodHandler, MethodTable } from "./methods/types.ts";
 
 /** Bytes the server may leave unread before the runner drops the connection. */
@@ -74,24 +75,12 @@ export class RunnerServer {
   start(): void {
     const { socketPath } = this.options;
     mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
-    rmSync(socketPath, { force: true });
-    // Created with its final mode from the start: no window in which anyone else could connect.
-    const previousUmask = process.umask(0o777 & ~this.options.socketMode);
-    try {
-      this.listener = Bun.listen<ConnectionState>({
-        unix: socketPath,
-        socket: {
-          open: (socket) => this.onOpen(socket),
-          data: (socket, data) => socket.data.conn.receive(data),
-          drain: (socket) => socket.data.conn.flush(),
-          close: (socket) => socket.data?.conn.closedByPeer(),
-          error: (_socket, error) => this.options.log(`runner socket error: ${error.message}`),
-        },
-      });
-    } finally {
-      process.umask(previousUmask);
-    }
-    chmodSync(socketPath, this.options.socketMode);
+    this.listener = listenLines<ConnectionState>(
+      socketPath,
+      this.options.socketMode,
+      (socket) => this.onOpen(socket),
+      (error) => this.options.log(`runner socket error: ${error.message}`),
+    );
     this.heartbeat = setInterval(() => this.tick(), RUNNER_HEARTBEAT_MS);
   }
 
