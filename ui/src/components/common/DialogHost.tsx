@@ -1,5 +1,5 @@
 import { useSignal } from "@preact/signals";
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 import { errorText } from "../../lib/errors.ts";
 import { activeDialog, type DialogRequest, settleDialog } from "../../state/dialogs.ts";
 import { bindValue } from "./bind-value.ts";
@@ -49,7 +49,7 @@ function PromptModal({ request }: { request: Extract<DialogRequest, { kind: "pro
   const error = useSignal<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     const element = input.current;
     if (!element) return;
     const dot = request.initial.lastIndexOf(".");
