@@ -1,9 +1,9 @@
 /**
  * Sandbox start-up cost: how long `true` and a small Bun script take to start and exit, and how
  * long pi takes from spawn to its first RPC answer, bare and under bwrap with each built-in
- * profile (what the runner's agentSandbox launches, on a fixture home: the private pi dir and
- * LLM bridge of every launch, and under strict `oqto sandbox-shim`). The sandbox must add under
- * 50 ms; the exit code is 1 when any profile adds more.
+ * profile (what the runner's agentSandbox launches, on a fixture home: the LLM token and private
+ * pi dir of every launch, and under strict its LLM bridge and `oqto sandbox-shim`). The sandbox
+ * must add under 50 ms; the exit code is 1 when any profile adds more.
  *
  *   bun bench/sandbox.ts [--runs 30]
  */
@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigSchema } from "../src/config/schema.ts";
+import { LLM_TOKEN_ENV } from "../src/protocol/llm.ts";
+import { LlmTokens } from "../src/runner/llm/llm-tokens.ts";
 import { resolvePi } from "../src/runner/pi-install.ts";
 import { detectBwrap } from "../src/runner/sandbox/detect.ts";
 import { BUILTIN_PROFILE_NAMES } from "../src/runner/sandbox/profile-schema.ts";
@@ -96,13 +98,19 @@ try {
     return dir;
   };
   const envFor = (home: string) => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...pi.env });
+  // As the runner's: a token per launch, registered with no server (the bench makes no LLM call).
+  const llmTokens = new LlmTokens(() => {});
   const bareHome = buildHome(join(root, "bare", "home"), "development");
   const setups: Setup[] = [
     {
       name: "(no bwrap)",
       cwd: bareHome.workspace,
       env: { ...envFor(bareHome.home), PI_CODING_AGENT_DIR: piConfigFor(bareHome.dataDir) },
-      launch: (command) => ({ argv: command, env: {}, release: () => {} }),
+      // What the runner does with the sandbox disabled: the command as it is, with its own token.
+      launch: (command) => {
+        const { token, release } = llmTokens.mint("bench");
+        return { argv: command, env: { [LLM_TOKEN_ENV]: token }, release };
+      },
     },
   ];
   for (const profileName of BUILTIN_PROFILE_NAMES) {
@@ -122,6 +130,7 @@ try {
       agent: {
         root: join(state, "agents"),
         piConfigDir: piConfigFor(fx.dataDir),
+        mintLlmToken: (sessionId) => llmTokens.mint(sessionId),
         sessionDirFor: (_cwd, { sessionId }) => join(state, "sessions", sessionId),
         shimCommand: [process.execPath, join(import.meta.dir, "../src/cli/main.ts"), "sandbox-shim"],
         shimPaths: [join(import.meta.dir, "../src")],

@@ -8,6 +8,7 @@ import { sweepPartials } from "../runner/files/partial-sweep.ts";
 import { StreamRegistry } from "../runner/files/stream-registry.ts";
 import { connectHistory } from "../runner/history/history-connection.ts";
 import { SessionHistory } from "../runner/history/session-history.ts";
+import { LlmTokens } from "../runner/llm/llm-tokens.ts";
 import { agentMethods } from "../runner/methods/agent-methods.ts";
 import { filesMethods } from "../runner/methods/files-methods.ts";
 import { historyMethods } from "../runner/methods/history-methods.ts";
@@ -123,8 +124,8 @@ export async function runRunner(argv: string[]): Promise<number> {
   // Agent dirs an earlier runner could not remove (SIGKILL) are gone with their sandboxes.
   const bridgeRoot = join(paths.runnerState, "agents");
   rmSync(bridgeRoot, { recursive: true, force: true });
-  // Oqto's pi config (models.json with the real keys) and pi's session files live in the hidden
-  // runner state; each agent gets its own read-only copy without keys (agentSandbox).
+  // Oqto's pi config (models.json, which holds no key) and pi's session files live in the hidden
+  // runner state; each agent gets its own read-only copy and its own LLM token (agentSandbox).
   const agentDir = join(paths.runnerState, "pi");
   const sandbox = new WorkspaceSandbox({
     systemFile: systemSandboxFile(ctx.dataDir),
@@ -140,6 +141,7 @@ export async function runRunner(argv: string[]): Promise<number> {
     workspaceRoot,
     hiddenPaths: [ctx.dataDir, dirname(defaultConfigFile()), ...(flatSessionDir ? [flatSessionDir] : [])],
   };
+  const llmTokens = new LlmTokens((frame) => server?.push(frame));
   const sessions = new SessionManager({
     runnerId: "local",
     config,
@@ -154,6 +156,7 @@ export async function runRunner(argv: string[]): Promise<number> {
       agent: {
         root: bridgeRoot,
         piConfigDir: agentDir,
+        mintLlmToken: (sessionId) => llmTokens.mint(sessionId),
         sessionDirFor: (cwd, launch) => piLaunchSessionDir(flatSessionDir, agentDir, cwd, launch),
         shimCommand: [...selfCommand(), "sandbox-shim"],
         shimPaths: selfCommandPaths(),
@@ -194,6 +197,7 @@ export async function runRunner(argv: string[]): Promise<number> {
     log,
     methods: {
       ...agentMethods(sessions),
+      "llm.tokens": () => ({ tokens: llmTokens.list() }),
       ...historyMethods(new SessionHistory({ store: history.store, sessions })),
       ...filesMethods(files, transfers, push),
       ...terminalMethods(terminals),

@@ -25,6 +25,8 @@ export function dataPaths(dataDir: string) {
     dataDir,
     db: join(dataDir, "oqto.db"),
     jwtSecret: join(dataDir, "jwt-secret"),
+    /** The secret provider keys are sealed with (KeyVault), unless OQTO_KEY_ENCRYPTION_SECRET is set. */
+    keyVaultSecret: join(dataDir, "provider-keys.secret"),
     runDir: join(dataDir, "run"),
     runnerSocket: join(dataDir, "run", "runner.sock"),
     runnerState: join(dataDir, "runner"),

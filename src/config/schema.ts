@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ENV_REF_PREFIX } from "./env-ref.ts";
 
 /**
  * The configuration file (TOML). Every table is strict: an unknown key is an error that names
@@ -112,6 +113,24 @@ export const ConfigSchema = z.strictObject({
     })
     .refine((table) => !(table.socket && table.url), {
       error: "set either hstry.socket or hstry.url, not both",
+    })
+    .optional(),
+  /**
+   * An eavs LLM proxy (EAVS.md): with this table the gateway forwards to eavs with one virtual key per user
+   * instead of to the admin's own providers.
+   */
+  eavs: z
+    .strictObject({
+      /** Where eavs listens, e.g. `http://127.0.0.1:41800`; serve reaches it (pi never does). */
+      url: z.url({ protocol: /^https?$/, error: "eavs.url must be an http(s) URL" }),
+      /** eavs' admin key: a literal, or `env:VAR` (resolved when serve starts). */
+      master_key: z
+        .string()
+        .min(1, "eavs.master_key must not be empty")
+        .refine((value) => value !== "env:", "eavs.master_key 'env:' names no variable")
+        .default(`${ENV_REF_PREFIX}EAVS_MASTER_KEY`),
+      /** Per admin call to eavs (key creation, provider list, quotas). */
+      timeout_s: z.number().positive().max(300).default(10),
     })
     .optional(),
 });

@@ -1,16 +1,44 @@
-import type { ProviderBody } from "../protocol/rest.ts";
+import type { ModelSpec, ProviderApi } from "../protocol/llm.ts";
 
 /** The subset of pi's models.json (PI-RPC.md §8) that Oqto generates. */
 export interface PiModelsJson {
   providers: Record<string, PiProviderConfig>;
 }
 
+/** The pi APIs Oqto writes: the admin-configurable ones plus those eavs maps provider types to (EAVS.md §7). */
+export type PiApi = ProviderApi | "openai-codex-responses";
+
 export interface PiProviderConfig {
   baseUrl: string;
-  api: ProviderBody["api"];
+  api: PiApi;
   apiKey: string;
+  /** Extra request headers; values are literals (EAVS.md §7). */
+  headers?: Record<string, string>;
   compat?: PiOpenAiCompat;
-  models: { id: string; name: string }[];
+  models: PiModelConfig[];
+}
+
+/** One model of a provider; the optional fields are pi's defaults when absent. */
+export interface PiModelConfig {
+  id: string;
+  name: string;
+  reasoning?: boolean;
+  input?: PiModelInput[];
+  contextWindow?: number;
+  maxTokens?: number;
+  /** USD per million tokens. */
+  cost?: PiModelCost;
+  /** Passed to pi as-is (eavs' per-model compat, EAVS.md §7). */
+  compat?: Record<string, unknown>;
+}
+
+export type PiModelInput = "text" | "image";
+
+export interface PiModelCost {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
 }
 
 /** pi's `OpenAICompletionsCompat` flags that Oqto sets explicitly. */
@@ -42,25 +70,59 @@ const GENERIC_OPENAI_COMPAT: PiOpenAiCompat = {
   maxTokensField: "max_tokens",
 };
 
-/** Builds pi's models.json from the admin-configured providers. */
-export function buildModelsJson(providers: readonly ProviderBody[]): PiModelsJson {
+/** What models.json needs of a provider: never its key, which stays in the gateway. */
+export interface GatewayProvider {
+  name: string;
+  api: ProviderApi;
+  models: readonly ModelSpec[];
+}
+
+function piModel(model: ModelSpec): PiModelConfig {
+  return {
+    id: model.id,
+    name: model.name ?? model.id,
+    ...(model.reasoning !== undefined && { reasoning: model.reasoning }),
+    ...(model.input && { input: [...model.input] }),
+    ...(model.context_window !== undefined && { contextWindow: model.context_window }),
+    ...(model.max_tokens !== undefined && { maxTokens: model.max_tokens }),
+    ...(model.price && {
+      cost: {
+        input: model.price.input,
+        output: model.price.output,
+        cacheRead: model.price.cache_read,
+        cacheWrite: model.price.cache_write,
+      },
+    }),
+  };
+}
+
+/**
+ * Builds pi's models.json from the admin-configured providers: every provider points at the gateway
+ * (`<gatewayBase>/<name>`), and its key is the name of the environment variable in which the runner hands
+ * each pi process its own session token. The file holds no secret.
+ */
+export function buildModelsJson(
+  providers: readonly GatewayProvider[],
+  gatewayBase: string,
+  tokenEnv: string,
+): PiModelsJson {
   const entries = providers.map((provider): [string, PiProviderConfig] => [
     provider.name,
     {
-      baseUrl: provider.base_url,
+      baseUrl: `${gatewayBase}/${provider.name}`,
       api: provider.api,
-      apiKey: provider.api_key,
+      apiKey: tokenEnv,
       ...(provider.api === "openai-completions" && { compat: { ...GENERIC_OPENAI_COMPAT } }),
-      models: provider.models.map((id) => ({ id, name: id })),
+      models: provider.models.map(piModel),
     },
   ]);
   return { providers: Object.fromEntries(entries) };
 }
 
 /** The first provider's first model becomes every user's default; no providers means no defaults. */
-export function buildSettings(providers: readonly ProviderBody[]): PiDefaultModelSettings {
+export function buildSettings(providers: readonly GatewayProvider[]): PiDefaultModelSettings {
   const first = providers[0];
   const model = first?.models[0];
   if (!first || model === undefined) return {};
-  return { defaultProvider: first.name, defaultModel: model };
+  return { defaultProvider: first.name, defaultModel: model.id };
 }

@@ -3,6 +3,7 @@ export * from "./common.ts";
 export * from "./events.ts";
 export * from "./files.ts";
 export * from "./history.ts";
+export * from "./llm.ts";
 export * from "./message.ts";
 export * from "./mux.ts";
 export * from "./rest.ts";

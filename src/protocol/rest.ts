@@ -70,31 +70,6 @@ export const HealthResponse = z.object({
 export type HealthResponse = z.infer<typeof HealthResponse>;
 export type AuthResponse = z.infer<typeof AuthResponse>;
 
-export const ProviderApi = z.enum([
-  "openai-completions",
-  "anthropic-messages",
-  "openai-responses",
-  "google-generative-ai",
-]);
-export const ProviderName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "provider names are 1-64 characters: a-z, 0-9, '_' or '-'");
-export const ProviderBody = z.strictObject({
-  name: ProviderName,
-  api: ProviderApi,
-  base_url: z.url({ protocol: /^https?$/ }),
-  api_key: z.string().min(1).max(4096),
-  models: z.array(z.string().min(1).max(200)).min(1).max(200),
-});
-export type ProviderBody = z.infer<typeof ProviderBody>;
-/** A provider as returned by the API: the key is never returned. */
-export const Provider = ProviderBody.omit({ api_key: true }).extend({
-  has_api_key: z.boolean(),
-  created_at: z.number(),
-  updated_at: z.number(),
-});
-export type Provider = z.infer<typeof Provider>;
-
 export const CreateWorkspaceRequest = z.strictObject({
   name: WorkspaceName,
   display_name: z.string().max(200).optional(),

@@ -82,11 +82,26 @@ export const Heartbeat = z.object({
 
 export const RunnerErrorFrame = z.object({ type: z.literal("error"), code: ErrorCode, message: z.string() });
 
-/** Unsolicited frames the runner pushes beside events: file watches and terminal output. */
+/** One pi process's LLM token, as the runner registers it with the gateway: only its SHA-256. */
+export const LlmTokenEntry = z.strictObject({
+  token_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  session_id: SessionId,
+});
+export type LlmTokenEntry = z.infer<typeof LlmTokenEntry>;
+
+/** A pi process started (`add`) or ended (`remove`): its token lives exactly as long. */
+export const LlmTokenPush = LlmTokenEntry.extend({
+  type: z.literal("llm_token"),
+  op: z.enum(["add", "remove"]),
+});
+export type LlmTokenPush = z.infer<typeof LlmTokenPush>;
+
+/** Unsolicited frames the runner pushes beside events: file watches, terminal output and LLM tokens. */
 export const RunnerPush = z.discriminatedUnion("type", [
   FileChangedPush,
   TerminalOutputPush,
   TerminalExitPush,
+  LlmTokenPush,
 ]);
 export type RunnerPush = z.infer<typeof RunnerPush>;
 
@@ -144,6 +159,8 @@ export const RunnerMethods = {
       profile: z.string().min(1).max(64),
     }),
   },
+  /** The live pi processes' LLM tokens (hashes), which the server asks for after each connect. */
+  "llm.tokens": { params: z.strictObject({}) },
   "models.write": {
     params: z.strictObject({
       models_json: z.record(z.string(), z.unknown()),
@@ -164,6 +181,8 @@ export const SubscribeResult = z.object({
   dropped_count: z.number().optional(),
 });
 export type SubscribeResult = z.infer<typeof SubscribeResult>;
+
+export const LlmTokensResult = z.object({ tokens: z.array(LlmTokenEntry) });
 
 export const WorkspaceName = z
   .string()

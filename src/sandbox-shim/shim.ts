@@ -93,9 +93,14 @@ export async function runSandboxShim(argv: string[]): Promise<number> {
     console.error(`oqto sandbox-shim: cannot listen for the LLM bridge: ${(error as Error).message}`);
     return 1;
   }
-  const child = Bun.spawn(command, { stdio: ["inherit", "inherit", "inherit"], env: process.env });
-  const forwardSignal = (signal: NodeJS.Signals) => child.kill(signal);
+  // Handlers first: a signal that arrives while the child is being spawned must not kill the shim
+  // (and so leave the agent without it); it is passed on as soon as the child exists.
+  let child: ReturnType<typeof Bun.spawn> | undefined;
+  const early: NodeJS.Signals[] = [];
+  const forwardSignal = (signal: NodeJS.Signals) => (child ? child.kill(signal) : early.push(signal));
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, forwardSignal);
+  child = Bun.spawn(command, { stdio: ["inherit", "inherit", "inherit"], env: process.env });
+  for (const signal of early) child.kill(signal);
   const code = await child.exited;
   for (const server of servers) server.close();
   for (const socket of open) socket.destroy();

@@ -10,9 +10,14 @@ import { registerMeRoutes } from "./accounts/me-routes.ts";
 import { registerRegistrationRoute } from "./accounts/register-route.ts";
 import { type AppEnv, type Auth, requireAdmin } from "./auth/index.ts";
 import { ApiError, errorResponse } from "./http-errors.ts";
+import type { EavsBackend } from "./llm-gateway/eavs-backend.ts";
+import type { ProviderCatalog } from "./llm-gateway/provider-catalog.ts";
 import type { AccountProvisioner } from "./privileged/helper-client.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
+import { registerEavsRoutes } from "./routes/eavs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerLimitRoutes } from "./routes/llm-limits.ts";
+import { registerUsageRoutes } from "./routes/llm-usage.ts";
 import { registerLoginLockRoutes } from "./routes/login-locks.ts";
 import { registerProviderRoutes } from "./routes/providers.ts";
 import type { Store } from "./store/index.ts";
@@ -26,6 +31,10 @@ export interface AppDeps {
   store: Store;
   auth: Auth;
   version: string;
+  /** The LLM providers, keys sealed at rest. */
+  catalog: ProviderCatalog;
+  /** eavs mode: the providers are eavs', and each user's virtual key follows their account and limits. */
+  eavs?: EavsBackend;
   /** Called after every provider change (the server pushes models.json to the runners). Must not throw. */
   onProvidersChanged: () => void;
   /** Closes every open WebSocket of a user whose credentials were just revoked. */
@@ -78,6 +87,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     closeSocketsOf: deps.closeSocketsOf,
     ...(deps.provisioner && { provisioner: deps.provisioner }),
     ...(deps.releaseRunner && { releaseRunner: deps.releaseRunner }),
+    ...(deps.eavs && { llmKeys: deps.eavs.keys }),
   };
   registerAuthRoutes(app, accounts);
   registerRegistrationRoute(app, accounts);
@@ -91,7 +101,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   registerAdminUserRoutes(app, accounts);
   registerAuditRoutes(app, deps.store);
   registerInviteRoutes(app, deps.store);
-  registerProviderRoutes(app, { store: deps.store, onProvidersChanged: deps.onProvidersChanged });
+  registerProviderRoutes(app, {
+    store: deps.store,
+    catalog: deps.catalog,
+    onProvidersChanged: deps.onProvidersChanged,
+    ...(deps.eavs && { eavs: deps.eavs }),
+  });
+  registerEavsRoutes(app, deps.eavs);
+  registerUsageRoutes(app, deps.store);
+  const eavsKeys = deps.eavs?.keys;
+  registerLimitRoutes(
+    app,
+    deps.store,
+    eavsKeys && ((scope, subject) => eavsKeys.limitsChanged(scope, subject)),
+  );
   registerLoginLockRoutes(app, deps.auth.rateLimiter, deps.store);
   deps.extraRoutes?.(app);
   if (deps.ui) registerUiRoutes(app, deps.ui);

@@ -1,10 +1,13 @@
 import type { HTMLBundle, Server } from "bun";
 import type { Config } from "../config/schema.ts";
 import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
+import { LLM_TOKEN_ENV, LlmTokensResult } from "../protocol/index.ts";
 import { createApp } from "./app.ts";
 import { createAuth, mintSetupToken } from "./auth/index.ts";
 import { HistoryGateway } from "./history-gateway.ts";
 import { errorResponse } from "./http-errors.ts";
+import { GATEWAY_PREFIX } from "./llm-gateway/gateway.ts";
+import { createLlmAccess } from "./llm-gateway/llm-access.ts";
 import { AgentChannel } from "./mux/agent-channel.ts";
 import { FilesChannel } from "./mux/files-channel.ts";
 import { HistoryChannel } from "./mux/history-channel.ts";
@@ -31,6 +34,16 @@ const MUX_PATH = "/api/ws/mux";
  */
 const malformedHost = () => errorResponse("BAD_REQUEST", "malformed or missing Host header");
 
+/**
+ * The origin pi reaches this server's gateway at, from the same machine: a wildcard listener is reached
+ * on loopback, a specific address at that address.
+ */
+export function gatewayOrigin(host: string, port: number): string {
+  if (host === "0.0.0.0" || host === "") return `http://127.0.0.1:${port}`;
+  if (host === "::") return `http://[::1]:${port}`;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
 export interface ServerRuntimeOptions {
   config: Config;
   dataDir: string;
@@ -54,6 +67,13 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
   const store = openStore(dataDir);
   const auth = createAuth({ config, store, dataDir });
   const ownership = ownershipFrom(store);
+  const llm = createLlmAccess({ store, dataDir, ownership, log, eavs: config.eavs });
+  if (llm.eavs) {
+    log(`LLM access through eavs at ${llm.eavs.url}: one virtual key per user`);
+    await llm.eavs.start();
+  }
+  /** Where pi reaches the gateway: this server's own listener, set once it listens. */
+  let gatewayBase = "";
 
   let agent: AgentChannel | undefined;
   let mux: MuxServer | undefined;
@@ -76,25 +96,39 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     onClosed: (sessionId, line) => agent?.onSessionClosed(sessionId, line),
   });
   const pushModels = (runner: RunnerClient) => {
-    const providers = store.providers.list();
+    const providers = llm.backend.providers();
     runner
       .request(
         "models.write",
-        { models_json: { ...buildModelsJson(providers) }, settings: { ...buildSettings(providers) } },
+        {
+          models_json: { ...buildModelsJson(providers, gatewayBase, LLM_TOKEN_ENV) },
+          settings: { ...buildSettings(providers) },
+        },
         10_000,
       )
       .catch((error: Error) => log(`could not write models.json: ${error.message}`));
   };
+  /** After a connect the runner's list of live tokens replaces what its previous connection registered. */
+  const syncLlmTokens = (runner: RunnerClient, userId: string | undefined) => {
+    runner
+      .request("llm.tokens", {}, 10_000)
+      .then((result) => llm.tokens.replace(userId, LlmTokensResult.parse(result).tokens))
+      .catch((error: Error) => log(`could not read the runner's LLM tokens: ${error.message}`));
+  };
   const fleet: RunnerFleet = options.fleet(
     {
       onEvent: (line) => hub.relay(line),
-      onPush: (push) => {
+      onPush: (push, userId) => {
         if (push.type === "file_changed") files?.onPush(push);
-        else terminal?.onPush(push);
+        else if (push.type === "llm_token") {
+          if (push.op === "add") llm.tokens.add(userId, push.token_hash, push.session_id);
+          else llm.tokens.remove(userId, push.token_hash);
+        } else terminal?.onPush(push);
       },
       onConnected: (runner, userId, hello, restarted) => {
         log(`runner connected (${hello.user}, pid ${hello.pid}${restarted ? ", restarted" : ""})`);
         pushModels(runner);
+        syncLlmTokens(runner, userId);
         mux?.broadcastRunnerStatus("connected", userId);
         void agent?.resubscribeAll(restarted, userId);
         if (restarted) {
@@ -104,6 +138,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
       },
       onDisconnected: (userId, reason) => {
         log(`runner disconnected${userId ? ` (user ${userId})` : ""}: ${reason}`);
+        llm.tokens.dropRunner(userId);
         mux?.broadcastRunnerStatus("disconnected", userId);
         const interrupted = hub.interruptTurns(
           (sessionId) => userId === undefined || ownership.owner(sessionId) === userId,
@@ -115,6 +150,11 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     (userId) => mux?.hasConnectionsOf(userId) ?? false,
   );
   const runnerFor = (user: MuxUser) => fleet.runnerFor(user);
+  function pushAllModels(): void {
+    for (const runner of fleet.connected()) pushModels(runner);
+  }
+  // eavs re-reads its providers when the list is stale; a change reaches every runner.
+  if (llm.eavs) llm.eavs.onProvidersChanged = pushAllModels;
   const workspaceRootFor = (user: MuxUser) => fleet.workspaceRootFor(user);
 
   agent = new AgentChannel({
@@ -144,10 +184,10 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     store,
     auth,
     version,
+    catalog: llm.catalog,
+    ...(llm.eavs && { eavs: llm.eavs }),
     ui: await loadUiAssets(options.ui),
-    onProvidersChanged: () => {
-      for (const runner of fleet.connected()) pushModels(runner);
-    },
+    onProvidersChanged: pushAllModels,
     closeSocketsOf: (userId) => mux?.closeUser(userId),
     ...(options.provisioner && {
       provisioner: options.provisioner,
@@ -184,10 +224,20 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     maxRequestBodySize: (config.server.max_upload_mb + 1) * 1024 * 1024,
     routes: { [MUX_PATH]: upgradeMux },
     // Everything else, the UI's pages and chunks included, goes through the app and its security headers.
-    fetch: (req, srv) => (URL.canParse(req.url) ? app.fetch(req, srv) : malformedHost()),
+    fetch: (req, srv) => {
+      if (!URL.canParse(req.url)) return malformedHost();
+      // pi's LLM requests: the gateway, before the app (no cookies, no CSRF, token auth of its own).
+      if (new URL(req.url).pathname.startsWith(GATEWAY_PREFIX)) {
+        // Streams pause for as long as the model thinks: no idle cut-off (pi and the provider own timeouts).
+        srv.timeout(req, 0);
+        return llm.gateway.handle(req);
+      }
+      return app.fetch(req, srv);
+    },
     websocket: mux.websocket(),
   });
 
+  gatewayBase = `${gatewayOrigin(host, server.port ?? port)}${GATEWAY_PREFIX.slice(0, -1)}`;
   fleet.start();
   mux.start();
 

@@ -379,6 +379,43 @@ beforeAll(async () => {
       params: { name: "sweep-gone" },
       expect: [404],
     },
+    { method: "POST", path: "/api/admin/providers/sync", auth: "admin", expect: [200] },
+    // The sweep's serve has no [eavs]: the eavs views say so.
+    { method: "GET", path: "/api/admin/eavs/status", auth: "admin", expect: [409] },
+    { method: "GET", path: "/api/admin/eavs/quotas", auth: "admin", expect: [409] },
+    {
+      method: "POST",
+      path: "/api/admin/providers/probe",
+      auth: "admin",
+      // Port 9 (discard) is closed here: the probe says "unreachable" without leaving the machine.
+      json: { api: "openai-completions", base_url: "http://127.0.0.1:9/v1", api_key: "sweep-key" },
+      expect: [200],
+    },
+    {
+      method: "GET",
+      path: "/api/usage",
+      auth: "user",
+      query: { group: "model", from: "2026-01-01" },
+      expect: [200],
+    },
+    { method: "GET", path: "/api/usage/limits", auth: "user", expect: [200] },
+    { method: "GET", path: "/api/admin/usage", auth: "admin", query: { group: "user" }, expect: [200] },
+    { method: "GET", path: "/api/admin/limits", auth: "admin", expect: [200] },
+    {
+      method: "PUT",
+      path: "/api/admin/limits/:scope/:subject",
+      auth: "admin",
+      params: { scope: "role", subject: "user" },
+      json: { rpm: 1000 },
+      expect: [200],
+    },
+    {
+      method: "DELETE",
+      path: "/api/admin/limits/:scope/:subject",
+      auth: "admin",
+      params: { scope: "role", subject: "admin" },
+      expect: [404],
+    },
     {
       method: "DELETE",
       path: "/api/admin/login-locks/:username",

@@ -18,6 +18,8 @@ const COMMAND = [process.execPath, join(REPO, "src/cli/main.ts")];
 
 export interface MultiUserStack {
   baseUrl: string;
+  /** serve's data dir (the service user's: platform DB, key vault secret). */
+  dataDir: string;
   wsUrl: string;
   fakeLlm: FakeLlm;
   admin: { username: string; password: string; token: string };
@@ -53,6 +55,8 @@ function accountsUnder(homeBase: string): string[] {
 export interface MultiUserStackOptions {
   /** More keys for the `[multi_user]` table (e.g. `runner_idle_s = 2`). */
   multiUserConfig?: string;
+  /** The fake provider's key as the admin enters it (default "fake-key"). */
+  providerKey?: string;
 }
 
 export async function startMultiUserStack(options: MultiUserStackOptions = {}): Promise<MultiUserStack> {
@@ -127,7 +131,7 @@ extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prom
     name: "fake",
     api: "openai-completions",
     base_url: fakeLlm.url,
-    api_key: "fake-key",
+    api_key: options.providerKey ?? "fake-key",
     models: ["fake-model"],
   });
   if (provider.status !== 201) throw new Error(`provider setup failed: ${provider.status}`);
@@ -144,6 +148,7 @@ extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prom
 
   return {
     baseUrl,
+    dataDir,
     wsUrl: `ws://127.0.0.1:${port}/api/ws/mux`,
     fakeLlm,
     admin,

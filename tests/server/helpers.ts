@@ -6,11 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Hono } from "hono";
 import { parseConfig } from "../../src/config/load.ts";
+import { dataPaths } from "../../src/config/paths.ts";
 import type { Config } from "../../src/config/schema.ts";
 import type { Role } from "../../src/protocol/rest.ts";
 import { type AppEnv, createApp } from "../../src/server/app.ts";
 import { type Auth, createAuth } from "../../src/server/auth/index.ts";
 import { hashPassword } from "../../src/server/auth/passwords.ts";
+import { KeyVault } from "../../src/server/llm-gateway/key-vault.ts";
+import { ProviderCatalog } from "../../src/server/llm-gateway/provider-catalog.ts";
 import { openStore, type Store, type UserRecord } from "../../src/server/store/index.ts";
 
 /** Known secret so that tests can forge tokens (expired, wrong tv) with jose directly. */
@@ -48,6 +51,7 @@ export function createTestServer(
     store,
     auth,
     version: "9.9.9-test",
+    catalog: testCatalog(store, dataDir),
     onProvidersChanged: () => {
       changes += 1;
     },
@@ -67,6 +71,11 @@ export function createTestServer(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The providers with keys sealed by a vault whose secret lives in the test's data dir. */
+export function testCatalog(store: Store, dataDir: string): ProviderCatalog {
+  return new ProviderCatalog(store, KeyVault.open(dataPaths(dataDir).keyVaultSecret, {}), () => {});
 }
 
 export async function addUser(store: Store, username: string, password: string, role: Role = "user") {

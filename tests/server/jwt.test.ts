@@ -6,7 +6,7 @@ import { parseConfig } from "../../src/config/load.ts";
 import { createApp } from "../../src/server/app.ts";
 import { createAuth } from "../../src/server/auth/index.ts";
 import { resolveJwtSecret, TokenService } from "../../src/server/auth/jwt.ts";
-import { addUser, BASE, bearer, createTestServer, login, type TestServer } from "./helpers.ts";
+import { addUser, BASE, bearer, createTestServer, login, type TestServer, testCatalog } from "./helpers.ts";
 
 const dirs: string[] = [];
 const servers: TestServer[] = [];
@@ -64,6 +64,7 @@ describe("JWT secret", () => {
       store: first.store,
       auth: createAuth({ config: first.config, store: first.store, dataDir }),
       version: "x",
+      catalog: testCatalog(first.store, dataDir),
       onProvidersChanged: () => {},
       closeSocketsOf: () => {},
     });
@@ -74,6 +75,7 @@ describe("JWT secret", () => {
       store: first.store,
       auth: createAuth({ config: first.config, store: first.store, dataDir }),
       version: "x",
+      catalog: testCatalog(first.store, dataDir),
       onProvidersChanged: () => {},
       closeSocketsOf: () => {},
     });

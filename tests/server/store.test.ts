@@ -150,22 +150,32 @@ describe("setup tokens", () => {
 });
 
 describe("providers", () => {
+  const sealed = new Uint8Array([1, 2, 3]);
   const body = {
     name: "local",
     api: "openai-completions" as const,
     base_url: "http://127.0.0.1:1/v1",
-    api_key: "sk-1",
-    models: ["m1", "m2"],
+    api_key_sealed: sealed,
+    models: [{ id: "m1" }, { id: "m2", context_window: 8192 }],
   };
 
   test("insert, list in creation order, update, delete", () => {
     const { store } = freshStore();
     expect(store.providers.insert(body, 10)).toEqual({ ...body, created_at: 10, updated_at: 10 });
     expect(store.providers.insert(body, 11)).toBeNull();
-    store.providers.insert({ ...body, name: "another" }, 20);
-    expect(store.providers.list().map((p) => p.name)).toEqual(["local", "another"]);
-    const updated = store.providers.update({ ...body, models: ["m3"], api_key: "sk-2" }, 30);
-    expect(updated).toEqual({ ...body, models: ["m3"], api_key: "sk-2", created_at: 10, updated_at: 30 });
+    store.providers.insert({ ...body, name: "another", api_key_sealed: null }, 20);
+    expect(store.providers.list().map((p) => [p.name, p.api_key_sealed])).toEqual([
+      ["local", sealed],
+      ["another", null],
+    ]);
+    const updated = store.providers.update({ ...body, models: [{ id: "m3" }], api_key_sealed: null }, 30);
+    expect(updated).toEqual({
+      ...body,
+      models: [{ id: "m3" }],
+      api_key_sealed: null,
+      created_at: 10,
+      updated_at: 30,
+    });
     expect(store.providers.update({ ...body, name: "ghost" })).toBeNull();
     expect(store.providers.delete("local")).toBe(true);
     expect(store.providers.delete("local")).toBe(false);
@@ -176,7 +186,16 @@ describe("providers", () => {
     const { store } = freshStore();
     store.providers.insert(body);
     store.db.run(`UPDATE providers SET models = '[1, 2]'`);
-    expect(() => store.providers.get("local")).toThrow(/not a JSON array of strings/);
+    expect(() => store.providers.get("local")).toThrow(/not a JSON array of models/);
+  });
+
+  test("no plaintext key column is left: keys exist only sealed", () => {
+    const { store } = freshStore();
+    const columns = store.db.query("SELECT name FROM pragma_table_info('providers')").all() as {
+      name: string;
+    }[];
+    expect(columns.map((c) => c.name)).not.toContain("api_key");
+    expect(columns.map((c) => c.name)).toContain("api_key_sealed");
   });
 });
 

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { LLM_TOKEN_ENV } from "../../protocol/llm.ts";
+import type { MintedLlmToken } from "../llm/llm-tokens.ts";
 import { MODELS_FILE, SETTINGS_FILE } from "../models-files.ts";
 import { owningWorkspace } from "../workspace-dir.ts";
 import { buildSandboxedCommand } from "./argv-builder.ts";
 import { type EffectiveProfile, isNetworkIsolated } from "./effective-profile.ts";
-import { LLM_BRIDGE_PORT, startLlmBridge } from "./llm-bridge.ts";
+import { LLM_BRIDGE_PORT, type LlmBridge, startLlmBridge } from "./llm-bridge.ts";
 import { prepareSandboxDirs } from "./prepare.ts";
 import type { WorkspaceSandbox } from "./workspace-sandbox.ts";
 
@@ -27,8 +29,10 @@ export interface SandboxWrapOptions {
 export interface AgentSandboxSetup {
   /** Where each agent's private dirs are made (inside the hidden data dir; 0700). */
   root: string;
-  /** Oqto's pi config on the host (models.json with the real keys, settings.json); never mounted. */
+  /** Oqto's pi config on the host (models.json, settings.json); never mounted, copied per agent. */
   piConfigDir: string;
+  /** A fresh LLM token for the process about to start, registered with the gateway until released. */
+  mintLlmToken: (sessionId: string) => MintedLlmToken;
   /**
    * The host dir, inside the hidden state, that holds this launch's pi session files and is its
    * only one bound read-write: an agent sees no other session's transcript.
@@ -117,45 +121,45 @@ export function terminalSandbox(options: SandboxWrapOptions): (dir: string, comm
 }
 
 /**
- * Wraps a pi process in its workspace's sandbox. The agent never sees a real provider key nor
- * Oqto's shared pi config: it gets its own pi agent dir, whose read-only models.json points at a
- * per-session LLM bridge (SANDBOX.md §5) and carries that bridge's token instead of the keys.
- * Under a network-isolated profile `oqto sandbox-shim` inside relays the sandbox's loopback port
- * to the bridge socket; otherwise the bridge listens on the host's loopback. Fails closed.
+ * Wraps a pi process in its workspace's sandbox. The agent never sees a provider key nor Oqto's shared pi
+ * config: it gets its own pi agent dir with a read-only models.json whose providers point at the
+ * gateway and whose key is the name of the variable holding this process's own LLM token. Under a
+ * network-isolated profile `oqto sandbox-shim` inside relays the sandbox's loopback port to a
+ * per-agent LLM bridge (SANDBOX.md §5) that carries the same token to the same gateway. Fails closed.
  */
 export function agentSandbox(options: SandboxWrapOptions & { agent: AgentSandboxSetup }): AgentWrapper {
   return (dir, command, launch) => {
-    const placement = place(options, dir);
-    if (!placement.profile.enabled) return { argv: [...command], env: {}, release: () => {} };
     const { agent } = options;
+    const llmToken = agent.mintLlmToken(launch.sessionId);
+    const tokenEnv = { [LLM_TOKEN_ENV]: llmToken.token };
+    let placement: Placement;
+    try {
+      placement = place(options, dir);
+    } catch (error) {
+      llmToken.release();
+      throw error;
+    }
+    if (!placement.profile.enabled) return { argv: [...command], env: tokenEnv, release: llmToken.release };
     const isolated = isNetworkIsolated(placement.profile);
     mkdirSync(agent.root, { recursive: true, mode: 0o700 });
     const private_ = mkdtempSync(join(agent.root, "a-"));
-    const bridge = (() => {
-      try {
-        return startLlmBridge({
-          root: private_,
-          modelsFile: join(agent.piConfigDir, MODELS_FILE),
-          listen: isolated ? "unix" : "loopback",
-          log: agent.log,
-        });
-      } catch (error) {
-        rmSync(private_, { recursive: true, force: true });
-        throw error;
-      }
-    })();
+    let bridge: LlmBridge | undefined;
     const release = () => {
-      bridge.stop();
+      bridge?.stop();
       rmSync(private_, { recursive: true, force: true });
+      llmToken.release();
     };
     try {
+      const hostModels = join(agent.piConfigDir, MODELS_FILE);
+      if (isolated) bridge = startLlmBridge({ root: private_, modelsFile: hostModels, log: agent.log });
       const piDir = join(private_, "pi");
       mkdirSync(piDir, { mode: 0o700 });
       // The config files are bound read-only into this private dir, which stays writable: pi
       // takes a lock dir next to settings.json even to read it, and keeps runtime files here.
       const config: string[] = [];
-      if (bridge.modelsFile) {
-        copyFileSync(bridge.modelsFile, join(piDir, MODELS_FILE));
+      const models = bridge ? bridge.modelsFile : existsSync(hostModels) ? hostModels : undefined;
+      if (models) {
+        copyFileSync(models, join(piDir, MODELS_FILE));
         config.push(join(piDir, MODELS_FILE));
       }
       const settings = join(agent.piConfigDir, SETTINGS_FILE);
@@ -167,24 +171,24 @@ export function agentSandbox(options: SandboxWrapOptions & { agent: AgentSandbox
       const sessionDir = agent.sessionDirFor(dir, launch);
       mkdirSync(sessionDir, { recursive: true, mode: 0o700 });
       const env: Record<string, string> = {
+        ...tokenEnv,
         BUN_RUNTIME_TRANSPILER_CACHE_PATH: cache,
         PI_CODING_AGENT_DIR: piDir,
         PI_CODING_AGENT_SESSION_DIR: sessionDir,
       };
-      const rw = [piDir, cache, sessionDir, ...(isolated ? [bridge.dir] : [])];
+      const rw = [piDir, cache, sessionDir, ...(bridge ? [bridge.dir] : [])];
       const argv = buildSandboxedCommand({
         ...commonOptions(options, placement, dir),
         kind: "agent",
-        command:
-          isolated && bridge.socketPath
-            ? [
-                ...agent.shimCommand,
-                "--forward",
-                `127.0.0.1:${LLM_BRIDGE_PORT}=${bridge.socketPath}`,
-                "--",
-                ...command,
-              ]
-            : command,
+        command: bridge
+          ? [
+              ...agent.shimCommand,
+              "--forward",
+              `127.0.0.1:${LLM_BRIDGE_PORT}=${bridge.socketPath}`,
+              "--",
+              ...command,
+            ]
+          : command,
         runnerBinds: { ro: config, rw },
         extraRoBinds: [...(options.extraRoBinds ?? []), ...(isolated ? agent.shimPaths : [])],
       });

@@ -42,6 +42,7 @@ export function registerAdminUserRoutes(app: Hono<AppEnv>, deps: AccountDeps): v
     });
     if (!created) throw new ApiError("CONFLICT", `username '${body.username}' is taken`);
     audit(store, c, "admin.user_create", { target: created.username, detail: { role: created.role } });
+    deps.llmKeys?.created(created);
     return c.json(toPublicUser(created), 201);
   });
 
@@ -52,6 +53,7 @@ export function registerAdminUserRoutes(app: Hono<AppEnv>, deps: AccountDeps): v
     deps.closeSocketsOf(user.id);
     // A deactivated user's agents stop with their runner; reactivation starts it on the next request.
     if (body.is_active === false) await deps.releaseRunner?.(user.id);
+    deps.llmKeys?.accessChanged(updated, body);
     audit(store, c, "admin.user_update", { target: user.username, detail: body });
     return c.json(toPublicUser(updated));
   });
@@ -81,6 +83,7 @@ export function registerAdminUserRoutes(app: Hono<AppEnv>, deps: AccountDeps): v
     const user = target(c);
     deleteUser(store, user);
     deps.closeSocketsOf(user.id);
+    deps.llmKeys?.deleted(user.id);
     await deps.releaseRunner?.(user.id);
     if (deps.provisioner) {
       await deps.provisioner.deleteUser(user.username, removeData).catch((error: Error) => {

@@ -61,6 +61,7 @@ export function registerRegistrationRoute(app: Hono<AppEnv>, deps: AccountDeps):
         `could not create the Linux account: ${(error as Error).message}`,
       );
     }
+    deps.llmKeys?.created(user);
     audit(store, c, "auth.register", {
       target: user.username,
       actor: user,

@@ -1,9 +1,8 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
 import { jwtVerify, SignJWT } from "jose";
 import { z } from "zod";
 import type { Config } from "../../config/schema.ts";
 import { Role } from "../../protocol/rest.ts";
+import { loadOrCreateSecretFile } from "../../shared/secret-file.ts";
 
 export const TOKEN_ISSUER = "oqto";
 const ALGORITHM = "HS256";
@@ -20,40 +19,13 @@ export const TokenClaims = z.object({
 });
 export type TokenClaims = z.infer<typeof TokenClaims>;
 
-function readSecretFile(path: string): string {
-  const secret = readFileSync(path, "utf8").trim();
-  if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
-    throw new Error(
-      `${path} holds a JWT secret shorter than ${MIN_SECRET_BYTES} bytes; delete it to regenerate`,
-    );
-  }
-  chmodSync(path, 0o600);
-  return secret;
-}
-
 /**
  * The HS256 signing secret: `auth.jwt_secret` when configured, else the secret file in the data dir,
- * generated at first start (32 random bytes, base64url, mode 0600) and reused afterwards so that tokens
- * survive restarts.
+ * generated at first start and reused afterwards so that tokens survive restarts.
  */
 export function resolveJwtSecret(config: Config, secretFile: string): Uint8Array {
   if (config.auth.jwt_secret !== undefined) return new TextEncoder().encode(config.auth.jwt_secret);
-  if (!existsSync(secretFile)) {
-    mkdirSync(dirname(secretFile), { recursive: true, mode: 0o700 });
-    const generated = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-    try {
-      // "wx": if another process created the file first, fall through and use its secret.
-      const fd = openSync(secretFile, "wx", 0o600);
-      try {
-        writeSync(fd, `${generated}\n`);
-      } finally {
-        closeSync(fd);
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-  }
-  return new TextEncoder().encode(readSecretFile(secretFile));
+  return new TextEncoder().encode(loadOrCreateSecretFile(secretFile, "a JWT secret", MIN_SECRET_BYTES));
 }
 
 export interface TokenSubject {

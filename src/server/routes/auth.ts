@@ -83,6 +83,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>, deps: AccountDeps): void {
       .immediate();
     limiter.recordSuccess(body.username, ip);
     audit(store, c, "auth.setup", { target: admin.username, actor: admin });
+    deps.llmKeys?.created(admin);
     return c.json(await signIn(c, admin), 201);
   });
 

@@ -1,61 +1,101 @@
 import type { Hono } from "hono";
-import { type Provider, ProviderBody } from "../../protocol/rest.ts";
+import type { ProviderSyncResult } from "../../protocol/eavs.ts";
+import { ProviderBody, ProviderProbeRequest } from "../../protocol/llm.ts";
 import { audit } from "../accounts/audit.ts";
 import type { AppEnv } from "../auth/index.ts";
 import { ApiError, parseJsonBody } from "../http-errors.ts";
-import type { ProviderRecord, Store } from "../store/index.ts";
+import type { EavsBackend } from "../llm-gateway/eavs-backend.ts";
+import { type ProviderCatalog, toApiProvider } from "../llm-gateway/provider-catalog.ts";
+import { probeProvider } from "../llm-gateway/provider-probe.ts";
+import type { Store } from "../store/index.ts";
 
 export interface ProviderRouteDeps {
   store: Store;
+  catalog: ProviderCatalog;
   /**
    * Called after every committed change, so that the users' pi models.json can be regenerated. It must not
    * throw: the change is already saved.
    */
   onProvidersChanged: () => void;
+  /** eavs mode: the providers are eavs', read-only here. */
+  eavs?: EavsBackend;
 }
 
-/** pi runs an apiKey that starts with "!" as a shell command in every user's runner; a pasted key never does. */
-const ProviderInput = ProviderBody.refine((body) => !body.api_key.startsWith("!"), {
-  path: ["api_key"],
-  message: "must not start with '!' (pi would run it as a shell command)",
-});
-
-/** The API view: never the key itself. */
-function toApiProvider(provider: ProviderRecord): Provider {
-  return {
-    name: provider.name,
-    api: provider.api,
-    base_url: provider.base_url,
-    models: provider.models,
-    has_api_key: provider.api_key.length > 0,
-    created_at: provider.created_at,
-    updated_at: provider.updated_at,
-  };
-}
-
-function notFound(name: string): ApiError {
-  return new ApiError("NOT_FOUND", `no provider named '${name}'`);
-}
-
-/** Admin provider CRUD under /api/admin/providers (the app restricts /api/admin/* to admins). */
+/**
+ * Admin provider CRUD under /api/admin/providers (the app restricts /api/admin/* to admins). In eavs mode
+ * the list shows eavs' providers and every change (and the probe, which would need a provider key) is a
+ * 409: the providers live in eavs.
+ */
 export function registerProviderRoutes(
   app: Hono<AppEnv>,
-  { store, onProvidersChanged }: ProviderRouteDeps,
+  { store, catalog, onProvidersChanged, eavs }: ProviderRouteDeps,
 ): void {
-  app.get("/api/admin/providers", (c) => c.json(store.providers.list().map(toApiProvider)));
+  const refuseInEavsMode = () => {
+    if (!eavs) return;
+    throw new ApiError(
+      "CONFLICT",
+      `providers are managed in eavs (${eavs.url}): add, change or remove them there, then sync them with POST /api/admin/providers/sync`,
+      { managed_by: "eavs" },
+    );
+  };
+
+  app.get("/api/admin/providers", (c) =>
+    c.json(eavs ? eavs.apiProviders() : catalog.list().map(toApiProvider)),
+  );
 
   app.post("/api/admin/providers", async (c) => {
-    const body = await parseJsonBody(c.req.raw, ProviderInput);
-    const created = store.providers.insert(body);
-    if (!created) throw new ApiError("CONFLICT", `a provider named '${body.name}' already exists`);
+    refuseInEavsMode();
+    const body = await parseJsonBody(c.req.raw, ProviderBody);
+    const created = catalog.create(body);
     onProvidersChanged();
     audit(store, c, "admin.provider_create", { target: body.name });
     return c.json(toApiProvider(created), 201);
   });
 
+  // Before /:name, so that "probe" is not taken for a provider's name.
+  app.post("/api/admin/providers/probe", async (c) => {
+    refuseInEavsMode();
+    const body = await parseJsonBody(c.req.raw, ProviderProbeRequest);
+    let apiKey = body.api_key;
+    if (apiKey === undefined && body.name !== undefined) {
+      const stored = catalog.list().find((provider) => provider.name === body.name);
+      if (!stored) throw new ApiError("NOT_FOUND", `no provider named '${body.name}'`);
+      // The stored key goes only where it already goes: else a probe would read it back to any URL.
+      if (new URL(body.base_url).origin !== new URL(stored.base_url).origin) {
+        throw new ApiError(
+          "BAD_REQUEST",
+          "the stored key is only sent to the provider's own address; enter the key to test another URL",
+        );
+      }
+      apiKey = catalog.storedKey(body.name);
+    }
+    return c.json(await probeProvider({ api: body.api, baseUrl: body.base_url, apiKey }));
+  });
+
+  /**
+   * Re-reads the providers (eavs mode: from eavs, retrying the key revocations eavs missed) and pushes every
+   * connected runner a fresh models.json.
+   */
+  app.post("/api/admin/providers/sync", async (c) => {
+    if (eavs) {
+      await eavs.refresh();
+      await eavs.keys.flushRevocations();
+    }
+    onProvidersChanged();
+    const providers = (eavs ?? catalog).providers();
+    const result: ProviderSyncResult = {
+      source: eavs ? "eavs" : "embedded",
+      providers: providers.length,
+      models: providers.reduce((sum, provider) => sum + provider.models.length, 0),
+    };
+    audit(store, c, "admin.providers_sync", { detail: result });
+    return c.json(result);
+  });
+
   app.put("/api/admin/providers/:name", async (c) => {
+    refuseInEavsMode();
     const name = c.req.param("name");
-    const body = await parseJsonBody(c.req.raw, ProviderInput);
+    const body = await parseJsonBody(c.req.raw, ProviderBody);
     if (body.name !== name) {
       throw new ApiError(
         "BAD_REQUEST",
@@ -65,16 +105,19 @@ export function registerProviderRoutes(
         },
       );
     }
-    const updated = store.providers.update(body);
-    if (!updated) throw notFound(name);
+    const updated = catalog.update(body);
     onProvidersChanged();
-    audit(store, c, "admin.provider_update", { target: name });
+    audit(store, c, "admin.provider_update", {
+      target: name,
+      ...(body.api_key !== undefined && { detail: { key_replaced: true } }),
+    });
     return c.json(toApiProvider(updated), 200);
   });
 
   app.delete("/api/admin/providers/:name", (c) => {
+    refuseInEavsMode();
     const name = c.req.param("name");
-    if (!store.providers.delete(name)) throw notFound(name);
+    catalog.delete(name);
     onProvidersChanged();
     audit(store, c, "admin.provider_delete", { target: name });
     return c.body(null, 204);

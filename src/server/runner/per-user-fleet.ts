@@ -80,7 +80,7 @@ export class PerUserFleet implements RunnerFleet {
         serverVersion: this.options.serverVersion,
         readyGraceMs: COLD_START_GRACE_MS,
         onEvent: events.onEvent,
-        onPush: events.onPush,
+        onPush: (push) => events.onPush(push, user.id),
         onConnected: (hello, restarted) => {
           entry.restartBackoffMs = RESTART_BACKOFF_MIN_MS;
           events.onConnected(entry.client, user.id, hello, restarted);

@@ -9,7 +9,8 @@ import type { RunnerClient } from "./runner-client.ts";
 export interface RunnerFleetEvents {
   /** Raw event lines, unparsed (the relay hot path). */
   onEvent: (line: string) => void;
-  onPush: (push: RunnerPush) => void;
+  /** `userId`: whose runner pushed it (see above). */
+  onPush: (push: RunnerPush, userId: string | undefined) => void;
   onConnected: (
     runner: RunnerClient,
     userId: string | undefined,

@@ -23,7 +23,7 @@ export class SharedRunnerFleet implements RunnerFleet {
       socketPath: options.socketPath,
       serverVersion: options.serverVersion,
       onEvent: events.onEvent,
-      onPush: events.onPush,
+      onPush: (push) => events.onPush(push, undefined),
       onConnected: (hello, restarted) => events.onConnected(this.runner, undefined, hello, restarted),
       onDisconnected: (reason) => events.onDisconnected(undefined, reason),
       log: options.log,

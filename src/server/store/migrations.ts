@@ -88,6 +88,66 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX invite_codes_created ON invite_codes (created_at);
   `,
+  `
+  -- Provider keys leave the plain column: the gateway keeps them sealed (AES-256-GCM, KeyVault), and no
+  -- plaintext copy may outlive this step. Keys stored before it must be entered again.
+  ALTER TABLE providers DROP COLUMN api_key;
+  ALTER TABLE providers ADD COLUMN api_key_sealed BLOB;
+
+  CREATE TABLE llm_usage (
+    user_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    PRIMARY KEY (user_id, day, session_id, provider, model)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX llm_usage_day ON llm_usage (day);
+
+  CREATE TABLE llm_limits (
+    scope TEXT NOT NULL CHECK (scope IN ('user', 'role')),
+    subject TEXT NOT NULL,
+    limits TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, subject)
+  ) STRICT;
+  `,
+  `
+  -- eavs mode: each user's eavs virtual key. eavs shows the secret only once, so it is kept here, sealed
+  -- (KeyVault, the user id as associated data). A key that leaves this table by any path (deactivation, a
+  -- user deleted by the admin or by oqto user, a key replaced after a limits change) is queued in
+  -- eavs_revocations by a trigger, and stays there until eavs has disabled it.
+  CREATE TABLE eavs_keys (
+    user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    key_id TEXT NOT NULL,
+    key_sealed BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE eavs_revocations (
+    key_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    queued_at INTEGER NOT NULL,
+    last_error TEXT
+  ) STRICT;
+
+  CREATE TRIGGER eavs_keys_removed AFTER DELETE ON eavs_keys BEGIN
+    INSERT OR IGNORE INTO eavs_revocations (key_id, user_id, reason, queued_at)
+    VALUES (OLD.key_id, OLD.user_id, 'removed', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+  END;
+
+  CREATE TRIGGER eavs_keys_replaced AFTER UPDATE OF key_id ON eavs_keys WHEN OLD.key_id <> NEW.key_id BEGIN
+    INSERT OR IGNORE INTO eavs_revocations (key_id, user_id, reason, queued_at)
+    VALUES (OLD.key_id, OLD.user_id, 'replaced', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+  END;
+  `,
 ];
 
 function currentVersion(db: Database): number {

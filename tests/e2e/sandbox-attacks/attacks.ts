@@ -69,7 +69,7 @@ export interface Attack {
   expected: Record<ProfileName, string>;
   /** Why a cell is what it is, where the profile table alone does not explain it (shown under the table). */
   note?: string;
-  /** Aims at what only pi has (its agent dir, its LLM bridge): not replayed in a web terminal. */
+  /** Aims at what only pi has (its agent dir, its LLM token): not replayed in a web terminal. */
   agentOnly?: true;
 }
 
@@ -220,12 +220,16 @@ function symlinkInPlace(
   };
 }
 
-/** Calls the first provider's bridge URL with its token planted where only the key should go. */
-function bridgeEchoCommand(probe: string): string {
+/**
+ * Calls the first provider's URL (the gateway, through the bridge under strict) with the agent's own LLM
+ * token (models.json names its variable) planted where only the key should go.
+ */
+function gatewayEchoCommand(probe: string): string {
   const script = [
     `const m = JSON.parse(require("node:fs").readFileSync(process.env.PI_CODING_AGENT_DIR + "/models.json", "utf8"));`,
     "const p = Object.values(m.providers)[0];",
-    "const r = await fetch(p.baseUrl + '/echo?key=' + p.apiKey, { headers: { authorization: 'Bearer ' + p.apiKey, 'x-echo': p.apiKey, 'x-probe': " +
+    "const k = process.env[p.apiKey] ?? p.apiKey;",
+    "const r = await fetch(p.baseUrl + '/echo?key=' + k, { headers: { authorization: 'Bearer ' + k, 'x-echo': k, 'x-probe': " +
       JSON.stringify(probe) +
       " } });",
     "console.log('status', r.status);",
@@ -513,11 +517,11 @@ export const ATTACKS: readonly Attack[] = [
     call: () => ({ name: "bash", arguments: { command: 'cat "$PI_CODING_AGENT_DIR/models.json"' } }),
     observe: ({ output }, ctx) => {
       if (output.includes(ctx.providerKey)) return LEAKED;
-      return /127\.0\.0\.1/.test(output) && /oqto-bridge-/.test(output)
-        ? "bridge URL and token only"
+      return /127\.0\.0\.1/.test(output) && /"apiKey": "OQTO_LLM_TOKEN"/.test(output)
+        ? "gateway URL, no key"
         : "unclear";
     },
-    expected: same("bridge URL and token only"),
+    expected: same("gateway URL, no key"),
   },
   {
     id: "pi_config_write",
@@ -531,12 +535,12 @@ export const ATTACKS: readonly Attack[] = [
     expected: same(READ_ONLY),
   },
   {
-    id: "bridge_echo",
+    id: "gateway_echo",
     agentOnly: true,
-    label: "send the bridge's token in another header and the query to an echoing upstream (`bash`)",
+    label: "send its LLM token in another header and the query to an echoing upstream (`bash`)",
     call: (ctx) => ({
       name: "bash",
-      arguments: { command: bridgeEchoCommand(`${ctx.runTag}-${ctx.profile}`) },
+      arguments: { command: gatewayEchoCommand(`${ctx.runTag}-${ctx.profile}`) },
     }),
     observe: ({ output }, ctx) => {
       const echo = ctx.echoes().find((e) => e.headers["x-probe"] === `${ctx.runTag}-${ctx.profile}`);
@@ -547,8 +551,8 @@ export const ATTACKS: readonly Attack[] = [
     },
     expected: same("key only in the auth header"),
     note:
-      "the upstream records what reached it: the agent's token in `x-echo` and `?key=` arrived as the token, and " +
-      "the real key only in `authorization`, which the bridge sets itself.",
+      "the upstream records what reached it: the agent's token in `x-echo` arrived as the token, `?key=` was " +
+      "dropped, and the real key came only in `authorization`, which the gateway sets itself.",
   },
 ];
 

@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { LlmTokenEntry, LlmTokenPush } from "../../protocol/runner.ts";
+
+/** A token minted for one pi process, and how to end it when the process has exited. */
+export interface MintedLlmToken {
+  token: string;
+  release: () => void;
+}
+
+/**
+ * The runner's half of the LLM token scheme: a fresh random token for every pi process it starts, handed
+ * to that process only (its environment), registered with the server's gateway by hash and withdrawn when
+ * the process exits. The runner never holds a provider key: a token is worth one session's access,
+ * within its user's budget, for the life of one process.
+ */
+export class LlmTokens {
+  private readonly live = new Map<string, LlmTokenEntry>();
+
+  /** `push` sends a frame to the connected server (a no-op while none is). */
+  constructor(private readonly push: (frame: LlmTokenPush) => void) {}
+
+  mint(sessionId: string): MintedLlmToken {
+    const token = `oqtok_${randomBytes(32).toString("base64url")}`;
+    const entry: LlmTokenEntry = {
+      token_hash: createHash("sha256").update(token).digest("hex"),
+      session_id: sessionId,
+    };
+    this.live.set(entry.token_hash, entry);
+    this.push({ type: "llm_token", op: "add", ...entry });
+    let released = false;
+    return {
+      token,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.live.delete(entry.token_hash);
+        this.push({ type: "llm_token", op: "remove", ...entry });
+      },
+    };
+  }
+
+  /** Every live token, for `llm.tokens` (the server asks after each connect). */
+  list(): LlmTokenEntry[] {
+    return [...this.live.values()];
+  }
+}
