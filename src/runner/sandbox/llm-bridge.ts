@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { ProtocolError } from "../../protocol/common.ts";
+import { RELAY_DROPPED_REQUEST_HEADERS, RELAY_DROPPED_RESPONSE_HEADERS } from "../../shared/relay-headers.ts";
 import { upstreamUrl } from "../../shared/upstream-url.ts";
 import { BridgeableModelsJson, bridgeModels } from "./bridge-models.ts";
 
@@ -13,29 +14,6 @@ import { BridgeableModelsJson, bridgeModels } from "./bridge-models.ts";
 export const LLM_BRIDGE_PORT = 47474;
 /** sun_path holds 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
-
-/** Hop-by-hop and framing headers: the bridge re-frames both directions. Credentials pass unchanged. */
-const DROPPED_REQUEST_HEADERS = [
-  "host",
-  "connection",
-  "keep-alive",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "content-length",
-  // Bun's fetch negotiates and decodes compression itself (content-encoding is dropped on the way back).
-  "accept-encoding",
-];
-const DROPPED_RESPONSE_HEADERS = [
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "content-length",
-  "content-encoding",
-];
 
 export interface LlmBridge {
   /** The bridge's own dir (0700): holds the socket and the rewritten models.json. */
@@ -93,7 +71,8 @@ async function forward(request: Request, routes: Map<string, URL>): Promise<Resp
 
   const headers = new Headers();
   request.headers.forEach((value, name) => {
-    if (!DROPPED_REQUEST_HEADERS.includes(name)) headers.set(name, value);
+    // Credentials pass unchanged: the gateway checks the token.
+    if (!RELAY_DROPPED_REQUEST_HEADERS.includes(name)) headers.set(name, value);
   });
   const body =
     request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
@@ -115,7 +94,7 @@ async function forward(request: Request, routes: Map<string, URL>): Promise<Resp
     );
   }
   const responseHeaders = new Headers(upstream.headers);
-  for (const name of DROPPED_RESPONSE_HEADERS) responseHeaders.delete(name);
+  for (const name of RELAY_DROPPED_RESPONSE_HEADERS) responseHeaders.delete(name);
   return new Response(upstream.body, {
     status: upstream.status,
     statusText: upstream.statusText,

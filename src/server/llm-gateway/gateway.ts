@@ -1,4 +1,5 @@
 import type { ModelPrice } from "../../protocol/llm.ts";
+import { RELAY_DROPPED_REQUEST_HEADERS, RELAY_DROPPED_RESPONSE_HEADERS } from "../../shared/relay-headers.ts";
 import { upstreamUrl } from "../../shared/upstream-url.ts";
 import type { SessionOwnership } from "../mux/agent-channel.ts";
 import type { Store } from "../store/index.ts";
@@ -17,18 +18,9 @@ export const MAX_GATEWAY_BODY_BYTES = 32 * 1024 * 1024;
 
 /** Headers pi's clients carry credentials in: never forwarded, the gateway sets the real one itself. */
 const CREDENTIAL_HEADERS = ["authorization", "x-api-key", "x-goog-api-key", "api-key"];
-/** Hop-by-hop and framing headers, and what Oqto's own server set (cookies never go to a provider). */
+/** What a relay re-frames, and what Oqto's own server set: cookies and client addresses never go to a provider. */
 const DROPPED_REQUEST_HEADERS = new Set([
-  "host",
-  "connection",
-  "keep-alive",
-  "proxy-authorization",
-  "proxy-connection",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "content-length",
+  ...RELAY_DROPPED_REQUEST_HEADERS,
   "cookie",
   "origin",
   "referer",
@@ -37,18 +29,9 @@ const DROPPED_REQUEST_HEADERS = new Set([
   "x-forwarded-host",
   "x-forwarded-proto",
   "x-real-ip",
-  // Bun's fetch negotiates and decodes compression itself (content-encoding is dropped on the way back).
-  "accept-encoding",
   ...CREDENTIAL_HEADERS,
 ]);
-const DROPPED_RESPONSE_HEADERS = [
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "content-length",
-  "content-encoding",
-  "set-cookie",
-];
+const DROPPED_RESPONSE_HEADERS = [...RELAY_DROPPED_RESPONSE_HEADERS, "set-cookie"];
 
 export interface LlmGatewayDeps {
   store: Store;
