@@ -7,6 +7,7 @@ import { buildSandboxedCommand } from "../runner/sandbox/argv-builder.ts";
 import { type BwrapInfo, detectBwrap } from "../runner/sandbox/detect.ts";
 import type { EffectiveProfile } from "../runner/sandbox/effective-profile.ts";
 import { resolveEffectiveProfile } from "../runner/sandbox/profile-loader.ts";
+import { checkProviderKeys } from "./doctor-provider-keys.ts";
 
 export const DoctorCheckSchema = z.strictObject({
   check: z.string().min(1),
@@ -280,6 +281,7 @@ export function runDoctorChecks(options: DoctorOptions): DoctorCheck[] {
           },
     );
     results.push(checkDataDir(options.dataDir));
+    results.push(checkProviderKeys(options.dataDir));
     return results;
   } finally {
     rmSync(scratch, { recursive: true, force: true });

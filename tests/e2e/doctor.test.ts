@@ -73,9 +73,10 @@ describe("oqto doctor", () => {
       "userns",
       "pi",
       "data-dir",
+      "llm-keys",
     ]);
     expect(rows.every((row) => row.startsWith("ok "))).toBe(true);
-    expect(lines.at(-1)).toBe("7 ok, 0 warning(s), 0 failed");
+    expect(lines.at(-1)).toBe("8 ok, 0 warning(s), 0 failed");
     const bwrapVersion = /^bubblewrap (\S+)/.exec(
       Bun.spawnSync(["bwrap", "--version"]).stdout.toString(),
     )?.[1];
@@ -95,7 +96,7 @@ describe("oqto doctor", () => {
     mkdirSync(host.dataDir, { recursive: true, mode: 0o755 });
     const { code, checks } = await doctorJson(host);
     expect(code).toBe(0);
-    expect(checks).toHaveLength(7);
+    expect(checks).toHaveLength(8);
     for (const entry of checks) expect(entry.detail.length).toBeGreaterThan(0);
     const dataDir = check(checks, "data-dir");
     expect(dataDir).toEqual({
