@@ -197,7 +197,6 @@ export async function runRunner(argv: string[]): Promise<number> {
     log,
     methods: {
       ...agentMethods(sessions),
-      "llm.tokens": () => ({ tokens: llmTokens.list() }),
       ...historyMethods(new SessionHistory({ store: history.store, sessions })),
       ...filesMethods(files, transfers, push),
       ...terminalMethods(terminals),
@@ -220,6 +219,7 @@ export async function runRunner(argv: string[]): Promise<number> {
       sessions.unsubscribeAll();
       terminals.detachAll();
     },
+    onServerConnected: () => llmTokens.announce(),
     hello: {
       runner_id: "local",
       runner_version: VERSION,

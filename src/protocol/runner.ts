@@ -96,12 +96,24 @@ export const LlmTokenPush = LlmTokenEntry.extend({
 });
 export type LlmTokenPush = z.infer<typeof LlmTokenPush>;
 
+/**
+ * Every live token, pushed right after the runner's hello: it replaces what the runner's earlier
+ * connection registered. A push, not a reply to a request, so that it is applied strictly before any
+ * `llm_token` the runner sends after it.
+ */
+export const LlmTokensPush = z.strictObject({
+  type: z.literal("llm_tokens"),
+  tokens: z.array(LlmTokenEntry),
+});
+export type LlmTokensPush = z.infer<typeof LlmTokensPush>;
+
 /** Unsolicited frames the runner pushes beside events: file watches, terminal output and LLM tokens. */
 export const RunnerPush = z.discriminatedUnion("type", [
   FileChangedPush,
   TerminalOutputPush,
   TerminalExitPush,
   LlmTokenPush,
+  LlmTokensPush,
 ]);
 export type RunnerPush = z.infer<typeof RunnerPush>;
 
@@ -159,8 +171,6 @@ export const RunnerMethods = {
       profile: z.string().min(1).max(64),
     }),
   },
-  /** The live pi processes' LLM tokens (hashes), which the server asks for after each connect. */
-  "llm.tokens": { params: z.strictObject({}) },
   "models.write": {
     params: z.strictObject({
       models_json: z.record(z.string(), z.unknown()),
@@ -181,8 +191,6 @@ export const SubscribeResult = z.object({
   dropped_count: z.number().optional(),
 });
 export type SubscribeResult = z.infer<typeof SubscribeResult>;
-
-export const LlmTokensResult = z.object({ tokens: z.array(LlmTokenEntry) });
 
 export const WorkspaceName = z
   .string()

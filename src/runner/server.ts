@@ -37,6 +37,8 @@ export interface RunnerServerOptions {
   shutdown: (graceS?: number) => Promise<void>;
   /** The server connection dropped: its subscriptions end. */
   onServerGone: () => void;
+  /** A server connection has completed its hello: what it must know first is pushed here. */
+  onServerConnected?: () => void;
   log: (message: string) => void;
 }
 
@@ -170,6 +172,7 @@ export class RunnerServer {
       role: "runner",
       ...this.options.hello,
     });
+    this.options.onServerConnected?.();
   }
 
   private async onRequest(

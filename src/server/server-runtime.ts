@@ -1,7 +1,7 @@
 import type { HTMLBundle, Server } from "bun";
 import type { Config } from "../config/schema.ts";
 import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
-import { LLM_TOKEN_ENV, LlmTokensResult } from "../protocol/index.ts";
+import { LLM_TOKEN_ENV } from "../protocol/index.ts";
 import { createApp } from "./app.ts";
 import { createAuth, mintSetupToken } from "./auth/index.ts";
 import { HistoryGateway } from "./history-gateway.ts";
@@ -108,18 +108,12 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
       )
       .catch((error: Error) => log(`could not write models.json: ${error.message}`));
   };
-  /** After a connect the runner's list of live tokens replaces what its previous connection registered. */
-  const syncLlmTokens = (runner: RunnerClient, userId: string | undefined) => {
-    runner
-      .request("llm.tokens", {}, 10_000)
-      .then((result) => llm.tokens.replace(userId, LlmTokensResult.parse(result).tokens))
-      .catch((error: Error) => log(`could not read the runner's LLM tokens: ${error.message}`));
-  };
   const fleet: RunnerFleet = options.fleet(
     {
       onEvent: (line) => hub.relay(line),
       onPush: (push, userId) => {
         if (push.type === "file_changed") files?.onPush(push);
+        else if (push.type === "llm_tokens") llm.tokens.replace(userId, push.tokens);
         else if (push.type === "llm_token") {
           if (push.op === "add") llm.tokens.add(userId, push.token_hash, push.session_id);
           else llm.tokens.remove(userId, push.token_hash);
@@ -128,7 +122,6 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
       onConnected: (runner, userId, hello, restarted) => {
         log(`runner connected (${hello.user}, pid ${hello.pid}${restarted ? ", restarted" : ""})`);
         pushModels(runner);
-        syncLlmTokens(runner, userId);
         mux?.broadcastRunnerStatus("connected", userId);
         void agent?.resubscribeAll(restarted, userId);
         if (restarted) {

@@ -45,7 +45,9 @@ function setup(name: string, profile: string, overrides: Partial<SandboxWrapOpti
   );
   put(join(piConfigDir, "settings.json"), '{"theme": "dark"}\n');
   const pushes: LlmTokenPush[] = [];
-  const tokens = new LlmTokens((frame) => pushes.push(frame));
+  const tokens = new LlmTokens((frame) => {
+    if (frame.type === "llm_token") pushes.push(frame);
+  });
   const agents = join(state, "agents");
   const wrap = agentSandbox({
     sandbox: new WorkspaceSandbox({

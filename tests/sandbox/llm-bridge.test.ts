@@ -520,7 +520,9 @@ function launchAgent(profile: string, command: string[]) {
     )}\n`,
   );
   const pushes: LlmTokenPush[] = [];
-  const tokens = new LlmTokens((frame) => pushes.push(frame));
+  const tokens = new LlmTokens((frame) => {
+    if (frame.type === "llm_token") pushes.push(frame);
+  });
   const wrap = agentSandbox({
     sandbox: new WorkspaceSandbox({
       systemFile: fixture.systemFile,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { LlmTokenEntry, LlmTokenPush } from "../../protocol/runner.ts";
+import type { LlmTokenEntry, LlmTokenPush, LlmTokensPush } from "../../protocol/runner.ts";
 
 /** A token minted for one pi process, and how to end it when the process has exited. */
 export interface MintedLlmToken {
@@ -17,7 +17,7 @@ export class LlmTokens {
   private readonly live = new Map<string, LlmTokenEntry>();
 
   /** `push` sends a frame to the connected server (a no-op while none is). */
-  constructor(private readonly push: (frame: LlmTokenPush) => void) {}
+  constructor(private readonly push: (frame: LlmTokenPush | LlmTokensPush) => void) {}
 
   mint(sessionId: string): MintedLlmToken {
     const token = `oqtok_${randomBytes(32).toString("base64url")}`;
@@ -39,8 +39,13 @@ export class LlmTokens {
     };
   }
 
-  /** Every live token, for `llm.tokens` (the server asks after each connect). */
+  /** Every live token. */
   list(): LlmTokenEntry[] {
     return [...this.live.values()];
+  }
+
+  /** Tells a newly connected server every live token (it replaces what an earlier connection registered). */
+  announce(): void {
+    this.push({ type: "llm_tokens", tokens: this.list() });
   }
 }

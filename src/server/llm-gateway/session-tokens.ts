@@ -13,7 +13,7 @@ export interface TokenGrant {
 
 /**
  * The live per-process LLM tokens. Runners mint one for each pi process they start and register its hash
- * (`llm_token` pushes, and the `llm.tokens` list after each connect); a token dies with its process, or with
+ * (`llm_token` pushes, and the `llm_tokens` list right after each hello); a token dies with its process, or with
  * its runner's connection. Keyed by runner so that one runner's list never replaces another's.
  */
 export class SessionTokens {
