@@ -80,6 +80,20 @@ test("the binary reports its version and serves the embedded UI with its assets"
   }
 });
 
+test("the embedded UI keeps the Usage page's chart library (uPlot) in a chunk of its own", async () => {
+  const html = await (await fetch(`${stack.baseUrl}/`)).text();
+  const entry = html.match(/<script[^>]+src="([^"]+)"/)?.[1] ?? "";
+  const main = await (await fetch(new URL(entry, stack.baseUrl))).text();
+  expect(main).not.toContain("u-legend");
+  const imported = [...new Set(main.match(/\/chunk-[a-z0-9]+\.js/g) ?? [])].filter((path) => path !== entry);
+  const chunks = await Promise.all(
+    imported.map(async (path) =>
+      (await (await fetch(new URL(path, stack.baseUrl))).text()).includes("u-legend"),
+    ),
+  );
+  expect(chunks.filter(Boolean)).toEqual([true]);
+});
+
 test("a chat turn runs through the binary's serve, runner and pi", async () => {
   const ws = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, pickModel, signIn } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -115,11 +115,7 @@ test("over budget, over the rate, a model not allowed: a clear message at once, 
     "the model fake/fake-model is not allowed for your account (allowed: fake/fake-model-2)",
   );
   await idle();
-  await page.waitForFunction(() => {
-    const select = document.querySelector<HTMLSelectElement>('[data-testid="model-picker"]');
-    return select !== null && !select.disabled;
-  });
-  await page.getByTestId("model-picker").selectOption("fake/fake-model-2");
+  await pickModel(page, "fake/fake-model-2");
   stack.fakeLlm.script([{ text: "allowed model" }]);
   await send("with the second model");
   await answered("allowed model");

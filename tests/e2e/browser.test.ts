@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, pickModel, signIn } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -230,13 +230,17 @@ describe("chat", () => {
     const { context, page } = await openPage(true);
     await page.getByTestId("workspace-item").filter({ hasText: "demo" }).click();
     await newSession(page);
-    const picker = page.getByTestId("model-picker");
-    await page.waitForFunction(() => {
-      const select = document.querySelector<HTMLSelectElement>('[data-testid="model-picker"]');
-      return select !== null && !select.disabled && select.querySelectorAll("optgroup option").length >= 2;
-    });
-    expect(await picker.locator("optgroup").getAttribute("label")).toBe("fake");
-    await picker.selectOption("fake/fake-model-2");
+    await page.locator('[data-testid="model-picker"]:not([disabled])').click();
+    await page.getByTestId("model-option").nth(1).waitFor();
+    expect(await page.locator('[data-testid="model-menu"] [role="group"]').getAttribute("aria-label")).toBe(
+      "fake",
+    );
+    expect(
+      await page.getByTestId("model-option").evaluateAll((nodes) => nodes.map((n) => n.dataset.value)),
+    ).toEqual(["fake/fake-model", "fake/fake-model-2"]);
+    await page.keyboard.press("Escape");
+    await page.getByTestId("model-menu").waitFor({ state: "detached" });
+    await pickModel(page, "fake/fake-model-2");
     stack.fakeLlm.reset();
     stack.fakeLlm.script([{ text: "switched" }]);
     await send(page, "which model?");
@@ -420,21 +424,29 @@ describe("admin", () => {
     await page.getByTestId("provider-name").fill("Bad Name");
     await page.getByTestId("provider-base-url").fill("http://127.0.0.1:9/v1");
     await page.getByTestId("provider-api-key").fill("k");
-    await page.getByTestId("provider-models").fill("m1");
+    await page.getByTestId("provider-model-new").fill("m1");
+    await page.getByTestId("provider-model-add").click();
     await page.getByTestId("provider-save").click();
     await page.getByTestId("form-error").waitFor();
     expect(await page.getByTestId("form-error").textContent()).toContain("provider names");
 
     await page.getByTestId("provider-name").fill("extra");
-    await page.getByTestId("provider-models").fill("m1\nm2");
+    await page.getByTestId("provider-model-new").fill("m2");
+    await page.getByTestId("provider-model-new").press("Enter");
     await page.getByTestId("provider-save").click();
     const extra = page.locator('[data-testid="provider-item"][data-provider="extra"]');
     await extra.waitFor();
     expect(await extra.locator(".chip").allTextContents()).toEqual(["m1", "m2"]);
 
+    // Editing: a model unticked is no longer offered, one removed is gone, a new one is added.
     await extra.getByTestId("provider-edit").click();
     await page.getByTestId("provider-api-key").fill("k2");
-    await page.getByTestId("provider-models").fill("m3");
+    const modelRow = (id: string) =>
+      page.locator(`[data-testid="provider-model-row"][data-model-id="${id}"]`);
+    await modelRow("m1").getByTestId("provider-model-offer").uncheck();
+    await modelRow("m2").getByTestId("provider-model-remove").click();
+    await page.getByTestId("provider-model-new").fill("m3");
+    await page.getByTestId("provider-model-add").click();
     await page.getByTestId("provider-save").click();
     await extra.locator(".chip", { hasText: "m3" }).waitFor();
     expect(await extra.locator(".chip").allTextContents()).toEqual(["m3"]);

@@ -76,3 +76,13 @@ export async function newPage(
   });
   return { context, page };
 }
+
+/**
+ * Picks `provider/model` in the chat header's model picker once it can be used (the session is idle and
+ * the models are listed), and waits until the session runs on it.
+ */
+export async function pickModel(page: Page, value: string): Promise<void> {
+  await page.locator('[data-testid="model-picker"]:not([disabled])').click();
+  await page.locator(`[data-testid="model-option"][data-value="${value}"]`).click();
+  await page.locator(`[data-testid="model-picker"][data-value="${value}"]`).waitFor();
+}

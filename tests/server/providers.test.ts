@@ -154,10 +154,7 @@ describe("admin providers", () => {
   });
 
   test("a key that pi would run as a shell command is refused", async () => {
-    const res = await server.app.request(
-      url(),
-      asAdmin("POST", { ...provider, api_key: "!curl|sh" }),
-    );
+    const res = await server.app.request(url(), asAdmin("POST", { ...provider, api_key: "!curl|sh" }));
     expect(res.status).toBe(400);
     const body = (await res.json()) as {
       details: { issues: { path: string; code: string; message: string }[] };

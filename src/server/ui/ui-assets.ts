@@ -44,6 +44,9 @@ export async function loadUiAssets(bundle: HTMLBundle): Promise<UiAssets> {
       target: "browser",
       publicPath: "/",
       minify: true,
+      // Code loaded with import() (the Usage page's chart library) becomes a chunk of its own, fetched
+      // only by the page that needs it. `bun run build` passes --splitting for the compiled binary.
+      splitting: true,
     });
     if (!built.success) throw new Error(`could not build the UI: ${built.logs.map(String).join("\n")}`);
     for (const output of built.outputs) {

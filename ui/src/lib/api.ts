@@ -15,13 +15,21 @@ import {
   HistoryListResult,
   HistorySearchResult,
   InviteCode,
+  type LimitScope,
+  LimitsEntry,
+  type LlmLimits,
+  MyLimits,
   Provider,
-  type ProviderBody,
+  type ProviderBodyInput,
+  type ProviderProbeRequest,
+  ProviderProbeResult,
   type RegisterRequest,
   RestError,
   SandboxView,
   SessionSummary,
   type UpdateMeRequest,
+  type UsageGroup,
+  UsageReport,
   User,
   Workspace,
 } from "../../../src/protocol/index.ts";
@@ -90,6 +98,19 @@ function parseJson(text: string): unknown {
 /** `details.issues` of a 400: the zod issues of the rejected body, `path` joined with dots. */
 const FieldIssues = z.array(z.object({ path: z.string(), code: z.string().optional(), message: z.string() }));
 
+/**
+ * What a 400 says about each field of the rejected body, by its dotted path (`models.0.price.input`), so
+ * that a form can show each message next to its field. Empty for any other failure.
+ */
+export function fieldIssues(error: unknown): Record<string, string> {
+  if (!(error instanceof ApiError) || error.code !== "BAD_REQUEST") return {};
+  const issues = FieldIssues.safeParse(error.details?.issues);
+  if (!issues.success) return {};
+  const byPath: Record<string, string> = {};
+  for (const issue of issues.data) byPath[issue.path] ??= issue.message;
+  return byPath;
+}
+
 /** A 400 names the fields; its `details` say what is wrong with each, which is what the user needs. */
 function describeRestError(body: RestError): string {
   const issues = FieldIssues.safeParse(body.details?.issues);
@@ -122,9 +143,18 @@ const UserList = z.object({ users: z.array(User) });
 const InviteList = z.object({ invites: z.array(InviteCode) });
 const RunningSessionList = z.object({ sessions: z.array(AdminRunningSession) });
 
+/** A usage report's grouping and its days (`YYYY-MM-DD`, UTC, inclusive; the server defaults to the last 30). */
+export interface UsageQuery {
+  group: UsageGroup;
+  from?: string;
+  to?: string;
+}
+
 const sessionPath = (id: string) => `/sessions/${encodeURIComponent(id)}`;
 const sandboxPath = (workspace: string) => `/workspaces/${encodeURIComponent(workspace)}/sandbox`;
 const userPath = (id: string) => `/admin/users/${encodeURIComponent(id)}`;
+const limitsPath = (scope: LimitScope, subject: string) =>
+  `/admin/limits/${scope}/${encodeURIComponent(subject)}`;
 
 export const api = {
   health: () => request("GET", "/health", HealthResponse),
@@ -148,10 +178,20 @@ export const api = {
     request("PUT", sandboxPath(workspace), SandboxView, { profile }),
   listProviders: () => request("GET", "/admin/providers", z.array(Provider)),
   // The provider list is reloaded after each change, so the bodies of these replies are not used.
-  createProvider: (body: ProviderBody) => request("POST", "/admin/providers", Empty, body),
-  updateProvider: (name: string, body: ProviderBody) =>
+  createProvider: (body: ProviderBodyInput) => request("POST", "/admin/providers", Empty, body),
+  updateProvider: (name: string, body: ProviderBodyInput) =>
     request("PUT", `/admin/providers/${encodeURIComponent(name)}`, Empty, body),
   deleteProvider: (name: string) => request("DELETE", `/admin/providers/${encodeURIComponent(name)}`, Empty),
+  /** Tries the endpoint with the key (or the stored one of `name`) and lists the models it offers. */
+  probeProvider: (body: ProviderProbeRequest) =>
+    request("POST", "/admin/providers/probe", ProviderProbeResult, body),
+  listLimits: () => request("GET", "/admin/limits", z.array(LimitsEntry)),
+  setLimits: (scope: LimitScope, subject: string, limits: LlmLimits) =>
+    request("PUT", limitsPath(scope, subject), LimitsEntry, limits),
+  clearLimits: (scope: LimitScope, subject: string) => request("DELETE", limitsPath(scope, subject), Empty),
+  adminUsage: (params: UsageQuery) => request("GET", `/admin/usage${query({ ...params })}`, UsageReport),
+  myUsage: (params: UsageQuery) => request("GET", `/usage${query({ ...params })}`, UsageReport),
+  myLimits: () => request("GET", "/usage/limits", MyLimits),
   listUsers: async () => (await request("GET", "/admin/users", UserList)).users,
   createUser: (body: z.input<typeof AdminCreateUserRequest>) => request("POST", "/admin/users", User, body),
   updateUser: (id: string, body: z.input<typeof AdminUpdateUserRequest>) =>

@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { AgentPhase, InputRequest, Message, Model, SessionState } from "../../../src/protocol/index.ts";
+import {
+  AgentPhase,
+  InputRequest,
+  Message,
+  Model,
+  SessionState,
+  ThinkingLevel,
+} from "../../../src/protocol/index.ts";
 
 /**
  * Schemas of the `data` of the command replies the UI reads (PROTOCOL.md §1.2). They list only the
@@ -31,6 +38,8 @@ export const StateResult = z.object({
   pending_inputs: z.array(InputRequest).optional(),
   model: ModelRef.nullish(),
   sessionName: z.string().optional(),
+  /** pi's reasoning effort; a value this UI does not know is read as unknown. */
+  thinkingLevel: ThinkingLevel.optional().catch(undefined),
 });
 export type StateResult = z.infer<typeof StateResult>;
 

@@ -1,7 +1,15 @@
 import { signal } from "@preact/signals";
 
 /** The pages of the admin area, each at `/admin/<section>`; providers, the first, also at `/admin`. */
-export const ADMIN_SECTIONS = ["providers", "users", "invites", "sessions", "audit"] as const;
+export const ADMIN_SECTIONS = [
+  "providers",
+  "usage",
+  "limits",
+  "users",
+  "invites",
+  "sessions",
+  "audit",
+] as const;
 export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 
 export type Route =

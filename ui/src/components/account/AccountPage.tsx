@@ -2,8 +2,9 @@ import { currentUser } from "../../state/auth.ts";
 import { ApiKeysSection } from "./ApiKeysSection.tsx";
 import { PasswordForm } from "./PasswordForm.tsx";
 import { ProfileForm } from "./ProfileForm.tsx";
+import { UsageSection } from "./UsageSection.tsx";
 
-/** The signed-in user's own account: profile, password and personal API keys. */
+/** The signed-in user's own account: profile, password, LLM usage and limits, personal API keys. */
 export function AccountPage() {
   const user = currentUser.value;
   if (!user) return null;
@@ -22,6 +23,7 @@ export function AccountPage() {
         <ProfileForm key={user.id} user={user} />
         <PasswordForm username={user.username} />
       </div>
+      <UsageSection />
       <ApiKeysSection />
     </main>
   );

@@ -2,12 +2,16 @@ import { currentUser } from "../../state/auth.ts";
 import { ADMIN_SECTIONS, type AdminSection, adminPath, linkHandler } from "../../state/router.ts";
 import { AuditPage } from "./AuditPage.tsx";
 import { InvitesPage } from "./InvitesPage.tsx";
+import { LimitsPage } from "./LimitsPage.tsx";
 import { ProvidersPage } from "./ProvidersPage.tsx";
 import { SessionsPage } from "./SessionsPage.tsx";
+import { UsagePage } from "./UsagePage.tsx";
 import { UsersPage } from "./UsersPage.tsx";
 
 const LABELS: Record<AdminSection, string> = {
   providers: "Providers",
+  usage: "Usage",
+  limits: "Limits",
   users: "Users",
   invites: "Invites",
   sessions: "Sessions",
@@ -41,6 +45,8 @@ export function AdminArea({ section }: { section: AdminSection }) {
         ))}
       </nav>
       {section === "providers" && <ProvidersPage />}
+      {section === "usage" && <UsagePage />}
+      {section === "limits" && <LimitsPage />}
       {section === "users" && <UsersPage />}
       {section === "invites" && <InvitesPage />}
       {section === "sessions" && <SessionsPage />}

@@ -1,22 +1,33 @@
 import { useSignal } from "@preact/signals";
-import type { Provider, ProviderBody } from "../../../../src/protocol/index.ts";
+import type { ModelSpec, Provider, ProviderBodyInput } from "../../../../src/protocol/index.ts";
 import { api } from "../../lib/api.ts";
 import { errorText } from "../../lib/errors.ts";
 import { AddButton } from "../common/AddButton.tsx";
-import { relativeTime } from "../common/format.ts";
+import { formatPrice, formatTokenCount, relativeTime } from "../common/format.ts";
 import { ListPage } from "../common/ListPage.tsx";
 import { useLoadedList } from "../common/useLoadedList.ts";
 import { ProviderForm } from "./ProviderForm.tsx";
 
+/** "Claude Sonnet · 200k context · $3.00 / $15.00 per M": what is known of a model, for its chip's tooltip. */
+function modelSummary(model: ModelSpec): string {
+  return [
+    model.name,
+    model.context_window && `${formatTokenCount(model.context_window)} context`,
+    model.price ? formatPrice(model.price) : "no price",
+  ]
+    .filter(Boolean)
+    .join(" · ");
+}
+
 type Editing = { mode: "closed" } | { mode: "add" } | { mode: "edit"; provider: Provider };
 
-/** Admin: LLM providers whose keys the server writes into every user's pi models.json. */
+/** Admin: LLM providers. Their keys stay sealed in the server; agents reach them only through the gateway. */
 export function ProvidersPage() {
   const { items: providers, error, reload } = useLoadedList(api.listProviders);
   const editing = useSignal<Editing>({ mode: "closed" });
   const confirmDelete = useSignal<string | null>(null);
 
-  const save = async (body: ProviderBody) => {
+  const save = async (body: ProviderBodyInput) => {
     const state = editing.value;
     if (state.mode === "edit") await api.updateProvider(state.provider.name, body);
     else await api.createProvider(body);
@@ -75,8 +86,8 @@ export function ProvidersPage() {
                 <div class="provider-url">{provider.base_url}</div>
                 <ul class="chips" aria-label={`Models of ${provider.name}`}>
                   {provider.models.map((model) => (
-                    <li key={model} class="chip">
-                      {model}
+                    <li key={model.id} class="chip" title={modelSummary(model)}>
+                      {model.id}
                     </li>
                   ))}
                 </ul>

@@ -10,12 +10,15 @@ import { ArrowDownIcon } from "../common/icons.tsx";
 import { PanelToggles } from "../layout/PanelToggles.tsx";
 import { SessionsToggle } from "../sessions/SessionsToggle.tsx";
 import { AlertStack } from "./AlertStack.tsx";
+import { ChatUsage } from "./ChatUsage.tsx";
 import { Composer } from "./Composer.tsx";
 import { InputRequestDialog } from "./InputRequestDialog.tsx";
 import { MessageView } from "./MessageView.tsx";
 import { ModelPicker } from "./ModelPicker.tsx";
 import { type MessageActions, messageElementId } from "./message-actions.ts";
 import { QueuePanel } from "./QueuePanel.tsx";
+import { ThinkingLevelPicker } from "./ThinkingLevelPicker.tsx";
+import { currentModel, useModels } from "./useModels.ts";
 import { useStickToBottom } from "./useStickToBottom.ts";
 
 const PHASE_LABELS: Record<AgentPhase, string> = {
@@ -47,6 +50,8 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
     }),
     [chat],
   );
+  const models = useModels(chat);
+  const model = currentModel(chat, models.models.value);
 
   return (
     <section class="chat" aria-label="Conversation" data-testid="chat-view" data-session-id={chat.id}>
@@ -58,7 +63,11 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
           </h1>
           <SessionStatus chat={chat} />
         </div>
-        <ModelPicker chat={chat} />
+        <ChatUsage chat={chat} model={model} />
+        <div class="chat-controls">
+          <ModelPicker chat={chat} list={models} />
+          <ThinkingLevelPicker chat={chat} reasoning={model?.reasoning ?? false} />
+        </div>
         <PanelToggles />
       </header>
       <div class="chat-scroll" ref={scrollRef}>

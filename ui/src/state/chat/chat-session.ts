@@ -7,6 +7,7 @@ import {
   type Model,
   type SessionState,
   SYSTEM_SESSION_ID,
+  ThinkingLevel,
   type Workspace,
 } from "../../../../src/protocol/index.ts";
 import {
@@ -50,6 +51,8 @@ export class ChatSession {
   readonly busy = computed(() => this.state.value !== null && BUSY_STATES.has(this.state.value));
   readonly queue = signal(NO_QUEUE);
   readonly model = signal<ModelRef | null>(null);
+  /** pi's reasoning effort for the next turn; `null` until the session's state told it. */
+  readonly thinkingLevel = signal<ThinkingLevel | null>(null);
   readonly title = signal<string | null>(null);
   private readonly alertList = new ChatAlerts();
   readonly alerts = this.alertList.alerts;
@@ -179,6 +182,16 @@ export class ChatSession {
     }
   }
 
+  async setThinkingLevel(level: ThinkingLevel): Promise<void> {
+    try {
+      if (this.state.value === "closed") await this.stream.start();
+      await this.client.command({ cmd: "set_thinking_level", session_id: this.id, level }, NoData);
+      this.thinkingLevel.value = level;
+    } catch (error) {
+      this.alertList.add("error", `Could not change the thinking level: ${errorText(error)}`);
+    }
+  }
+
   async answerInput(requestId: string, answer: InputAnswer): Promise<void> {
     try {
       await this.client.command(
@@ -260,6 +273,7 @@ export class ChatSession {
     this.state.value = state.session_state;
     this.phase.value = state.phase ? { phase: state.phase } : null;
     if (state.model) this.model.value = state.model;
+    if (state.thinkingLevel) this.thinkingLevel.value = state.thinkingLevel;
     if (state.sessionName) this.title.value = state.sessionName;
     this.pendingInputs.value = state.pending_inputs ?? [];
   }
@@ -342,8 +356,12 @@ export class ChatSession {
       case "notify":
         this.alertList.add(event.level, event.message);
         return;
-      // Thinking level and extension status lines are not shown in this view.
-      case "config.thinking_level_changed":
+      case "config.thinking_level_changed": {
+        const level = ThinkingLevel.safeParse(event.level);
+        this.thinkingLevel.value = level.success ? level.data : null;
+        return;
+      }
+      // Extension status lines are not shown in this view.
       case "status":
       case "stream.done":
       case "response":
