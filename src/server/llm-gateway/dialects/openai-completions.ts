@@ -78,7 +78,8 @@ export const openAiCompletions: ApiDialect = {
   model: bodyModel,
   withUsageReported(request: DialectRequest): unknown {
     const parsed = StreamingRequest.safeParse(request.body);
-    if (!parsed.success) return request.body;
+    // Unchanged when pi asked already: the gateway then forwards the bytes it read, not a re-encoding.
+    if (!parsed.success || parsed.data.stream_options?.include_usage === true) return request.body;
     const body = request.body as Record<string, unknown>;
     return { ...body, stream_options: { ...parsed.data.stream_options, include_usage: true } };
   },
