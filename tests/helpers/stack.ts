@@ -22,7 +22,7 @@ export interface StackOptions {
   serverConfig?: string;
   /** Without root, keep serve's data dir where a single-user install has it, `~/.local/share/oqto` (as root the runner's is there). */
   dataDirInHome?: boolean;
-  /** Skip configuring the fake provider. */
+  /** Skip configuring the fake provider (implied when `extraConfig` has an `[eavs]` table: eavs has the providers). */
   noProvider?: boolean;
   /** Pre-writes the system sandbox file (`<runner data dir>/sandbox.toml`) with this profile. */
   globalSandboxProfile?: string;
@@ -262,7 +262,9 @@ ${options.extraConfig ?? ""}
   };
   admin.token = await signIn(admin.username, admin.password);
 
-  if (!options.noProvider) {
+  // In eavs mode the providers are eavs' and POST /api/admin/providers is a 409.
+  const eavsMode = /^\s*\[eavs\]\s*$/m.test(options.extraConfig ?? "");
+  if (!options.noProvider && !eavsMode) {
     const res = await fetch(`${baseUrl()}/api/admin/providers`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${admin.token}` },

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { QuotaSnapshot } from "../../../src/llm/eavs/eavs-schemas.ts";
+import { EavsStatus, ProviderSyncResult } from "../../../src/protocol/eavs.ts";
 import {
   type AdminCreateUserRequest,
   AdminRunningSession,
@@ -185,6 +187,12 @@ export const api = {
   /** Tries the endpoint with the key (or the stored one of `name`) and lists the models it offers. */
   probeProvider: (body: ProviderProbeRequest) =>
     request("POST", "/admin/providers/probe", ProviderProbeResult, body),
+  /** Re-reads the providers (from eavs in eavs mode) and pushes every runner a fresh models.json. */
+  syncProviders: () => request("POST", "/admin/providers/sync", ProviderSyncResult),
+  /** eavs mode only: a 409 says the server uses its own providers. */
+  eavsStatus: () => request("GET", "/admin/eavs/status", EavsStatus),
+  /** eavs' view of the providers' own rate limits; a 503 when eavs is unreachable. */
+  eavsQuotas: () => request("GET", "/admin/eavs/quotas", z.array(QuotaSnapshot)),
   listLimits: () => request("GET", "/admin/limits", z.array(LimitsEntry)),
   setLimits: (scope: LimitScope, subject: string, limits: LlmLimits) =>
     request("PUT", limitsPath(scope, subject), LimitsEntry, limits),

@@ -17,11 +17,14 @@ interface ListPageProps<T> {
   renderList: (items: T[]) => ComponentChildren;
   /** Shown between the error and the list, such as an edit form. */
   children?: ComponentChildren;
+  /** Shown below the list (or its loading and empty states), such as a section about where it comes from. */
+  footer?: ComponentChildren;
 }
 
 /** A page that lists things: heading with actions, load error, then loading, empty or the list. */
 export function ListPage<T>(props: ListPageProps<T>) {
-  const { titleId, title, intro, actions, error, items, loadingText, empty, renderList, children } = props;
+  const { titleId, title, intro, actions, error, items, loadingText, empty, renderList, children, footer } =
+    props;
   return (
     <main class="page" aria-labelledby={titleId}>
       <div class="page-head">
@@ -36,6 +39,7 @@ export function ListPage<T>(props: ListPageProps<T>) {
       {items === null && !error && <p class="muted">{loadingText}</p>}
       {items?.length === 0 && <div class="empty-state">{empty}</div>}
       {items && items.length > 0 && renderList(items)}
+      {footer}
     </main>
   );
 }
