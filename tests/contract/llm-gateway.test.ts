@@ -7,22 +7,14 @@
  * and an unknown model, a disallowed model and a missing token are refused the same way.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { EavsClient } from "../../src/llm/eavs/eavs-client.ts";
 import { ProviderBody } from "../../src/protocol/llm.ts";
 import { EavsBackend } from "../../src/server/llm-gateway/eavs-backend.ts";
 import { eavsKeyName } from "../../src/server/llm-gateway/eavs-keys.ts";
-import { LlmGateway } from "../../src/server/llm-gateway/gateway.ts";
-import { KeyVault } from "../../src/server/llm-gateway/key-vault.ts";
-import { LimitGuard } from "../../src/server/llm-gateway/limit-guard.ts";
-import type { LlmBackend } from "../../src/server/llm-gateway/llm-backend.ts";
-import { ProviderCatalog } from "../../src/server/llm-gateway/provider-catalog.ts";
-import { hashLlmToken, SessionTokens } from "../../src/server/llm-gateway/session-tokens.ts";
-import { ownershipFrom } from "../../src/server/session-ownership.ts";
-import { openStore, type Store } from "../../src/server/store/index.ts";
+import type { Store } from "../../src/server/store/index.ts";
 import { FAKE_EAVS_MASTER_KEY, startFakeEavs } from "../fixtures/fake-eavs.ts";
 import { startFakeLlm } from "../fixtures/fake-llm.ts";
+import { startGateway } from "../server/llm-gateway/gateway-harness.ts";
 
 interface Usage {
   prompt_tokens: number;
@@ -62,53 +54,6 @@ interface Implementation {
   start(): Promise<Subject>;
 }
 
-let tokenCounter = 0;
-
-/** Store, tokens, ownership, limits and a gateway on 127.0.0.1 over `backend`. */
-function gatewayOn(makeBackend: (store: Store, vault: KeyVault, dir: string) => LlmBackend) {
-  const dir = mkdtempSync("/tmp/oqto-gwc-");
-  const store = openStore(join(dir, "data"));
-  const vault = KeyVault.open(join(dir, "data", "provider-keys.secret"), {});
-  const backend = makeBackend(store, vault, dir);
-  const tokens = new SessionTokens();
-  const ownership = ownershipFrom(store);
-  const gateway = new LlmGateway({
-    store,
-    backend,
-    tokens,
-    ownership,
-    guard: new LimitGuard(store),
-    log: () => {},
-  });
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    idleTimeout: 0,
-    fetch: (request) => gateway.handle(request),
-  });
-  return {
-    store,
-    backend,
-    base: `http://127.0.0.1:${server.port}/llm`,
-    addUser(username: string) {
-      const user = store.users.create({ username, passwordHash: "x", role: "user" });
-      if (!user) throw new Error(`user ${username} exists`);
-      return user.id;
-    },
-    session(userId: string, sessionId: string) {
-      ownership.claim(sessionId, userId, "/w");
-      const token = `oqtok_contract_${++tokenCounter}_${crypto.randomUUID()}`;
-      tokens.add(undefined, hashLlmToken(token), sessionId);
-      return token;
-    },
-    async stop() {
-      await server.stop(true);
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 const REAL_KEY = "sk-contract-admin-key-0123456789";
 
 /** A reverse proxy that answers what `target` answers and remembers every answer's exact bytes. */
@@ -145,9 +90,9 @@ const implementations: Implementation[] = [
     name: "embedded provider catalog",
     async start() {
       const llm = await startFakeLlm();
-      const gw = gatewayOn((store, vault) => new ProviderCatalog(store, vault, () => {}));
+      const gw = startGateway();
       const price = { input: 2, output: 10 };
-      (gw.backend as ProviderCatalog).create(
+      gw.catalog.create(
         ProviderBody.parse({
           name: "fake",
           api: "openai-completions",
@@ -203,7 +148,7 @@ const implementations: Implementation[] = [
         ],
       });
       const tap = startTap(eavs.url);
-      const gw = gatewayOn(
+      const gw = startGateway(
         (store, vault) =>
           new EavsBackend({
             store,

@@ -2,8 +2,9 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDuration, runInviteCommand } from "../../src/cli/invite.ts";
-import { normalizeInviteCode, sha256Hex } from "../../src/server/accounts/secrets.ts";
+import { normalizeInviteCode } from "../../src/server/accounts/secrets.ts";
 import { openStore } from "../../src/server/store/index.ts";
+import { sha256Hex } from "../../src/shared/sha256.ts";
 
 let dir: string;
 let common: string[];

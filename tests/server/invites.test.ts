@@ -1,7 +1,8 @@
 /** Invite codes (issue 12): admin REST, the codes' format and storage, and their atomic consumption. */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { CreatedInvites, InviteCode } from "../../src/protocol/rest.ts";
-import { normalizeInviteCode, sha256Hex } from "../../src/server/accounts/secrets.ts";
+import { normalizeInviteCode } from "../../src/server/accounts/secrets.ts";
+import { sha256Hex } from "../../src/shared/sha256.ts";
 import { addUser, BASE, bearer, createTestServer, jsonInit, login, type TestServer } from "./helpers.ts";
 
 let server: TestServer;

@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { LlmTokenEntry, LlmTokenPush, LlmTokensPush } from "../../protocol/runner.ts";
+import { sha256Hex } from "../../shared/sha256.ts";
 
 /** A token minted for one pi process, and how to end it when the process has exited. */
 export interface MintedLlmToken {
@@ -22,7 +23,7 @@ export class LlmTokens {
   mint(sessionId: string): MintedLlmToken {
     const token = `oqtok_${randomBytes(32).toString("base64url")}`;
     const entry: LlmTokenEntry = {
-      token_hash: createHash("sha256").update(token).digest("hex"),
+      token_hash: sha256Hex(token),
       session_id: sessionId,
     };
     this.live.set(entry.token_hash, entry);

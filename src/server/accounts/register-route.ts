@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
 import { type AuthResponse, RegisterRequest } from "../../protocol/rest.ts";
+import { sha256Hex } from "../../shared/sha256.ts";
 import { clientIp } from "../auth/client-ip.ts";
 import { setAuthCookie } from "../auth/cookie.ts";
 import type { AppEnv } from "../auth/index.ts";
@@ -9,7 +10,7 @@ import { HelperError } from "../privileged/helper-client.ts";
 import { toPublicUser } from "../store/index.ts";
 import type { AccountDeps } from "./account-deps.ts";
 import { audit } from "./audit.ts";
-import { normalizeInviteCode, sha256Hex } from "./secrets.ts";
+import { normalizeInviteCode } from "./secrets.ts";
 import { requireStrongPassword } from "./strong-password.ts";
 
 export const REGISTRATION_NEEDS_MULTI_USER =

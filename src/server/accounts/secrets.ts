@@ -1,3 +1,5 @@
+import { sha256Hex } from "../../shared/sha256.ts";
+
 /**
  * Secrets shown once and stored only as their SHA-256 (a copy of the DB grants nothing), with their
  * first characters kept so that people can tell them apart: personal API keys and invite codes.
@@ -15,10 +17,6 @@ export interface MintedSecret {
   secret: string;
   hash: string;
   prefix: string;
-}
-
-export function sha256Hex(secret: string): string {
-  return new Bun.CryptoHasher("sha256").update(secret).digest("hex");
 }
 
 export function isApiKey(token: string): boolean {

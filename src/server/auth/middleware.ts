@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { User } from "../../protocol/rest.ts";
-import { isApiKey, sha256Hex } from "../accounts/secrets.ts";
+import { sha256Hex } from "../../shared/sha256.ts";
+import { isApiKey } from "../accounts/secrets.ts";
 import { ApiError } from "../http-errors.ts";
 import { type Store, toPublicUser } from "../store/index.ts";
 import { readAuthCookie } from "./cookie.ts";

@@ -1,3 +1,4 @@
+import { sha256Hex } from "../../shared/sha256.ts";
 import type { Store } from "../store/index.ts";
 
 /** How long a printed setup token stays valid. */
@@ -5,7 +6,7 @@ export const SETUP_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Setup tokens are stored as SHA-256 hex so that a copy of the DB does not grant admin setup. */
 export function hashSetupToken(token: string): string {
-  return new Bun.CryptoHasher("sha256").update(token).digest("hex");
+  return sha256Hex(token);
 }
 
 /**

@@ -1,9 +1,4 @@
-import { createHash } from "node:crypto";
-
-/** SHA-256 hex of a token: the only form in which the server keeps one. */
-export function hashLlmToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
+import { sha256Hex } from "../../shared/sha256.ts";
 
 export interface TokenGrant {
   sessionId: string;
@@ -55,7 +50,7 @@ export class SessionTokens {
   }
 
   lookup(token: string): TokenGrant | undefined {
-    return this.byHash.get(hashLlmToken(token));
+    return this.byHash.get(sha256Hex(token));
   }
 
   get size(): number {

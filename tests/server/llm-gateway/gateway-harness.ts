@@ -9,15 +9,19 @@ import { ProviderBody } from "../../../src/protocol/llm.ts";
 import { LlmGateway } from "../../../src/server/llm-gateway/gateway.ts";
 import { KeyVault } from "../../../src/server/llm-gateway/key-vault.ts";
 import { LimitGuard } from "../../../src/server/llm-gateway/limit-guard.ts";
+import type { LlmBackend } from "../../../src/server/llm-gateway/llm-backend.ts";
 import { ProviderCatalog } from "../../../src/server/llm-gateway/provider-catalog.ts";
-import { hashLlmToken, SessionTokens } from "../../../src/server/llm-gateway/session-tokens.ts";
+import { SessionTokens } from "../../../src/server/llm-gateway/session-tokens.ts";
 import { ownershipFrom } from "../../../src/server/session-ownership.ts";
 import { openStore, type Store } from "../../../src/server/store/index.ts";
+import { sha256Hex } from "../../../src/shared/sha256.ts";
 
 export interface GatewayHarness {
   dir: string;
   store: Store;
+  /** The embedded back end, with its addProvider; the gateway's back end unless another was given. */
   catalog: ProviderCatalog;
+  backend: LlmBackend;
   tokens: SessionTokens;
   /** `http://127.0.0.1:PORT/llm` */
   base: string;
@@ -31,21 +35,22 @@ export interface GatewayHarness {
 
 let counter = 0;
 
-export function startGateway(): GatewayHarness {
+/** `makeBackend`: what stands behind the gateway (default: the embedded catalog). */
+export function startGateway(
+  makeBackend?: (store: Store, vault: KeyVault, dir: string) => LlmBackend,
+): GatewayHarness {
   const dir = mkdtempSync("/tmp/oqto-gw-");
   const store = openStore(join(dir, "data"));
   const logs: string[] = [];
   const log = (message: string) => logs.push(message);
-  const catalog = new ProviderCatalog(
-    store,
-    KeyVault.open(join(dir, "data", "provider-keys.secret"), {}),
-    log,
-  );
+  const vault = KeyVault.open(join(dir, "data", "provider-keys.secret"), {});
+  const catalog = new ProviderCatalog(store, vault, log);
+  const backend = makeBackend?.(store, vault, dir) ?? catalog;
   const tokens = new SessionTokens();
   const ownership = ownershipFrom(store);
   const gateway = new LlmGateway({
     store,
-    backend: catalog,
+    backend,
     tokens,
     ownership,
     guard: new LimitGuard(store),
@@ -61,6 +66,7 @@ export function startGateway(): GatewayHarness {
     dir,
     store,
     catalog,
+    backend,
     tokens,
     base: `http://127.0.0.1:${server.port}/llm`,
     logs,
@@ -72,7 +78,7 @@ export function startGateway(): GatewayHarness {
     session(userId, sessionId, runnerUser) {
       ownership.claim(sessionId, userId, "/w");
       const token = `oqtok_test_${++counter}_${crypto.randomUUID()}`;
-      tokens.add(runnerUser, hashLlmToken(token), sessionId);
+      tokens.add(runnerUser, sha256Hex(token), sessionId);
       return token;
     },
     addProvider(body) {
