@@ -117,6 +117,11 @@ export const EventEnvelope = z.object({
   runner_id: z.string(),
   ts: z.number(),
   seq: z.number().int().nonnegative(),
+  /**
+   * Only on a coalesced delta frame (PROTOCOL.md §2.4): the first seq it covers; `seq` is the last.
+   * The frame stands for every event `seq_from..seq`, so that gap is no loss.
+   */
+  seq_from: z.number().int().positive().optional(),
   event: z.string(),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;

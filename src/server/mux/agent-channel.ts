@@ -265,10 +265,10 @@ export class AgentChannel {
         result.seq,
       );
     }
-    const replay = result.events.map((line) => ({
-      seq: peekEventLine(line)?.seq ?? 0,
-      frame: runnerLineToMuxFrame(line),
-    }));
+    const replay = result.events.map((line) => {
+      const head = peekEventLine(line);
+      return { seq: head?.seq ?? 0, event: head?.event ?? "", frame: runnerLineToMuxFrame(line) };
+    });
     // What the client has already seen: its after_seq, or everything up to now on live-only or resync.
     conn.resetSeq(sessionId, afterSeq !== undefined && !resync ? afterSeq : result.seq);
     const overflow = conn.finishReplay(sessionId, replay);

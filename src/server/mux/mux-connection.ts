@@ -2,9 +2,15 @@ import type { ServerWebSocket } from "bun";
 import type { z } from "zod";
 import { describeZodError, type ErrorCode, type MuxChannel } from "../../protocol/index.ts";
 import type { CredentialRef } from "../auth/index.ts";
+import { DeltaCoalescer } from "./delta-coalescer.ts";
 
 /** Outgoing bytes a socket may hold before it counts as a slow consumer (PROTOCOL.md §2.6). */
 export const SLOW_CONSUMER_BYTES = 8 * 1024 * 1024;
+/**
+ * Past this much in Bun's send buffer a socket counts as behind: frames wait in its own queue, where
+ * deltas coalesce, until the socket drains (PROTOCOL.md §2.4). Below it frames go out as they came.
+ */
+export const COALESCE_AFTER_BYTES = 64 * 1024;
 /** Live frames held per subscription while its replay is being fetched. */
 const MAX_BUFFERED_FRAMES = 4096;
 
@@ -26,10 +32,10 @@ export interface SocketData {
 }
 
 interface Subscription {
-  /** Highest seq delivered to this socket. */
+  /** Highest seq delivered to this socket (sent, or queued to be sent in order). */
   lastSeq: number;
   /** While a replay is fetched, live frames wait here. */
-  buffer: Array<{ seq: number; frame: string }> | null;
+  buffer: Array<{ seq: number; event: string; frame: string }> | null;
   /** Events skipped while the socket was slow; a resync follows once it drains. */
   dropped: number;
 }
@@ -42,6 +48,8 @@ export class MuxConnection {
   readonly subscriptions = new Map<string, Subscription>();
   private readonly outstanding: Record<QueueName, number> = { agent: 0, files: 0, misc: 0 };
   private slow = false;
+  /** Frames waiting while the socket is behind; empty whenever it keeps up. */
+  private readonly outbox = new DeltaCoalescer();
   closed = false;
 
   constructor(
@@ -85,7 +93,14 @@ export class MuxConnection {
 
   send(frame: string): void {
     if (this.closed) return;
-    this.ws.send(frame);
+    // Behind a queue nothing overtakes it: a response must not arrive before the events it follows.
+    if (this.outbox.size > 0) this.outbox.pushFrame(frame);
+    else this.ws.send(frame);
+  }
+
+  /** What this socket still has to send: Bun's buffer plus its own queue (characters, about bytes). */
+  backlogBytes(): number {
+    return this.ws.getBufferedAmount() + this.outbox.chars;
   }
 
   sendJson(value: unknown): void {
@@ -127,14 +142,14 @@ export class MuxConnection {
    * skipping anything at or below what was already delivered. Returns how many live frames did
    * not fit the hold buffer (the caller must then tell the client to resync).
    */
-  finishReplay(sessionId: string, replay: Array<{ seq: number; frame: string }>): number {
+  finishReplay(sessionId: string, replay: Array<{ seq: number; event: string; frame: string }>): number {
     const sub = this.subscriptions.get(sessionId);
     if (!sub) return 0;
     const held = sub.buffer ?? [];
     sub.buffer = null;
     const overflow = sub.dropped;
     sub.dropped = 0;
-    for (const item of [...replay, ...held]) this.deliver(sessionId, item.seq, item.frame);
+    for (const item of [...replay, ...held]) this.deliver(sessionId, item.seq, item.event, item.frame);
     return overflow;
   }
 
@@ -144,32 +159,73 @@ export class MuxConnection {
     if (sub) sub.lastSeq = seq;
   }
 
-  /** Delivers one broadcast event frame (hot path: no parsing, no re-encoding). */
-  deliver(sessionId: string, seq: number, frame: string): void {
+  /**
+   * Delivers one broadcast event frame. Hot path while the socket keeps up: the frame is sent as it
+   * came, no parsing, no re-encoding. Behind, it is queued (and may coalesce); past the slow-consumer
+   * bound the queued events are dropped and the client is told to resync once it drains.
+   */
+  deliver(sessionId: string, seq: number, event: string, frame: string): void {
     const sub = this.subscriptions.get(sessionId);
     if (!sub || this.closed) return;
     if (sub.buffer) {
-      if (sub.buffer.length < MAX_BUFFERED_FRAMES) sub.buffer.push({ seq, frame });
+      if (sub.buffer.length < MAX_BUFFERED_FRAMES) sub.buffer.push({ seq, event, frame });
       else sub.dropped += 1;
       return;
     }
     if (seq <= sub.lastSeq) return;
-    if (this.slow || this.ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) {
-      this.slow = true;
+    sub.lastSeq = seq;
+    if (this.slow) {
       sub.dropped += 1;
-      sub.lastSeq = seq;
       return;
     }
-    this.ws.send(frame);
-    sub.lastSeq = seq;
+    if (this.outbox.size === 0) {
+      const buffered = this.ws.getBufferedAmount();
+      if (buffered < COALESCE_AFTER_BYTES) {
+        this.ws.send(frame);
+        return;
+      }
+      if (buffered > SLOW_CONSUMER_BYTES) {
+        this.overflow();
+        sub.dropped += 1;
+        return;
+      }
+    } else if (this.backlogBytes() > SLOW_CONSUMER_BYTES) {
+      this.overflow();
+      sub.dropped += 1;
+      return;
+    }
+    this.outbox.pushEvent(sessionId, seq, event, frame);
+  }
+
+  /** Sends queued frames while the socket has room; what stays waits for the next drain. */
+  flush(): void {
+    while (this.outbox.size > 0 && !this.closed && this.ws.getBufferedAmount() < COALESCE_AFTER_BYTES) {
+      const frame = this.outbox.shift();
+      if (frame !== undefined) this.ws.send(frame);
+    }
+  }
+
+  /** The socket fell too far behind: its queued events are dropped (a resync replaces them), the rest kept. */
+  private overflow(): void {
+    this.slow = true;
+    for (const [sessionId, count] of this.outbox.dropEvents()) {
+      const sub = this.subscriptions.get(sessionId);
+      if (sub) sub.dropped += count;
+    }
+  }
+
+  /** The socket closed: nothing queued for it will be sent. */
+  discard(): void {
+    this.outbox.clear();
   }
 
   /**
-   * Called when the socket drained: a slow consumer that caught up is told, per session that
-   * lost events, to resync.
+   * Called when the socket drained: queued frames go out, and a slow consumer that caught up is
+   * told, per session that lost events, to resync.
    */
   onDrain(resync: (sessionId: string, dropped: number, currentSeq: number) => void): void {
-    if (!this.slow || this.ws.getBufferedAmount() > SLOW_CONSUMER_BYTES / 2) return;
+    this.flush();
+    if (!this.slow || this.backlogBytes() > SLOW_CONSUMER_BYTES / 2) return;
     this.slow = false;
     for (const [sessionId, sub] of this.subscriptions) {
       if (sub.dropped === 0) continue;

@@ -155,12 +155,14 @@ export class MuxServer {
     const conn = ws.data.connection;
     if (!conn) return;
     conn.closed = true;
+    conn.discard();
     this.connections.delete(conn);
     this.options.hub.detachAll(conn);
     this.options.files.release(conn);
     this.options.terminal.release(conn);
   }
 
+  /** Bun has room again: the socket's queued frames go out (and a slow consumer that caught up resyncs). */
   private onDrain(ws: ServerWebSocket<SocketData>): void {
     const conn = ws.data.connection;
     conn?.onDrain((sessionId, dropped, currentSeq) =>

@@ -77,7 +77,7 @@ export class SessionHub {
     for (const sessionId of conn.subscriptions.keys()) this.detach(sessionId, conn);
   }
 
-  /** Relays one runner event line to every subscribed socket. */
+  /** Relays one runner event line to every subscribed socket (a socket that is behind may queue it). */
   relay(line: string): void {
     const head = peekEventLine(line);
     if (!head) return;
@@ -88,7 +88,7 @@ export class SessionHub {
     const set = this.sockets.get(head.sessionId);
     if (set && set.size > 0) {
       const frame = runnerLineToMuxFrame(line);
-      for (const conn of set) conn.deliver(head.sessionId, head.seq, frame);
+      for (const conn of set) conn.deliver(head.sessionId, head.seq, head.event, frame);
     }
     if (head.event === "session.closed") this.options.onClosed(head.sessionId, line);
   }
@@ -112,7 +112,8 @@ export class SessionHub {
         const seq = this.seqOf(sessionId) + 1;
         this.lastSeq.set(sessionId, seq);
         const frame = `${MUX_EVENT_PREFIX}${JSON.stringify({ session_id: sessionId, seq, runner_id: "local", ts: Date.now(), ...payload }).slice(1)}`;
-        for (const conn of this.sockets.get(sessionId) ?? []) conn.deliver(sessionId, seq, frame);
+        for (const conn of this.sockets.get(sessionId) ?? [])
+          conn.deliver(sessionId, seq, payload.event, frame);
       }
     }
     return interrupted;

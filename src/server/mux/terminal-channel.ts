@@ -105,7 +105,7 @@ export class TerminalChannel {
     if (push.type === "terminal_output") {
       const conn = this.attached.get(push.terminal_id);
       if (!conn || conn.closed) return;
-      if (conn.ws.getBufferedAmount() > SLOW_CONSUMER_BYTES) {
+      if (conn.backlogBytes() > SLOW_CONSUMER_BYTES) {
         // A tab that cannot keep up loses its attachment, not the terminal: a re-open replays the scrollback.
         this.detach(conn, push.terminal_id);
         conn.sendJson({

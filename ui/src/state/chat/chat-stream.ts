@@ -101,6 +101,7 @@ export class ChatStream {
       else this.syncAgain = true;
       return;
     }
+    // A coalesced delta (`seq_from` set, PROTOCOL.md §2.4) stands for seq_from..seq: its gap is no loss.
     if (event.seq <= this.lastSeq) return;
     this.lastSeq = event.seq;
     this.host.apply(event);
