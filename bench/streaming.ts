@@ -185,6 +185,8 @@ class Track {
   firstDeltaAt: number | undefined;
   startedAt = 0;
   frames = 0;
+  /** Frames standing for several deltas (`seq_from`, the relay's coalescing). */
+  coalesced = 0;
   foreign = 0;
 
   constructor(readonly session: number) {}
@@ -251,6 +253,7 @@ interface StreamResult {
   intactSessions: number;
   foreign: number;
   frames: number;
+  coalesced: number;
 }
 
 function summarise(tracks: Track[], sentAt: (text: string) => number | undefined): StreamResult {
@@ -264,6 +267,7 @@ function summarise(tracks: Track[], sentAt: (text: string) => number | undefined
     intactSessions: 0,
     foreign: 0,
     frames: 0,
+    coalesced: 0,
   };
   for (const track of tracks) {
     const c = track.check();
@@ -275,6 +279,7 @@ function summarise(tracks: Track[], sentAt: (text: string) => number | undefined
     result.reordered += c.reordered;
     result.foreign += track.foreign;
     result.frames += track.frames;
+    result.coalesced += track.coalesced;
     if (c.intact) result.intactSessions++;
   }
   return result;
@@ -307,7 +312,10 @@ class Client {
       switch (frame.event) {
         case "stream.text_delta": {
           const track = this.tracks.get(sessionId);
-          if (track && typeof frame.delta === "string") track.feed(frame.delta, at);
+          if (track && typeof frame.delta === "string") {
+            if (typeof frame.seq_from === "number" && frame.seq_from !== frame.seq) track.coalesced++;
+            track.feed(frame.delta, at);
+          }
           break;
         }
         case "response": {
@@ -618,7 +626,7 @@ const directBad = rows.filter(({ direct }) => direct.lost + direct.duplicated + 
 line();
 line(
   `(direct reads: ${directBad.length === 0 ? "all deltas, once, in order" : `problems at ${directBad.map((r) => r.n).join(", ")} sessions`}; ` +
-    `frames carrying text deltas through Oqto: ${rows.map(({ n, oqto }) => `${oqto.stream.frames} at ${n}`).join(", ")}; resync_required frames: ${resyncs})`,
+    `frames carrying text deltas through Oqto (of them coalesced, with \`seq_from\`): ${rows.map(({ n, oqto }) => `${oqto.stream.frames} (${oqto.stream.coalesced}) at ${n}`).join(", ")}; resync_required frames: ${resyncs})`,
 );
 
 line();
