@@ -48,8 +48,10 @@ describe("buildPiSpawn", () => {
       provider: "fake",
       model: "fake-model",
     });
-    expect(spec.argv).toEqual([
-      "/usr/bin/bun",
+    // The lean front end (`bun -e <source> -- cli.js …`) runs pi's own cli.js with pi's own arguments.
+    expect(spec.argv.slice(0, 2)).toEqual(["/usr/bin/bun", "-e"]);
+    expect(spec.argv.slice(3)).toEqual([
+      "--",
       "/pi/cli.js",
       "--mode",
       "rpc",

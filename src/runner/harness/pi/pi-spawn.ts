@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Config } from "../../../config/schema.ts";
 import type { ResolvedPi } from "../../pi-install.ts";
+import { leanRpcArgv } from "./lean-rpc.ts";
 
 export interface PiSpawnOptions {
   pi: ResolvedPi;
@@ -41,11 +42,12 @@ export function agentPath(home: string, inherited = process.env.PATH ?? ""): str
  */
 export function buildPiSpawn(options: PiSpawnOptions): PiSpawnSpec {
   const { pi, config } = options;
-  const argv = [pi.runtime, pi.cli, "--mode", "rpc"];
-  if (options.provider) argv.push("--provider", options.provider);
-  if (options.model) argv.push("--model", options.model);
-  if (options.sessionFile) argv.push("--session", options.sessionFile);
-  argv.push("--offline", ...config.pi.extra_args);
+  const args = ["--mode", "rpc"];
+  if (options.provider) args.push("--provider", options.provider);
+  if (options.model) args.push("--model", options.model);
+  if (options.sessionFile) args.push("--session", options.sessionFile);
+  args.push("--offline", ...config.pi.extra_args);
+  const argv = leanRpcArgv(pi.runtime, pi.cli, args);
 
   const env: Record<string, string> = {
     HOME: options.home,

@@ -3,6 +3,7 @@ import { AgentPhase } from "../../../protocol/common.ts";
 import type { EventName, EventPayload } from "../../../protocol/events.ts";
 import type { InputRequest, Message } from "../../../protocol/message.ts";
 import { blocksText, mapPiMessage, mapStopReason, messageId, userText } from "./message-mapper.ts";
+import { PartialMessage } from "./partial-message.ts";
 import {
   isConversationMessage,
   type PiAgentMessage,
@@ -35,8 +36,8 @@ export interface TranslatorHooks {
 interface OpenMessage {
   id: string;
   idx: number;
-  /** pi's assistant message as streamed so far (each message_update carries it whole). */
-  partial?: unknown;
+  /** An assistant message as its deltas streamed so far. */
+  partial: PartialMessage | undefined;
   /** Bumped with every update: tells a checkpoint whether anything changed. */
   revision: number;
 }
@@ -99,11 +100,12 @@ export class PiTranslator {
    */
   openPartial(sinceRevision = -1): { message: Message; revision: number } | undefined {
     const open = this.openMessage;
-    if (!open || open.partial === undefined || open.revision === sinceRevision) return undefined;
+    if (!open?.partial || open.revision === 0 || open.revision === sinceRevision) return undefined;
+    const partial = open.partial.current;
     const parsed = PiAssistantMessage.safeParse({
       stopReason: "aborted",
       timestamp: Date.now(),
-      ...(open.partial as object),
+      ...(partial as object),
     });
     if (!parsed.success) return undefined;
     const message = mapPiMessage(parsed.data, { sessionId: this.sessionId, idx: open.idx });
@@ -229,7 +231,12 @@ export class PiTranslator {
   private messageStart(message: PiAgentMessage): void {
     if (!isConversationMessage(message)) return;
     const idx = this.nextIdx++;
-    this.openMessage = { id: messageId(this.sessionId, idx), idx, revision: 0 };
+    this.openMessage = {
+      id: messageId(this.sessionId, idx),
+      idx,
+      partial: message.role === "assistant" ? new PartialMessage(message) : undefined,
+      revision: 0,
+    };
     this.toolStreams = new Map();
     const role = message.role === "toolResult" ? "tool" : message.role;
     this.hooks.emit("stream.message_start", { message_id: this.openMessage.id, role, idx });
@@ -242,11 +249,13 @@ export class PiTranslator {
       return;
     }
     const update = event.assistantMessageEvent;
-    if (update.partial !== undefined) {
-      open.partial = update.partial;
-      open.revision += 1;
-    }
     const contentIndex = update.contentIndex;
+    // pi's partial copy is read only for a tool call's id and name (PI-RPC.md gotcha 4).
+    const toolCall = update.type.startsWith("toolcall_")
+      ? partialToolCall(update.partial, contentIndex)
+      : undefined;
+    open.partial?.apply(update, toolCall);
+    open.revision += 1;
     switch (update.type) {
       case "text_start":
         this.setPhase("generating");
@@ -272,7 +281,7 @@ export class PiTranslator {
         this.setPhase("generating");
         const stream: ToolCallStream = { started: false, held: [] };
         this.toolStreams.set(contentIndex, stream);
-        this.tryStartToolCall(open, contentIndex, stream, partialToolCall(update.partial, contentIndex));
+        this.tryStartToolCall(open, contentIndex, stream, toolCall);
         return;
       }
       case "toolcall_delta": {
@@ -280,7 +289,8 @@ export class PiTranslator {
         this.toolStreams.set(contentIndex, stream);
         if (!stream.started) {
           stream.held.push(update.delta ?? "");
-          this.tryStartToolCall(open, contentIndex, stream, partialToolCall(update.partial, contentIndex));
+          if (toolCall) open.partial?.nameToolCall(contentIndex, toolCall);
+          this.tryStartToolCall(open, contentIndex, stream, toolCall);
           return;
         }
         this.hooks.emit("stream.tool_call_delta", {
