@@ -110,6 +110,17 @@ export const ConfigSchema = z.strictObject({
       socket: z.string().min(1).optional(),
       /** `http://host:port` of an external hstry listening on TCP (plain gRPC, no TLS). */
       url: z.url({ protocol: /^http$/, error: "hstry.url must be http://host:port" }).optional(),
+  /** Admission and fairness across every user's sessions (CONFIGURATION.md `[admission]`). */
+  admission: z
+    .strictObject({
+      /**
+       * Sessions generating at once, all users together; more wait in a FIFO queue. 0 = unlimited;
+       * unset = 5 × the machine's cores (`os.availableParallelism()`), from the measured cost of a
+       * streaming session (BENCHMARKS.md "End-to-end streaming").
+       */
+      max_generating_sessions: z.number().int().min(0).max(100_000).optional(),
+    })
+    .prefault({}),
     })
     .refine((table) => !(table.socket && table.url), {
       error: "set either hstry.socket or hstry.url, not both",

@@ -44,3 +44,28 @@ export const SystemFrame = z.discriminatedUnion("type", [
   SystemRunnerStatus,
 ]);
 export type SystemFrame = z.infer<typeof SystemFrame>;
+
+/** Why a session left the admission queue (PROTOCOL.md §2.2.1). */
+export const AdmissionLeaveReason = z.enum(["admitted", "aborted", "closed", "failed"]);
+export type AdmissionLeaveReason = z.infer<typeof AdmissionLeaveReason>;
+
+/**
+ * The server's admission queue state of one session (PROTOCOL.md §2.2.1): an ephemeral frame of the
+ * agent channel, outside the runner's seq'd stream. `position` counts from 1; `null` with `reason`
+ * when the session left the queue (`failed` carries the error of the forwarded command).
+ */
+export const AgentQueueFrame = z.object({
+  channel: z.literal("agent"),
+  type: z.literal("queue"),
+  session_id: z.string(),
+  position: z.number().int().positive().nullable(),
+  /** Epoch ms the session joined the queue. */
+  queued_at: z.number(),
+  /** How many sessions are generating now, and the configured limit (0 = unlimited). */
+  generating: z.number().int().nonnegative(),
+  limit: z.number().int().nonnegative(),
+  reason: AdmissionLeaveReason.optional(),
+  error: z.string().optional(),
+  code: ErrorCode.optional(),
+});
+export type AgentQueueFrame = z.infer<typeof AgentQueueFrame>;

@@ -195,3 +195,21 @@ export const AdminRunningSession = z.object({
   pid: z.number().optional(),
 });
 export type AdminRunningSession = z.infer<typeof AdminRunningSession>;
+
+/** A session in the admission view (`GET /api/admin/admission`). */
+export const AdmissionSession = z.object({
+  session_id: z.string(),
+  user_id: z.string().optional(),
+  username: z.string().optional(),
+  workspace_path: z.string().optional(),
+});
+export type AdmissionSession = z.infer<typeof AdmissionSession>;
+
+/** The admission state for the admin: the limit, who generates, who waits in which order. */
+export const AdminAdmission = z.object({
+  /** Concurrently generating sessions allowed (0 = unlimited). */
+  limit: z.number().int().nonnegative(),
+  generating: z.array(AdmissionSession.extend({ since: z.number() })),
+  queue: z.array(AdmissionSession.extend({ position: z.number().int().positive(), queued_at: z.number() })),
+});
+export type AdminAdmission = z.infer<typeof AdminAdmission>;

@@ -2,6 +2,9 @@ import type { HTMLBundle, Server } from "bun";
 import type { Config } from "../config/schema.ts";
 import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
 import { LLM_TOKEN_ENV } from "../protocol/index.ts";
+import { AdmissionControl } from "./admission/admission-control.ts";
+import { admissionLimit } from "./admission/admission-limit.ts";
+import { registerAdmissionRoutes } from "./admission/admission-routes.ts";
 import { createApp } from "./app.ts";
 import { createAuth, mintSetupToken } from "./auth/index.ts";
 import { HistoryGateway } from "./history-gateway.ts";
@@ -76,6 +79,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
   let gatewayBase = "";
 
   let agent: AgentChannel | undefined;
+  let admission: AdmissionControl | undefined;
   let mux: MuxServer | undefined;
   let files: FilesChannel | undefined;
   let terminal: TerminalChannel | undefined;
@@ -94,6 +98,8 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
         .catch(() => {});
     },
     onClosed: (sessionId, line) => agent?.onSessionClosed(sessionId, line),
+    onTurn: (sessionId, open) => admission?.onTurn(sessionId, open),
+    keepRunnerSubscription: (sessionId) => admission?.isActive(sessionId) ?? false,
   });
   const pushModels = (runner: RunnerClient) => {
     const providers = llm.backend.providers();
@@ -138,6 +144,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
           "the runner stopped during this turn; what had streamed is kept in history",
         );
         if (interrupted.length > 0) log(`interrupted turns of ${interrupted.length} session(s)`);
+        admission?.runnerGone((sessionId) => userId === undefined || ownership.owner(sessionId) === userId);
       },
     },
     (userId) => mux?.hasConnectionsOf(userId) ?? false,
@@ -150,6 +157,17 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
   if (llm.eavs) llm.eavs.onProvidersChanged = pushAllModels;
   const workspaceRootFor = (user: MuxUser) => fleet.workspaceRootFor(user);
 
+  const limit = admissionLimit(config);
+  log(`admission: at most ${limit === 0 ? "unlimited" : limit} concurrently generating session(s)`);
+  admission = new AdmissionControl({
+    limit,
+    hub,
+    forward: (user, command) => {
+      if (!agent) throw new Error("the agent channel is not ready");
+      return agent.forwardTurn(user, command);
+    },
+    log,
+  });
   agent = new AgentChannel({
     hub,
     runnerFor,
@@ -157,6 +175,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     workspaceRootFor,
     defaultTimeoutMs: config.server.command_timeout_s * 1000,
     log,
+    admission,
   });
   const history = new HistoryGateway({ runnerFor, ownership, workspaceRootFor });
   files = new FilesChannel({ runnerFor, workspaceRootFor, log });
@@ -189,6 +208,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     extraRoutes: (api) => {
       registerWorkspaceRoutes(api, runnerFor, workspaceRootFor);
       registerAdminSessionRoutes(api, fleet, store);
+      if (admission) registerAdmissionRoutes(api, admission, store);
       registerSessionRoutes(api, history, workspaceRootFor);
       registerFileRoutes(api, {
         runnerFor,

@@ -11,6 +11,7 @@ import {
   SubscribeResult,
   SYSTEM_SESSION_ID,
 } from "../../protocol/index.ts";
+import type { AdmissionControl } from "../admission/admission-control.ts";
 import type { RunnerClient } from "../runner/runner-client.ts";
 import { assertInWorkspaceRoot } from "../workspace-scope.ts";
 import type { MuxConnection, MuxUser } from "./mux-connection.ts";
@@ -42,6 +43,8 @@ export interface AgentChannelOptions {
   workspaceRootFor: (user: MuxUser) => string;
   defaultTimeoutMs: number;
   log: (message: string) => void;
+  /** Admission of generating sessions (a limit and its queue); without it every turn starts at once. */
+  admission?: AdmissionControl;
 }
 
 /** The canonical response object the runner returns for `agent.command`. */
@@ -159,6 +162,26 @@ export class AgentChannel {
       throw new ProtocolError("session_not_found", `no session ${referenced}`);
     }
 
+    let startsTurn = false;
+    const { admission } = this.options;
+    if (admission && command.cmd !== "session.create") {
+      let gate = admission.gate(user, command);
+      while (gate.kind === "after") {
+        await gate.ready;
+        gate = admission.gate(user, command);
+      }
+      if (gate.kind === "answer") return this.success(sessionId, command.cmd, command.id, gate.data);
+      startsTurn = gate.started;
+    }
+    if (admission && startsTurn) {
+      const response = await this.forwardTurn(user, command).catch((error: unknown) => {
+        admission.settle(sessionId, false);
+        throw error;
+      });
+      admission.settle(sessionId, response.success === true);
+      return response;
+    }
+
     // session.create subscribes the caller: attach before the first event (session.created) can arrive.
     const attachedHere = command.cmd === "session.create" && !conn.isSubscribed(sessionId);
     if (attachedHere) {
@@ -184,6 +207,22 @@ export class AgentChannel {
     if (!this.options.ownership.claim(command.session_id, user.id, cwd)) {
       throw new ProtocolError("session_not_found", `session id ${command.session_id} cannot be used`);
     }
+  }
+
+  /**
+   * Forwards a command that opens a turn. Serve must see the turn's `agent.idle` (admission counts the
+   * turn until then), so a session no socket watches is subscribed at its runner first.
+   */
+  async forwardTurn(user: MuxUser, command: Command): Promise<Record<string, unknown>> {
+    if (this.options.hub.holdRunnerSubscription(command.session_id)) {
+      await this.options
+        .runnerFor(user)
+        .request("agent.subscribe", { session_id: command.session_id }, 10_000)
+        .catch((error: Error) =>
+          this.options.log(`subscribe ${command.session_id} failed: ${error.message}`),
+        );
+    }
+    return this.forward(user, command);
   }
 
   private async forward(user: MuxUser, command: Command): Promise<Record<string, unknown>> {
@@ -273,6 +312,9 @@ export class AgentChannel {
     conn.resetSeq(sessionId, afterSeq !== undefined && !resync ? afterSeq : result.seq);
     const overflow = conn.finishReplay(sessionId, replay);
     if (overflow > 0) this.sendResync(conn, sessionId, "slow_consumer", overflow, hub.seqOf(sessionId));
+    // A session waiting for admission: its position now (queue frames are not part of the replay).
+    const queued = this.options.admission?.frameFor(sessionId);
+    if (queued) conn.send(queued);
   }
 
   /** Tells one socket that it missed events of a session and must refetch state (addressed, not replayed). */

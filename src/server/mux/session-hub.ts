@@ -9,6 +9,13 @@ export interface SessionHubOptions {
   unsubscribeRunner: (sessionId: string) => void;
   /** A stream ended (`session.closed`): a re-bound one moves its sockets to the next session. */
   onClosed: (sessionId: string, line: string) => void;
+  /** A turn opened (`agent.working`) or ended (`agent.idle`, `session.closed`, interrupted): admission counts them. */
+  onTurn?: (sessionId: string, open: boolean) => void;
+  /**
+   * Whether a session still needs its runner subscription though no socket watches it (a turn in
+   * flight: only its event stream tells serve that it ended). Its unsubscribe then waits.
+   */
+  keepRunnerSubscription?: (sessionId: string) => boolean;
 }
 
 /**
@@ -43,6 +50,22 @@ export class SessionHub {
     this.epochs.set(sessionId, epoch);
   }
 
+  /** Whether a session's turn has started (`agent.working`) and not ended. */
+  hasOpenTurn(sessionId: string): boolean {
+    return this.openTurns.has(sessionId);
+  }
+
+  /**
+   * Makes sure the runner keeps sending this session's events although no socket may watch it: true
+   * when serve holds no runner subscription for it (the caller must then subscribe it at the runner);
+   * the subscription is then dropped like any unwatched one, once `keepRunnerSubscription` lets it.
+   */
+  holdRunnerSubscription(sessionId: string): boolean {
+    if (this.sockets.has(sessionId) || this.unsubscribeTimers.has(sessionId)) return false;
+    this.armUnsubscribe(sessionId);
+    return true;
+  }
+
   sessionIds(): string[] {
     return [...this.sockets.keys()];
   }
@@ -66,9 +89,15 @@ export class SessionHub {
     const set = this.sockets.get(sessionId);
     if (!set?.delete(conn) || set.size > 0) return;
     this.sockets.delete(sessionId);
+    this.armUnsubscribe(sessionId);
+  }
+
+  private armUnsubscribe(sessionId: string): void {
     const timer = setTimeout(() => {
       this.unsubscribeTimers.delete(sessionId);
-      if (!this.sockets.has(sessionId)) this.options.unsubscribeRunner(sessionId);
+      if (this.sockets.has(sessionId)) return;
+      if (this.options.keepRunnerSubscription?.(sessionId)) this.armUnsubscribe(sessionId);
+      else this.options.unsubscribeRunner(sessionId);
     }, RUNNER_UNSUBSCRIBE_DELAY_MS);
     this.unsubscribeTimers.set(sessionId, timer);
   }
@@ -82,9 +111,13 @@ export class SessionHub {
     const head = peekEventLine(line);
     if (!head) return;
     this.lastSeq.set(head.sessionId, head.seq);
-    if (head.event === "agent.working") this.openTurns.add(head.sessionId);
-    else if (head.event === "agent.idle" || head.event === "session.closed")
+    if (head.event === "agent.working") {
+      this.openTurns.add(head.sessionId);
+      this.options.onTurn?.(head.sessionId, true);
+    } else if (head.event === "agent.idle" || head.event === "session.closed") {
       this.openTurns.delete(head.sessionId);
+      this.options.onTurn?.(head.sessionId, false);
+    }
     const set = this.sockets.get(head.sessionId);
     if (set && set.size > 0) {
       const frame = runnerLineToMuxFrame(line);
@@ -115,6 +148,7 @@ export class SessionHub {
         for (const conn of this.sockets.get(sessionId) ?? [])
           conn.deliver(sessionId, seq, payload.event, frame);
       }
+      this.options.onTurn?.(sessionId, false);
     }
     return interrupted;
   }

@@ -50,7 +50,8 @@ export class SessionStore {
       .all(userId);
   }
 
-  private sessionRecord(sessionId: string): SessionRecord | null {
+  /** The record of a claimed session, or null. */
+  sessionRecord(sessionId: string): SessionRecord | null {
     return this.db
       .query<SessionRecord, [string]>(`SELECT ${COLUMNS} FROM sessions WHERE session_id = ?`)
       .get(sessionId);
