@@ -289,7 +289,7 @@ function summarise(tracks: Track[], sentAt: (text: string) => number | undefined
 
 progress(`starting the stack (serve, runner, history) …`);
 const stack = await startStack({
-  extraConfig: `[runner]\nmax_sessions = ${Math.max(32, MAX_SESSIONS + 2)}\n`,
+  runnerConfig: `max_sessions = ${Math.max(32, MAX_SESSIONS + 2)}\npool_size = 2`,
 });
 const fake = stack.fakeLlm;
 

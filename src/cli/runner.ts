@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, realpathSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, sep } from "node:path";
 import { ConfigError } from "../config/load.ts";
@@ -25,6 +25,7 @@ import { piLaunchSessionDir } from "../runner/session-files.ts";
 import { SessionManager } from "../runner/session-manager.ts";
 import { loginAccount } from "../runner/terminal/login-account.ts";
 import { TerminalManager } from "../runner/terminal/terminal-manager.ts";
+import { owningWorkspace } from "../runner/workspace-dir.ts";
 import { WorkspaceService } from "../runner/workspaces.ts";
 import { isSocketAnswering } from "../shared/unix-socket.ts";
 import { cliContext } from "./context.ts";
@@ -150,6 +151,9 @@ export async function runRunner(argv: string[]): Promise<number> {
     agentDir,
     home,
     history: history.store,
+    // A warm spare is made under its workspace's effective profile and must still match it.
+    launchKey: (workspacePath) =>
+      JSON.stringify(sandbox.effective(owningWorkspace(realpathSync(workspaceRoot), workspacePath))),
     wrapAgent: agentSandbox({
       ...sandboxBase,
       extraRoBinds: piPaths,

@@ -83,6 +83,13 @@ export const ConfigSchema = z.strictObject({
         .min(1024)
         .default(8 * 1024 * 1024),
       max_sessions: z.number().int().positive().max(1000).default(32),
+      /**
+       * Warm pi processes kept ready for new sessions, one per recently used workspace (each ~60 MB
+       * PSS); 0 turns the pool off and every new session waits for pi's start (~1 s).
+       */
+      pool_size: z.number().int().min(0).max(64).default(2),
+      /** A warm pi unused this long is stopped. */
+      pool_idle_s: z.number().positive().default(600),
       /** Watchdog: no `agent_start` this long after an accepted prompt ends the turn. */
       start_timeout_s: z.number().positive().default(45),
       /** Watchdog: no pi output this long while generating/thinking ends the turn. */

@@ -2,6 +2,7 @@
 import type { Config } from "../config/schema.ts";
 import type { HistoryStore } from "../history/history-store.ts";
 import type { ResolvedPi } from "./pi-install.ts";
+import type { PiPool } from "./pi-pool/pi-pool.ts";
 import type { AgentWrapper } from "./sandbox/wrap.ts";
 import type { SessionIndex } from "./session-index.ts";
 
@@ -19,6 +20,8 @@ export interface SessionDeps {
   reserveProcess(): void;
   /** Wraps pi's argv in the workspace's sandbox; throws `sandbox_error` rather than start it unsandboxed. */
   wrapAgent?: AgentWrapper;
+  /** Warm pi spares for new sessions; none: every session starts its own pi. */
+  pool?: PiPool | undefined;
   /** Where conversations are persisted; without it pi's session file is the only record. */
   history?: HistoryStore | undefined;
 }

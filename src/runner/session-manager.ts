@@ -49,6 +49,11 @@ export interface SessionManagerOptions {
   wrapAgent?: AgentWrapper;
   /** Conversation history (HSTRY.md §5); without it pi's session files are the only record. */
   history?: HistoryStore;
+  /**
+   * What a pi process started now for this workspace would be started with beyond the pi config
+   * (the effective sandbox profile): a warm spare is handed out only while it still matches.
+   */
+  launchKey?: (workspacePath: string) => string;
 }
 
 /** Live state of a session with a pi process, for session lists. */
@@ -128,6 +133,11 @@ export class SessionManager {
     return writeModelsFiles(this.opts.agentDir, modelsJson, settings);
   }
 
+  /** pids of the warm pi spares ready for new sessions in a workspace. */
+  warmSpares(workspacePath: string): number[] {
+    return this.sessions.sparesFor(workspacePath);
+  }
+
   /** Ends every session with `session.closed{runner_shutdown}` and stops its pi within `graceS`. */
   async shutdown(graceS?: number): Promise<void> {
     if (this.shuttingDown) return;
@@ -141,6 +151,7 @@ export class SessionManager {
           .catch((error) => this.log(`[${s.id}] shutdown: ${(error as Error).message}`)),
       ),
     );
+    await this.sessions.closePool();
     this.index.close();
   }
 

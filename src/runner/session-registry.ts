@@ -5,11 +5,14 @@
 import { join } from "node:path";
 import { ProtocolError } from "../protocol/common.ts";
 import { type ResolvedPi, resolvePi } from "./pi-install.ts";
+import { piConfigFingerprint } from "./pi-pool/launch-key.ts";
+import { PiPool } from "./pi-pool/pi-pool.ts";
 import { Session } from "./session.ts";
 import type { SessionDeps } from "./session-deps.ts";
 import { findPiSessionFile } from "./session-files.ts";
 import type { SessionIndex, SessionRecord } from "./session-index.ts";
 import type { SessionManagerOptions } from "./session-manager.ts";
+import { launchPi } from "./session-pi-launch.ts";
 
 /** Stopped sessions kept in memory (their streams can continue); older ones are reloaded from the index. */
 const STOPPED_SESSIONS_PER_SLOT = 2;
@@ -26,11 +29,12 @@ export interface SessionTarget {
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private pi: ResolvedPi | undefined;
+  private pool: PiPool | undefined;
 
   constructor(
     private readonly opts: Pick<
       SessionManagerOptions,
-      "runnerId" | "config" | "agentDir" | "home" | "onEvent" | "pi" | "wrapAgent" | "history"
+      "runnerId" | "config" | "agentDir" | "home" | "onEvent" | "pi" | "wrapAgent" | "history" | "launchKey"
     >,
     private readonly index: SessionIndex,
     private readonly log: (message: string) => void,
@@ -105,12 +109,60 @@ export class SessionRegistry {
     return record?.pi_session_file ? { record, file: record.pi_session_file } : undefined;
   }
 
+  /** Stops the warm spares (runner shutdown). */
+  async closePool(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  /** pids of the warm spares ready for a workspace (status, tests). */
+  sparesFor(workspacePath: string): number[] {
+    return this.pool?.readyFor(workspacePath) ?? [];
+  }
+
+  private runningCount(): number {
+    let running = 0;
+    for (const s of this.sessions.values()) if (s.isRunning) running += 1;
+    return running;
+  }
+
+  private warmPool(base: SessionDeps): PiPool | undefined {
+    const { pool_size, pool_idle_s, max_sessions } = this.opts.config.runner;
+    if (pool_size <= 0) return undefined;
+    if (this.pool) return this.pool;
+    const pool: PiPool = new PiPool({
+      size: pool_size,
+      idleMs: pool_idle_s * 1000,
+      launch: (workspacePath, launchId) => {
+        const spare = {
+          id: launchId,
+          workspacePath,
+          piSessionFile: undefined,
+          provider: undefined,
+          model: undefined,
+        };
+        const launch = launchPi(base, spare, { onEvent: () => undefined, onExit: () => undefined }, true);
+        return { process: launch.process, rebind: launch.rebind };
+      },
+      launchKey: (workspacePath) =>
+        `${workspacePath}\0${this.opts.launchKey?.(workspacePath) ?? ""}\0${piConfigFingerprint(this.opts.agentDir)}`,
+      mayStart: () => this.runningCount() + pool.size < max_sessions,
+      log: this.log,
+    });
+    this.pool = pool;
+    return pool;
+  }
+
   private deps(): SessionDeps {
     if (!this.pi) this.pi = resolvePi(this.opts.config);
+    const base = this.baseDeps(this.pi);
+    return { ...base, pool: this.warmPool(base) };
+  }
+
+  private baseDeps(pi: ResolvedPi): SessionDeps {
     return {
       runnerId: this.opts.runnerId,
       config: this.opts.config,
-      pi: this.pi,
+      pi,
       home: this.opts.home,
       agentDir: this.opts.agentDir,
       index: this.index,
@@ -119,8 +171,7 @@ export class SessionRegistry {
       history: this.opts.history,
       ...(this.opts.wrapAgent ? { wrapAgent: this.opts.wrapAgent } : {}),
       reserveProcess: () => {
-        let running = 0;
-        for (const s of this.sessions.values()) if (s.isRunning) running += 1;
+        const running = this.runningCount();
         if (running >= this.opts.config.runner.max_sessions) {
           throw new ProtocolError(
             "busy",

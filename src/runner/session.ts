@@ -14,7 +14,7 @@ import type { SessionDeps, SessionInit } from "./session-deps.ts";
 import { liveConversationSync } from "./session-history-sync.ts";
 import { PendingInputs } from "./session-inputs.ts";
 import { PiBinding } from "./session-pi-binding.ts";
-import { launchPi } from "./session-pi-launch.ts";
+import { type AcquiredPi, acquirePi, launchPi } from "./session-pi-launch.ts";
 import { SessionStream } from "./session-stream.ts";
 import { type ImageInput, type MessageKind, TurnTracker } from "./session-turns.ts";
 
@@ -153,34 +153,60 @@ export class Session {
   // ---- process lifecycle ----
 
   /**
-   * Starts pi (resuming the pi session file when it exists) and waits until it answered its first
-   * command. The state is `starting` synchronously, so guards see it before the first await.
+   * Starts pi (resuming the pi session file when it exists; a new pi session takes a warm spare
+   * when the pool has one) and waits until it answered its first command. The state is `starting`
+   * synchronously, so guards see it before the first await.
    */
   start(): Promise<void> {
     if (this.startPromise) return this.startPromise;
     if (this.process) return Promise.resolve();
     this.deps.reserveProcess();
-    const { process, resumeFile } = launchPi(this.deps, this, this.processHandlers());
-    this.process = process;
+    const first = acquirePi(this.deps, this, this.processHandlers());
+    this.process = first.process;
     this.binding.reset();
     this.state = "starting";
     this.startPromise = (async () => {
       try {
-        const state = await this.requestData({ type: "get_state" }, PI_START_TIMEOUT_MS);
-        await this.binding.bind(state, resumeFile !== undefined);
+        await this.bindStarted(first).catch(async (error) => {
+          if (!first.pooled) throw error;
+          // A spare that fails is never the user's problem: a cold start says whether pi can start.
+          this.deps.log(`[${this.id}] a warm pi failed (${(error as Error).message}); starting a new one`);
+          first.process.setHandlers({ onEvent: () => undefined, onExit: () => undefined });
+          void first.process.kill();
+          const cold = launchPi(this.deps, this, this.processHandlers());
+          this.process = cold.process;
+          await this.bindStarted({ ...cold, pooled: false });
+        });
       } catch (error) {
         // Half-started: make sure no process is left behind, then report why.
+        const process = this.process;
         this.process = undefined;
         this.state = "closed";
-        await process.kill();
+        await process?.kill();
         throw error instanceof ProtocolError
           ? error
           : new ProtocolError("harness_error", `pi did not start: ${(error as Error).message}`);
       } finally {
         this.startPromise = undefined;
       }
+      // The next new session of this workspace finds a spare; made after this start, never in its way.
+      const pool = this.deps.pool;
+      if (pool) setImmediate(() => pool.refill(this.workspacePath));
     })();
     return this.startPromise;
+  }
+
+  /** Waits for the started process's state and binds it; a spare first takes the session's model. */
+  private async bindStarted(launch: AcquiredPi): Promise<void> {
+    if (launch.pooled && this.provider && this.model) {
+      const answer = await launch.process.request(
+        { type: "set_model", provider: this.provider, modelId: this.model },
+        PI_START_TIMEOUT_MS,
+      );
+      if (!answer.success) throw new ProtocolError("harness_error", answer.error ?? "set_model failed");
+    }
+    const state = await this.requestData({ type: "get_state" }, PI_START_TIMEOUT_MS);
+    await this.binding.bind(state, launch.resumeFile !== undefined);
   }
 
   /** Gives the running process to another session (re-binding, §1.7-6); this stream ends as `replaced`. */

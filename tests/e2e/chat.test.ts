@@ -52,7 +52,7 @@ function piPidsIn(cwd: string): number[] {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ extraConfig: "[runner]\nreplay_buffer_events = 200\n" });
+  stack = await startStack({ runnerConfig: "replay_buffer_events = 200" });
   const res = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${stack.admin.token}` },

@@ -85,6 +85,11 @@ runtime_dir = ${JSON.stringify(runtimeDir)}
 log_dir = ${JSON.stringify(join(root, "log"))}
 ${options.multiUserConfig ?? ""}
 
+# The warm pool (its own tests: tests/runner/pi-pool.test.ts, tests/e2e/warm-pool.test.ts) would start a
+# spare pi per user beside every session here.
+[runner]
+pool_size = 0
+
 [pi]
 extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prompt-templates", "--no-themes"]
 `,

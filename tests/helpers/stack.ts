@@ -20,6 +20,12 @@ export interface StackOptions {
   extraConfig?: string;
   /** Extra keys for the `[server]` table. */
   serverConfig?: string;
+  /**
+   * Keys for the `[runner]` table. Without a `pool_size` here the warm pool is off: every test's
+   * sessions would otherwise start a spare pi each, doubling the suite's pi starts (the pool has its
+   * own tests).
+   */
+  runnerConfig?: string;
   /** Without root, keep serve's data dir where a single-user install has it, `~/.local/share/oqto` (as root the runner's is there). */
   dataDirInHome?: boolean;
   /** Skip configuring the fake provider (implied when `extraConfig` has an `[eavs]` table: eavs has the providers). */
@@ -198,6 +204,10 @@ host = "127.0.0.1"
 port = 0
 workspace_root = ${JSON.stringify(workspaceRoot)}
 ${options.serverConfig ?? ""}
+
+[runner]
+${options.runnerConfig?.includes("pool_size") ? "" : "pool_size = 0"}
+${options.runnerConfig ?? ""}
 
 [pi]
 extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prompt-templates", "--no-themes"]

@@ -5,6 +5,8 @@ import { sha256Hex } from "../../shared/sha256.ts";
 /** A token minted for one pi process, and how to end it when the process has exited. */
 export interface MintedLlmToken {
   token: string;
+  /** The process now serves another session (a warm spare handed out): usage is that session's. */
+  rebind: (sessionId: string) => void;
   release: () => void;
 }
 
@@ -31,6 +33,11 @@ export class LlmTokens {
     let released = false;
     return {
       token,
+      rebind: (sessionId) => {
+        if (released) return;
+        entry.session_id = sessionId;
+        this.push({ type: "llm_token", op: "add", ...entry });
+      },
       release: () => {
         if (released) return;
         released = true;

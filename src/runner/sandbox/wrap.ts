@@ -61,6 +61,8 @@ export type AgentWrapper = (workspacePath: string, argv: string[], launch: Agent
 export interface AgentLaunch {
   argv: string[];
   env: Record<string, string>;
+  /** The process now serves another session (a warm spare handed out). */
+  rebind: (sessionId: string) => void;
   release: () => void;
 }
 
@@ -139,7 +141,8 @@ export function agentSandbox(options: SandboxWrapOptions & { agent: AgentSandbox
       llmToken.release();
       throw error;
     }
-    if (!placement.profile.enabled) return { argv: [...command], env: tokenEnv, release: llmToken.release };
+    if (!placement.profile.enabled)
+      return { argv: [...command], env: tokenEnv, rebind: llmToken.rebind, release: llmToken.release };
     const isolated = isNetworkIsolated(placement.profile);
     mkdirSync(agent.root, { recursive: true, mode: 0o700 });
     const private_ = mkdtempSync(join(agent.root, "a-"));
@@ -192,7 +195,7 @@ export function agentSandbox(options: SandboxWrapOptions & { agent: AgentSandbox
         runnerBinds: { ro: config, rw },
         extraRoBinds: [...(options.extraRoBinds ?? []), ...(isolated ? agent.shimPaths : [])],
       });
-      return { argv, env, release };
+      return { argv, env, rebind: llmToken.rebind, release };
     } catch (error) {
       release();
       throw error;

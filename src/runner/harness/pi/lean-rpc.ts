@@ -14,6 +14,11 @@
  * `AgentSession`, the import fails loudly at start (pi exits with the error on stderr) instead of
  * running unslimmed unnoticed.
  *
+ * A warm spare of the pool (OQTO_POOLED=1) writes `{"type":"oqto_pool_ready"}` once pi reads its
+ * commands, and takes the first line it is sent, `{"type":"oqto_bind","session_id"}`, as the session
+ * it now serves (OQTO_SESSION_ID for the tools and extensions it starts from then on) before pi sees
+ * any command.
+ *
  * The code runs as `bun -e <LEAN_RPC_SOURCE> -- <cli.js> --mode rpc …`, so no file of Oqto's has to
  * exist inside the sandbox. It is plain JavaScript in a string because it runs in pi's process, not
  * ours; tests/runner/lean-rpc.test.ts runs it against real pi.
@@ -35,6 +40,31 @@ const subscribe = AgentSession.prototype.subscribe;
 AgentSession.prototype.subscribe = function (listener) {
   return subscribe.call(this, (event) => listener(lean(event)));
 };
+if (process.env.OQTO_POOLED === "1") {
+  // A warm spare (pi-pool.ts): say when pi reads commands, and take the first line as the session
+  // it is handed to before pi sees anything else.
+  const rawWrite = process.stdout.write.bind(process.stdout);
+  const on = process.stdin.on;
+  process.stdin.on = function (name, listener) {
+    if (name !== "data") return on.call(this, name, listener);
+    process.stdin.on = on;
+    let head = Buffer.alloc(0);
+    let bound = false;
+    on.call(this, "data", (chunk) => {
+      if (bound) return listener(chunk);
+      head = Buffer.concat([head, Buffer.from(chunk)]);
+      const end = head.indexOf(10);
+      if (end < 0) return;
+      const bind = JSON.parse(head.subarray(0, end).toString("utf8"));
+      if (bind.type !== "oqto_bind" || typeof bind.session_id !== "string") throw new Error("pooled pi: no oqto_bind first");
+      process.env.OQTO_SESSION_ID = bind.session_id;
+      bound = true;
+      if (end + 1 < head.length) listener(head.subarray(end + 1));
+    });
+    rawWrite('{"type":"oqto_pool_ready"}\\n');
+    return this;
+  };
+}
 await import(cli);
 `;
 

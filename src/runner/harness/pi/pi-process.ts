@@ -47,6 +47,11 @@ export class PiProcess {
   private exitInfo: PiExit | undefined;
   private readonly exitPromise: Promise<PiExit>;
   private readonly splitter: LineSplitter;
+  private markPoolReady: () => void = () => undefined;
+  /** A warm spare's front end said pi reads commands (lean-rpc.ts, OQTO_POOLED). */
+  readonly poolReady = new Promise<void>((resolve) => {
+    this.markPoolReady = resolve;
+  });
 
   private constructor(
     private readonly proc: Subprocess<"pipe", "pipe", "pipe">,
@@ -86,8 +91,9 @@ export class PiProcess {
     return this.exitPromise;
   }
 
+  /** False from the moment the process exited, before its pipes drained and `exited` resolved. */
   get isAlive(): boolean {
-    return this.exitInfo === undefined;
+    return this.exitInfo === undefined && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
   /** Routes events and exit to another owner (session re-binding keeps the process). */
@@ -110,6 +116,12 @@ export class PiProcess {
       this.pending.set(id, { resolve, reject, timer });
       this.write({ ...command, id });
     });
+  }
+
+  /** Hands a warm spare to a session: must be the first line the process is sent (lean-rpc.ts). */
+  bindSession(sessionId: string): void {
+    if (this.exitInfo) throw this.exitedError();
+    this.write({ type: "oqto_bind", session_id: sessionId });
   }
 
   /** Sends a command pi never answers (`extension_ui_response`). */
@@ -166,8 +178,13 @@ export class PiProcess {
       this.log(`pi ${this.pid}: skipped a stdout line that is not JSON: ${line.slice(0, 200)}`);
       return;
     }
-    if (typeof raw === "object" && raw !== null && (raw as { type?: unknown }).type === "response") {
+    const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
+    if (type === "response") {
       this.handleResponse(raw);
+      return;
+    }
+    if (type === "oqto_pool_ready") {
+      this.markPoolReady();
       return;
     }
     const parsed = PiEvent.safeParse(raw);
