@@ -2,6 +2,7 @@ import { z } from "zod";
 import { QuotaSnapshot } from "../../../src/llm/eavs/eavs-schemas.ts";
 import { EavsStatus, ProviderSyncResult } from "../../../src/protocol/eavs.ts";
 import {
+  AdminAdmission,
   type AdminCreateUserRequest,
   AdminRunningSession,
   type AdminUpdateUserRequest,
@@ -213,6 +214,7 @@ export const api = {
   createInvites: async (body: z.input<typeof CreateInviteRequest>) =>
     (await request("POST", "/admin/invite-codes", CreatedInvites, body)).invites,
   revokeInvite: (id: string) => request("DELETE", `/admin/invite-codes/${encodeURIComponent(id)}`, Empty),
+  getAdmission: () => request("GET", "/admin/admission", AdminAdmission),
   listRunningSessions: async () => (await request("GET", "/admin/sessions", RunningSessionList)).sessions,
   stopSession: (id: string) => request("POST", `/admin/sessions/${encodeURIComponent(id)}/stop`, Empty),
   listAudit: (params: { before?: number; limit: number; action?: string }) =>

@@ -1,6 +1,6 @@
 import { signal } from "@preact/signals";
 import type { z } from "zod";
-import type { AgentEvent, Command, ErrorCode } from "../../../src/protocol/index.ts";
+import type { AgentEvent, AgentQueueFrame, Command, ErrorCode } from "../../../src/protocol/index.ts";
 import { reconnectDelayMs } from "./backoff.ts";
 import {
   ChannelError,
@@ -79,6 +79,7 @@ export class MuxClient {
   private livenessMs = 3 * DEFAULT_PING_INTERVAL_MS;
   private readonly pending = new Map<string, PendingCommand>();
   private readonly sessionListeners = new Map<string, Set<(event: AgentEvent) => void>>();
+  private readonly queueListeners = new Map<string, Set<(frame: AgentQueueFrame) => void>>();
   private readonly readyListeners = new Set<() => void>();
   private readonly channelListeners = new Map<TypedChannel, Set<(frame: ChannelFrame) => void>>();
 
@@ -196,6 +197,20 @@ export class MuxClient {
     };
   }
 
+  /** Receives the admission queue frames of one session (PROTOCOL.md §2.2.1). */
+  onSessionQueue(sessionId: string, listener: (frame: AgentQueueFrame) => void): () => void {
+    let listeners = this.queueListeners.get(sessionId);
+    if (!listeners) {
+      listeners = new Set();
+      this.queueListeners.set(sessionId, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.queueListeners.delete(sessionId);
+    };
+  }
+
   /** Called after each successful (re)connection, once the server has greeted the socket. */
   onReady(listener: () => void): () => void {
     this.readyListeners.add(listener);
@@ -261,6 +276,9 @@ export class MuxClient {
         return;
       case "event":
         for (const listener of this.sessionListeners.get(frame.event.session_id) ?? []) listener(frame.event);
+        return;
+      case "queue":
+        for (const listener of this.queueListeners.get(frame.frame.session_id) ?? []) listener(frame.frame);
         return;
       case "channel":
         if (frame.frame.id !== undefined && this.pending.has(frame.frame.id)) this.settleChannel(frame.frame);

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { AgentEvent, ErrorCode, EventPayloads, SystemFrame } from "../../../src/protocol/index.ts";
+import {
+  AgentEvent,
+  AgentQueueFrame,
+  ErrorCode,
+  EventPayloads,
+  SystemFrame,
+} from "../../../src/protocol/index.ts";
 
 /** A command reply (PROTOCOL.md §1.1). Parsed apart from other events: server-made replies may lack envelope fields. */
 const ResponseFrame = EventPayloads.response.extend({ session_id: z.string() });
@@ -26,11 +32,13 @@ export const ChannelError = z.object({ type: z.literal("error"), error: z.string
 export type IncomingFrame =
   | { kind: "response"; frame: ResponseFrame }
   | { kind: "event"; event: AgentEvent }
+  /** A session's place in the server's admission queue (PROTOCOL.md §2.2.1); not a seq'd event. */
+  | { kind: "queue"; frame: AgentQueueFrame }
   | { kind: "system"; frame: SystemFrame }
   | { kind: "channel"; frame: ChannelFrame }
   | { kind: "ignored"; reason: string };
 
-const Head = z.object({ channel: z.string(), event: z.string().optional() });
+const Head = z.object({ channel: z.string(), event: z.string().optional(), type: z.string().optional() });
 
 /** Validates one incoming WebSocket text frame. Anything malformed is reported, never applied. */
 export function parseIncomingFrame(text: string): IncomingFrame {
@@ -53,6 +61,12 @@ export function parseIncomingFrame(text: string): IncomingFrame {
     return frame.success
       ? { kind: "channel", frame: frame.data }
       : { kind: "ignored", reason: `invalid ${head.data.channel} frame: ${frame.error.message}` };
+  }
+  if (head.data.type === "queue") {
+    const queue = AgentQueueFrame.safeParse(json);
+    return queue.success
+      ? { kind: "queue", frame: queue.data }
+      : { kind: "ignored", reason: `invalid queue frame: ${queue.error.message}` };
   }
   if (head.data.event === "response") {
     const response = ResponseFrame.safeParse(json);

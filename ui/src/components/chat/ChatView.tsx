@@ -172,7 +172,28 @@ function nearestMessageElement(root: HTMLElement | null, idx: number): HTMLEleme
   return root.querySelector<HTMLElement>(`#${messageElementId(idx)}`) ?? best;
 }
 
+/** 1st, 2nd, 3rd, 4th… 11th, 12th, 13th, 21st. */
+export function ordinal(n: number): string {
+  const tens = n % 100;
+  if (tens >= 11 && tens <= 13) return `${n}th`;
+  return `${n}${{ 1: "st", 2: "nd", 3: "rd" }[n % 10] ?? "th"}`;
+}
+
 function WorkingIndicator({ chat }: { chat: ChatSession }) {
+  const queued = chat.admission.value;
+  if (queued) {
+    return (
+      <div
+        class="working queued"
+        role="status"
+        data-testid="queued-indicator"
+        data-position={queued.position}
+        title="The server is at its limit of sessions generating at once; this one starts when its turn comes."
+      >
+        Queued — {ordinal(queued.position)} in line
+      </div>
+    );
+  }
   if (!chat.busy.value) return null;
   const phase = chat.phase.value;
   const label = phase ? PHASE_LABELS[phase.phase] : "Working";
@@ -191,6 +212,14 @@ function WorkingIndicator({ chat }: { chat: ChatSession }) {
 
 function SessionStatus({ chat }: { chat: ChatSession }) {
   const state = chat.state.value;
+  if (chat.admission.value) {
+    return (
+      <span class="session-status" data-state="queued" data-testid="session-state">
+        <span class="state-dot" data-state="starting" aria-hidden="true" />
+        Queued
+      </span>
+    );
+  }
   if (state === null) return null;
   return (
     <span class="session-status" data-state={state} data-testid="session-state">

@@ -1,8 +1,10 @@
 import { computed, type Signal, signal } from "@preact/signals";
+import { z } from "zod";
 import {
   type AgentEvent,
   type AgentEventOf,
   type AgentPhase,
+  type AgentQueueFrame,
   type InputRequest,
   type Model,
   type SessionState,
@@ -36,6 +38,11 @@ export type LoadState = { status: "loading" } | { status: "ready" } | { status: 
 
 /** States in which the agent is working: new messages become steer / follow-up. */
 const BUSY_STATES: ReadonlySet<SessionState> = new Set(["streaming", "aborting", "compacting", "stopping"]);
+/** A message command's reply: empty, or its place in the admission queue (PROTOCOL.md §2.2.1). */
+const QueuedResult = z
+  .object({ queued: z.object({ position: z.number(), queued_at: z.number() }).optional() })
+  .loose()
+  .optional();
 const NO_QUEUE = { steering: [] as readonly string[], followUp: [] as readonly string[] };
 
 /**
@@ -48,7 +55,12 @@ export class ChatSession {
   /** `null` until the first `get_state` or `session.create` reply. */
   readonly state = signal<SessionState | null>(null);
   readonly phase = signal<{ phase: AgentPhase; detail?: string } | null>(null);
-  readonly busy = computed(() => this.state.value !== null && BUSY_STATES.has(this.state.value));
+  /** The session's place in the server's admission queue while its prompt waits for a slot, else null. */
+  readonly admission = signal<{ position: number; queuedAt: number } | null>(null);
+  /** Working, or waiting for admission: the composer steers and offers Stop. */
+  readonly busy = computed(
+    () => this.admission.value !== null || (this.state.value !== null && BUSY_STATES.has(this.state.value)),
+  );
   readonly queue = signal(NO_QUEUE);
   readonly model = signal<ModelRef | null>(null);
   /** pi's reasoning effort for the next turn; `null` until the session's state told it. */
@@ -65,6 +77,8 @@ export class ChatSession {
   private origin: "create" | "open" = "open";
   private readonly stream: ChatStream;
   private readonly disposers: (() => void)[] = [];
+  /** Messages shown while their prompt waits for admission. */
+  private readonly queuedMessages: MessageModel[] = [];
 
   constructor(
     private readonly client: MuxClient,
@@ -83,6 +97,7 @@ export class ChatSession {
     });
     this.disposers.push(
       client.onSessionEvent(id, (event) => this.stream.receive(event)),
+      client.onSessionQueue(id, (frame) => this.onQueue(frame)),
       client.onReady(() => void this.resume()),
     );
   }
@@ -134,10 +149,16 @@ export class ChatSession {
     const pending = mode === "prompt" ? this.store.addPending(clientId, text) : null;
     try {
       if (this.state.value === "closed") await this.stream.start();
-      await this.client.command(
+      const result = await this.client.command(
         { cmd: mode, session_id: this.id, message: text, client_id: clientId },
-        NoData,
+        QueuedResult,
       );
+      // Over the limit: the prompt waits in the server's queue (its frames keep the position current).
+      if (result?.queued) {
+        if (pending) this.queuedMessages.push(pending);
+        if (this.admission.value === null)
+          this.admission.value = { position: result.queued.position, queuedAt: result.queued.queued_at };
+      }
     } catch (error) {
       if (pending) this.store.dropPending(pending);
       this.alertList.add("error", `Message not sent: ${errorText(error)}`);
@@ -367,6 +388,22 @@ export class ChatSession {
       case "response":
       case "stream.resync_required":
         return;
+    }
+  }
+
+  private onQueue(frame: AgentQueueFrame): void {
+    if (frame.position !== null) {
+      this.admission.value = { position: frame.position, queuedAt: frame.queued_at };
+      return;
+    }
+    this.admission.value = null;
+    const queued = this.queuedMessages.splice(0);
+    // Aborted, closed or failed: the waiting messages were never sent.
+    if (frame.reason !== "admitted") for (const message of queued) this.store.dropPending(message);
+    // Admitted: the turn's own events follow; until they come the session counts as working.
+    if (frame.reason === "admitted" && this.state.value !== "aborting") this.setState("streaming");
+    if (frame.reason === "failed") {
+      this.alertList.add("error", `The queued message could not start: ${frame.error ?? "unknown error"}`);
     }
   }
 
