@@ -110,13 +110,6 @@ export const ConfigSchema = z.strictObject({
       session_dir: z.string().min(1).optional(),
     })
     .prefault({}),
-  /** An external hstry to store history in; absent: the runner starts the embedded `oqto hstry`. */
-  hstry: z
-    .strictObject({
-      /** Unix socket of the external hstry service. */
-      socket: z.string().min(1).optional(),
-      /** `http://host:port` of an external hstry listening on TCP (plain gRPC, no TLS). */
-      url: z.url({ protocol: /^http$/, error: "hstry.url must be http://host:port" }).optional(),
   /** Admission and fairness across every user's sessions (CONFIGURATION.md `[admission]`). */
   admission: z
     .strictObject({
@@ -128,6 +121,13 @@ export const ConfigSchema = z.strictObject({
       max_generating_sessions: z.number().int().min(0).max(100_000).optional(),
     })
     .prefault({}),
+  /** An external hstry to store history in; absent: the runner starts the embedded `oqto hstry`. */
+  hstry: z
+    .strictObject({
+      /** Unix socket of the external hstry service. */
+      socket: z.string().min(1).optional(),
+      /** `http://host:port` of an external hstry listening on TCP (plain gRPC, no TLS). */
+      url: z.url({ protocol: /^http$/, error: "hstry.url must be http://host:port" }).optional(),
     })
     .refine((table) => !(table.socket && table.url), {
       error: "set either hstry.socket or hstry.url, not both",

@@ -124,7 +124,9 @@ test("a new session takes a sandboxed spare, and its LLM calls are the session's
   expect(output).toContain("NET-OPEN"); // the development profile
   expect(answer).toBe("done here");
   // The gateway counted the calls as the session's: the spare's token was moved to it.
-  const usage = (await (await fetch(`${stack.baseUrl}/api/usage?group=session`, { headers: auth })).json()) as {
+  const usage = (await (
+    await fetch(`${stack.baseUrl}/api/usage?group=session`, { headers: auth })
+  ).json()) as {
     rows: Array<{ key: string; requests: number }>;
   };
   expect(usage.rows.find((r) => r.key === warm)?.requests).toBe(2);
