@@ -20,7 +20,11 @@
  *   - session create time: `session.create` sent → its response (the runner answers once pi
  *     answered its first `get_state`, after `session.created`), N at once.
  *
- *   bun bench/streaming.ts [--sessions 1,10,20,50] [--deltas 200] [--delay-ms 10]
+ *   bun bench/streaming.ts [--sessions 1,10,20,50] [--deltas 200] [--delay-ms 10] [--admission 0|N|default]
+ *
+ * `--admission` sets how many sessions serve lets generate at once (0, the default here: all of them;
+ * `default`: serve's own default, 5 × cores); sessions over it wait in serve's queue, so their time to
+ * first delta includes the wait while their per-delta latency counts only once admitted.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -34,6 +38,8 @@ const { values } = parseArgs({
     sessions: { type: "string", default: "1,10,20,50" },
     deltas: { type: "string", default: "200" },
     "delay-ms": { type: "string", default: "10" },
+    /** [admission] max_generating_sessions: 0 measures the machine unguarded; "default" leaves serve's. */
+    admission: { type: "string", default: "0" },
   },
 });
 const SESSION_COUNTS = String(values.sessions)
@@ -290,6 +296,9 @@ function summarise(tracks: Track[], sentAt: (text: string) => number | undefined
 progress(`starting the stack (serve, runner, history) …`);
 const stack = await startStack({
   runnerConfig: `max_sessions = ${Math.max(32, MAX_SESSIONS + 2)}\npool_size = 2`,
+  ...(values.admission === "default"
+    ? {}
+    : { extraConfig: `[admission]\nmax_generating_sessions = ${Number(values.admission)}\n` }),
 });
 const fake = stack.fakeLlm;
 
@@ -602,7 +611,8 @@ line(
 );
 line(
   `machine: ${cpus().length} cores, ${f1(totalmem() / 2 ** 30)} GiB, load average ${load.map((l) => l.toFixed(2)).join(" ")} at start; ` +
-    `Bun ${Bun.version}, pi ${piVersion}; commit ${gitRev || "(not a git checkout)"}${gitDirty ? " with uncommitted changes in src/" : ""}`,
+    `Bun ${Bun.version}, pi ${piVersion}; commit ${gitRev || "(not a git checkout)"}${gitDirty ? " with uncommitted changes in src/" : ""}; ` +
+    `admission: ${values.admission === "default" ? "serve's default" : Number(values.admission) === 0 ? "unlimited" : `${values.admission} generating at once`}`,
 );
 line();
 line(
