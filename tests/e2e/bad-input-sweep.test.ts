@@ -401,6 +401,7 @@ beforeAll(async () => {
     { method: "GET", path: "/api/usage/limits", auth: "user", expect: [200] },
     { method: "GET", path: "/api/admin/usage", auth: "admin", query: { group: "user" }, expect: [200] },
     { method: "GET", path: "/api/admin/limits", auth: "admin", expect: [200] },
+    { method: "GET", path: "/api/admin/admission", auth: "admin", expect: [200] },
     {
       method: "PUT",
       path: "/api/admin/limits/:scope/:subject",
