@@ -9,10 +9,8 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { buildPiSpawn } from "../src/runner/harness/pi/pi-spawn.ts";
-import { resolvePi } from "../src/runner/pi-install.ts";
 import { RunnerEnv } from "../tests/fixtures/runner-env.ts";
-import { RawPi } from "../tests/helpers/pi-raw-turn.ts";
+import { piWires, RawPi } from "../tests/helpers/pi-raw-turn.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,17 +23,9 @@ const { values } = parseArgs({
 });
 
 const env = await RunnerEnv.start();
-const spec = buildPiSpawn({
-  pi: resolvePi(env.config),
-  config: env.config,
-  cwd: env.workspace,
-  home: env.home,
-  agentDir: env.agentDir,
-  sessionId: "bench-profile",
-});
+const spec = piWires(env, "bench-profile");
 const profileDir = mkdtempSync("/tmp/oqto-pi-prof-");
-const [runtime, ...rest] = spec.argv as [string, ...string[]];
-const piArgs = values.wire === "lean" ? rest : rest.slice(3);
+const [runtime, ...piArgs] = (values.wire === "lean" ? spec.lean : spec.full) as [string, ...string[]];
 const pi = new RawPi(
   [runtime, "--cpu-prof", "--cpu-prof-dir", profileDir, ...piArgs],
   spec.env,

@@ -7,10 +7,8 @@
  *   bun bench/pi-wire.ts [--deltas 200] [--delay-ms 10] [--rounds 5]
  */
 import { parseArgs } from "node:util";
-import { buildPiSpawn } from "../src/runner/harness/pi/pi-spawn.ts";
-import { resolvePi } from "../src/runner/pi-install.ts";
 import { RunnerEnv } from "../tests/fixtures/runner-env.ts";
-import { RawPi } from "../tests/helpers/pi-raw-turn.ts";
+import { piWires, RawPi } from "../tests/helpers/pi-raw-turn.ts";
 
 const { values } = parseArgs({
   options: {
@@ -24,18 +22,8 @@ const DELAY_MS = Number(values["delay-ms"]);
 const ROUNDS = Number(values.rounds);
 
 const env = await RunnerEnv.start();
-const spec = buildPiSpawn({
-  pi: resolvePi(env.config),
-  config: env.config,
-  cwd: env.workspace,
-  home: env.home,
-  agentDir: env.agentDir,
-  sessionId: "bench-wire",
-});
-const wires = {
-  "pi --mode rpc": [spec.argv[0] as string, ...spec.argv.slice(4)],
-  "lean front end": spec.argv,
-};
+const spec = piWires(env, "bench-wire");
+const wires = { "pi --mode rpc": spec.full, "lean front end": spec.lean };
 const text = Array.from({ length: DELTAS }, (_, i) => `token ${i} `);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;

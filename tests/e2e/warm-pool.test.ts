@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { type Frame, MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
+import { processAlive, until } from "../helpers/wait.ts";
 
 let stack: Stack;
 let client: MuxClient;
@@ -52,31 +53,15 @@ function piPids(pooled: boolean): number[] {
     .sort();
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** A spare that said it is ready (the pool logs the pid it started: bwrap's), not just spawned. */
 const readySpare = (not: number[] = []) =>
-  until("a ready warm spare", () =>
-    [...stack.logs().matchAll(/pool: spare (\d+) ready/g)]
-      .map((m) => Number(m[1]))
-      .find((pid) => !not.includes(pid) && alive(pid)),
+  until(
+    "a ready warm spare",
+    () =>
+      [...stack.logs().matchAll(/pool: spare (\d+) ready/g)]
+        .map((m) => Number(m[1]))
+        .find((pid) => !not.includes(pid) && processAlive(pid)),
+    30_000,
   );
 
 async function createSession(): Promise<string> {
@@ -118,7 +103,7 @@ test("a new session takes a sandboxed spare, and its LLM calls are the session's
   const { output, answer } = await runTool(warm, probe());
   // No pi was started for the session: it runs on the spare (whose tools see the session's id).
   expect(piPids(false)).toEqual(cold);
-  expect(alive(spare)).toBe(true);
+  expect(processAlive(spare)).toBe(true);
   handedOut = spare;
   expect(output).toContain(`SID=${warm}`);
   expect(output).toContain("NET-OPEN"); // the development profile
@@ -145,5 +130,5 @@ test("after the workspace tightened its profile, the spare made under the old on
   expect(output).toContain(`SID=${strict}`);
   expect(output).toContain("NET-CLOSED"); // strict: so not the spare started under development
   expect(answer).toBe("done here");
-  await until("the stale spare to stop", () => (alive(spare) ? undefined : true));
+  await until("the stale spare to stop", () => (processAlive(spare) ? undefined : true), 30_000);
 }, 120_000);

@@ -4,7 +4,10 @@
  * bench/pi-wire.ts, which compare pi's own RPC mode against the lean front end.
  */
 import { readFileSync } from "node:fs";
+import { buildPiSpawn } from "../../src/runner/harness/pi/pi-spawn.ts";
+import { resolvePi } from "../../src/runner/pi-install.ts";
 import { LineSplitter } from "../../src/shared/line-splitter.ts";
+import type { RunnerEnv } from "../fixtures/runner-env.ts";
 
 export interface RawTurn {
   /** Every stdout line from the prompt's response to agent_end, in order. */
@@ -15,6 +18,28 @@ export interface RawTurn {
 }
 
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/** How pi is started for a RunnerEnv: behind the lean front end, or as pi's own RPC mode. */
+export interface PiWires {
+  /** `runtime -e <front end> -- cli …`, as the runner starts it. */
+  lean: string[];
+  /** The same arguments without the front end. */
+  full: string[];
+  env: Record<string, string>;
+}
+
+export function piWires(env: RunnerEnv, sessionId: string): PiWires {
+  const spec = buildPiSpawn({
+    pi: resolvePi(env.config),
+    config: env.config,
+    cwd: env.workspace,
+    home: env.home,
+    agentDir: env.agentDir,
+    sessionId,
+  });
+  const [runtime, , , , ...piArgs] = spec.argv as [string, ...string[]];
+  return { lean: spec.argv, full: [runtime, ...piArgs], env: spec.env };
+}
 
 /** utime + stime of a process, milliseconds (fields 14 and 15 of /proc/<pid>/stat). */
 export function processCpuMs(pid: number): number {

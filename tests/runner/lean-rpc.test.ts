@@ -7,12 +7,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { EventName, EventPayload } from "../../src/protocol/events.ts";
 import { PiEvent } from "../../src/runner/harness/pi/pi-schemas.ts";
-import { buildPiSpawn } from "../../src/runner/harness/pi/pi-spawn.ts";
 import { PiTranslator } from "../../src/runner/harness/pi/translator.ts";
-import { resolvePi } from "../../src/runner/pi-install.ts";
 import type { FakeStep } from "../fixtures/fake-llm.ts";
 import { RunnerEnv } from "../fixtures/runner-env.ts";
-import { RawPi, type RawTurn } from "../helpers/pi-raw-turn.ts";
+import { piWires, RawPi, type RawTurn } from "../helpers/pi-raw-turn.ts";
 
 let env: RunnerEnv;
 beforeAll(async () => {
@@ -32,22 +30,9 @@ const TURN: FakeStep[] = [
   { text: TEXT },
 ];
 
-function piArgv(lean: boolean): { argv: string[]; env: Record<string, string> } {
-  const spec = buildPiSpawn({
-    pi: resolvePi(env.config),
-    config: env.config,
-    cwd: env.workspace,
-    home: env.home,
-    agentDir: env.agentDir,
-    sessionId: `s-${lean}`,
-  });
-  // pi's own RPC mode: the same arguments without the front end (`runtime -e <source> -- cli …`).
-  return { argv: lean ? spec.argv : [spec.argv[0] as string, ...spec.argv.slice(4)], env: spec.env };
-}
-
 async function runTurn(lean: boolean): Promise<RawTurn> {
-  const { argv, env: piEnv } = piArgv(lean);
-  const pi = new RawPi(argv, piEnv, env.workspace);
+  const wires = piWires(env, `s-${lean}`);
+  const pi = new RawPi(lean ? wires.lean : wires.full, wires.env, env.workspace);
   try {
     await pi.ready();
     env.llm.script(TURN);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { AgentEvent } from "../../src/protocol/events.ts";
 import { FAKE_SETTINGS } from "../fixtures/fake-llm.ts";
 import { RunnerEnv } from "../fixtures/runner-env.ts";
+import { processAlive, until } from "../helpers/wait.ts";
 
 let env: RunnerEnv;
 let other: string;
@@ -22,27 +23,8 @@ afterAll(async () => {
   await env.stop();
 });
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
 const spareOf = (workspace: string) =>
   until(`a warm spare for ${workspace}`, () => env.manager.warmSpares(workspace)[0]);
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The pid and OQTO_SESSION_ID of the pi process serving a session, from a tool it runs. */
 async function piOf(sessionId: string): Promise<{ pid: number; sessionEnv: string }> {
@@ -98,7 +80,7 @@ describe("warm pi pool", () => {
       await env.create("s-tightened");
       const served = await piOf("s-tightened");
       expect(served.pid).not.toBe(spare);
-      await until("the stale spare to stop", () => (alive(spare) ? undefined : true));
+      await until("the stale spare to stop", () => (processAlive(spare) ? undefined : true));
     } finally {
       env.profileOf = () => "";
     }
@@ -120,7 +102,7 @@ describe("warm pi pool", () => {
     expect(served.sessionEnv).toBe("s-after-death");
     const replacement = await spareOf(env.workspace);
     expect(replacement).not.toBe(spare);
-    expect(alive(replacement)).toBe(true);
+    expect(processAlive(replacement)).toBe(true);
   }, 60_000);
 
   test("the pool stays within its size and stops its spares with the runner", async () => {
@@ -134,6 +116,6 @@ describe("warm pi pool", () => {
     const all = [other, env.workspace, third].flatMap((w) => env.manager.warmSpares(w));
     expect(all.length).toBeLessThanOrEqual(2);
     await env.manager.shutdown(2);
-    await until("the spares to stop", () => (alive(spares) ? undefined : true));
+    await until("the spares to stop", () => (processAlive(spares) ? undefined : true));
   }, 60_000);
 });
