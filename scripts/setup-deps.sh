@@ -13,6 +13,8 @@ command -v git >/dev/null || missing+=(git)
 # The tests' own tools: the sandbox attacks try `ip link add`; the zip tests read archives back.
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unzip >/dev/null || missing+=(unzip)
+# tests/install/ checks install.sh with it.
+command -v shellcheck >/dev/null || missing+=(shellcheck)
 if ((${#missing[@]} > 0)); then
   echo "setup: installing Debian packages: ${missing[*]}"
   apt-get update -q

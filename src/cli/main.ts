@@ -31,6 +31,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: "check whether this host can run agents, and why not",
     run: async (argv) => (await import("./doctor.ts")).runDoctor(argv),
   },
+  "install-info": {
+    summary: "what install.sh reads: versions, the config's paths, the systemd unit (--systemd-unit)",
+    run: async (argv) => (await import("./install-info.ts")).runInstallInfo(argv),
+  },
   "sandbox-shim": {
     summary: "inside a network-isolated sandbox: relay the LLM bridge, run the agent",
     run: async (argv) => (await import("../sandbox-shim/shim.ts")).runSandboxShim(argv),

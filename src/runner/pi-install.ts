@@ -4,10 +4,17 @@ import { z } from "zod";
 import type { Config } from "../config/schema.ts";
 import { ProtocolError } from "../protocol/common.ts";
 
-/** Where `install.sh` puts pi's node_modules (inside the sandbox's `/usr` bind). */
-export const INSTALLED_PI_CLI =
-  "/usr/local/lib/oqto/pi/node_modules/@mariozechner/pi-coding-agent/dist/cli.js";
 const PI_PACKAGE = "@mariozechner/pi-coding-agent";
+/** Where install.sh puts pi under its prefix, and pi's entry point in there (it runs `bun install`). */
+const PI_DIR_IN_PREFIX = "lib/oqto/pi";
+const CLI_IN_PI_DIR = `node_modules/${PI_PACKAGE}/dist/cli.js`;
+/** Where `install.sh` puts pi with the default prefix (inside the sandbox's `/usr` bind). */
+export const INSTALLED_PI_CLI = join("/usr/local", PI_DIR_IN_PREFIX, CLI_IN_PI_DIR);
+
+/** pi of the install this binary belongs to: `PREFIX/lib/oqto/pi` beside `PREFIX/bin/oqto` (`--prefix`). */
+export function prefixPiDir(): string {
+  return join(dirname(dirname(process.execPath)), PI_DIR_IN_PREFIX);
+}
 
 export interface ResolvedPi {
   /** Executable that runs `cli` (bun, or the compiled oqto binary). */
@@ -27,7 +34,9 @@ function locateCli(config: Config): string {
     if (!existsSync(explicit)) throw new ProtocolError("spawn_failed", `pi cli not found at ${explicit}`);
     return explicit;
   }
-  if (existsSync(INSTALLED_PI_CLI)) return INSTALLED_PI_CLI;
+  // This binary's own install first, so an install under another prefix never runs another's pi.
+  for (const installed of [join(prefixPiDir(), CLI_IN_PI_DIR), INSTALLED_PI_CLI])
+    if (existsSync(installed)) return installed;
   try {
     // The package's main entry lives in dist/, next to cli.js.
     const cli = join(dirname(Bun.resolveSync(PI_PACKAGE, import.meta.dir)), "cli.js");
@@ -37,7 +46,7 @@ function locateCli(config: Config): string {
   }
   throw new ProtocolError(
     "spawn_failed",
-    `pi not found: set pi.cli in the config or OQTO_PI_CLI, or install ${PI_PACKAGE} under /usr/local/lib/oqto/pi`,
+    `pi not found: set pi.cli in the config or OQTO_PI_CLI, or install ${PI_PACKAGE} under ${prefixPiDir()} (install.sh does)`,
   );
 }
 
