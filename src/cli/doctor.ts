@@ -1,19 +1,25 @@
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { defaultConfigFile, defaultDataDir, expandHome, systemSandboxFile } from "../config/paths.ts";
-import { cliContext, type FlagSpec } from "./context.ts";
-import { type DoctorCheck, runDoctorChecks } from "./doctor-checks.ts";
+import { loadConfig } from "../config/load.ts";
+import { defaultConfigFile, defaultDataDir, expandHome } from "../config/paths.ts";
+import type { DoctorCheck } from "../doctor/check.ts";
+import { runDoctorChecks } from "../doctor/run.ts";
+import { selfCommand } from "./self-command.ts";
 
-export const DOCTOR_USAGE = `usage: oqto doctor [--config FILE] [--data-dir DIR] [--json]
+export const DOCTOR_USAGE = `usage: oqto doctor [--config FILE] [--data-dir DIR] [--json] [--etc-dir DIR] [--proc-sys DIR]
 
-Checks whether this host can run Oqto's agents, and why not: the config, the global sandbox
-file, bubblewrap, user namespaces (by starting a real sandbox), pi, and the data directory.
-Each check prints ok, warn or fail, with a fix for warn and fail. Writes nothing.
---json prints a JSON array of {check, status, detail, fix?} instead.
+Checks whether this host can run Oqto, and why not: the config and the global sandbox file,
+bubblewrap and user namespaces (by starting a real sandbox), pi and Bun, the server port, an
+external hstry or eavs, the service user, the data dir, /etc/oqto and the multi-user runtime dir,
+disk space, systemd, the clock and the last backup. Each check prints ok, warn or fail, with a fix
+for warn and fail. Writes nothing.
+The config is --config, else $XDG_CONFIG_HOME/oqto/config.toml, else /etc/oqto/config.toml.
+--json          print a JSON array of {check, status, detail, fix?} instead
+--etc-dir DIR   read DIR instead of /etc/oqto (a staged tree, tests)
+--proc-sys DIR  read the kernel switches from DIR instead of /proc/sys (tests)
 Exit code 0 when no check failed, 1 otherwise.`;
-
-const DOCTOR_FLAGS: FlagSpec = { json: { type: "boolean" } };
 
 /**
  * The flags are read before the config so that a broken config is reported as a failed check
@@ -25,6 +31,8 @@ function doctorFlags(argv: string[]) {
     options: {
       config: { type: "string" },
       "data-dir": { type: "string" },
+      "etc-dir": { type: "string" },
+      "proc-sys": { type: "string" },
       help: { type: "boolean", short: "h" },
       json: { type: "boolean" },
     },
@@ -32,6 +40,15 @@ function doctorFlags(argv: string[]) {
     allowPositionals: false,
   });
   return values;
+}
+
+/** The user's own config, else the installed service's, so that root on a service install needs no flag. */
+function chooseConfigFile(flag: string | undefined, etcDir: string): { file: string; explicit: boolean } {
+  if (flag) return { file: expandHome(flag), explicit: true };
+  const own = defaultConfigFile();
+  const installed = join(etcDir, "config.toml");
+  if (!existsSync(own) && existsSync(installed)) return { file: installed, explicit: true };
+  return { file: own, explicit: false };
 }
 
 function formatTable(checks: DoctorCheck[]): string {
@@ -52,14 +69,20 @@ export async function runDoctor(argv: string[]): Promise<number> {
     console.log(DOCTOR_USAGE);
     return 0;
   }
-  const dataDir = flags["data-dir"] ? expandHome(flags["data-dir"]) : defaultDataDir();
-  const checks = runDoctorChecks({
-    loadConfig: () => cliContext(argv, DOCTOR_FLAGS).config,
-    configFile: flags.config ? expandHome(flags.config) : defaultConfigFile(),
-    sandboxFile: systemSandboxFile(dataDir),
-    dataDir,
+  const etcDir = flags["etc-dir"] ? expandHome(flags["etc-dir"]) : "/etc/oqto";
+  const config = chooseConfigFile(flags.config, etcDir);
+  const checks = await runDoctorChecks({
+    loadConfig: () => loadConfig(config.file, config.explicit),
+    configFile: config.file,
+    ...(flags["data-dir"] ? { dataDirFlag: expandHome(flags["data-dir"]) } : {}),
+    defaultDataDir: defaultDataDir(),
+    etcDir,
+    procSysDir: flags["proc-sys"] ? expandHome(flags["proc-sys"]) : "/proc/sys",
+    path: process.env.PATH ?? "",
     home: homedir(),
-    hiddenPaths: [dataDir, dirname(defaultConfigFile())],
+    configDir: dirname(defaultConfigFile()),
+    self: selfCommand(),
+    env: process.env,
   });
   console.log(flags.json ? JSON.stringify(checks, null, 2) : formatTable(checks));
   return checks.some((check) => check.status === "fail") ? 1 : 0;

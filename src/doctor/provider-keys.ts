@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { dataPaths } from "../config/paths.ts";
 import { KeyVault, VAULT_SECRET_ENV } from "../server/llm-gateway/key-vault.ts";
-import type { DoctorCheck } from "./doctor-checks.ts";
+import type { DoctorCheck } from "./check.ts";
 
 const CHECK = "llm-keys";
 

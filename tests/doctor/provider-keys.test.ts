@@ -1,8 +1,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkProviderKeys } from "../../src/cli/doctor-provider-keys.ts";
 import { dataPaths } from "../../src/config/paths.ts";
+import { checkProviderKeys } from "../../src/doctor/provider-keys.ts";
 import { ProviderBody } from "../../src/protocol/llm.ts";
 import { KeyVault } from "../../src/server/llm-gateway/key-vault.ts";
 import { ProviderCatalog } from "../../src/server/llm-gateway/provider-catalog.ts";
