@@ -1,6 +1,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import { ConfigError } from "../config/load.ts";
 import { expandHome } from "../config/paths.ts";
+import { PINNED_PI_VERSION } from "../shared/pinned-pi.ts";
 import { cliContext } from "./context.ts";
 import { systemdUnit } from "./systemd-unit.ts";
 
@@ -11,9 +12,6 @@ the versions (this binary's, the pinned pi's), the listen address, the mode, and
 [multi_user]. The installer reads the config through this command so that the systemd unit and
 the directories it makes follow the file, which is validated on the way (unknown keys are errors).
 With --systemd-unit it prints the multi-user unit instead, for this binary and that config.`;
-
-/** The pi version this build is tested with: the installer installs exactly this one. */
-export const PINNED_PI_VERSION: string = pkg.dependencies["@mariozechner/pi-coding-agent"];
 
 export async function runInstallInfo(argv: string[]): Promise<number> {
   const ctx = cliContext(argv, { "systemd-unit": { type: "boolean" } });

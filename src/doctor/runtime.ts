@@ -1,11 +1,9 @@
-import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config/schema.ts";
 import { type ResolvedPi, resolvePi } from "../runner/pi-install.ts";
+import { PINNED_PI_VERSION } from "../shared/pinned-pi.ts";
 import { type DoctorCheck, errorMessage, fail, notChecked, ok, warn } from "./check.ts";
 import type { DoctorHost } from "./host.ts";
 
-/** The pi this oqto was built against: package.json's pin, embedded in the binary at build time. */
-export const PINNED_PI: string = pkg.dependencies["@mariozechner/pi-coding-agent"];
 const REINSTALL_PI = "run install.sh again (it installs the pinned pi beside the oqto binary)";
 const VERSION_TIMEOUT_MS = 5_000;
 
@@ -29,12 +27,12 @@ export function checkPi(config: Config | undefined): { result: DoctorCheck; pi?:
   }
   const where = `${pi.cli}, run by ${pi.runtime}`;
   // Only an exact pin can be compared; a range in package.json says nothing about one version.
-  if (/^\d+\.\d+\.\d+$/.test(PINNED_PI) && pi.version !== PINNED_PI) {
+  if (/^\d+\.\d+\.\d+$/.test(PINNED_PI_VERSION) && pi.version !== PINNED_PI_VERSION) {
     return {
       result: warn(
         "pi",
-        `pi ${pi.version} (${where}), but this oqto was built for pi ${PINNED_PI}: its RPC front end may not fit`,
-        config.pi.cli ? `point pi.cli at pi ${PINNED_PI}, or ${REINSTALL_PI}` : REINSTALL_PI,
+        `pi ${pi.version} (${where}), but this oqto was built for pi ${PINNED_PI_VERSION}: its RPC front end may not fit`,
+        config.pi.cli ? `point pi.cli at pi ${PINNED_PI_VERSION}, or ${REINSTALL_PI}` : REINSTALL_PI,
       ),
       pi,
     };
