@@ -55,7 +55,7 @@ async function addUser(store: Store, name: string, admin: boolean, io: UserComma
     io.err(`oqto user add: invalid password: ${password.error.issues[0]?.message}`);
     return 1;
   }
-  const weakness = passwordWeakness(password.data, [username.data]);
+  const weakness = await passwordWeakness(password.data, [username.data]);
   if (weakness) {
     io.err(`oqto user add: ${weakness}`);
     return 1;

@@ -94,6 +94,23 @@ test("the embedded UI keeps the Usage page's chart library (uPlot) in a chunk of
   expect(chunks.filter(Boolean)).toEqual([true]);
 });
 
+test("the binary checks password strength in its worker, in the CLI and in serve", async () => {
+  // The worker is an entry point of its own in the binary (src/shared/worker-url.ts): a wrong path fails here.
+  const weak = await stack.cli(["user", "add", "weakling", "--password-stdin"], "password1\n");
+  expect(weak.code).toBe(1);
+  expect(weak.stderr).toContain("too easy to guess");
+  const post = (password: string) =>
+    fetch(`${stack.baseUrl}/api/admin/users`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.admin.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ username: "strongling", password }),
+    });
+  const refused = await post("password1");
+  expect(refused.status).toBe(400);
+  expect(JSON.stringify(await refused.json())).toContain("weak_password");
+  expect((await post("a lantern under seven quiet bridges")).status).toBe(201);
+});
+
 test("a chat turn runs through the binary's serve, runner and pi", async () => {
   const ws = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",

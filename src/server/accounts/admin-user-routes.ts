@@ -32,7 +32,7 @@ export function registerAdminUserRoutes(app: Hono<AppEnv>, deps: AccountDeps): v
 
   app.post("/api/admin/users", async (c) => {
     const body = await parseJsonBody(c.req.raw, AdminCreateUserRequest);
-    requireStrongPassword(body.password, [body.username, body.email, body.display_name]);
+    await requireStrongPassword(body.password, [body.username, body.email, body.display_name]);
     const created = store.users.create({
       username: body.username,
       passwordHash: await hashPassword(body.password),

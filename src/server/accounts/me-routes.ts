@@ -32,7 +32,7 @@ export function registerMeRoutes(app: Hono<AppEnv>, deps: AccountDeps): void {
     if (!user || !(await checkPassword(body.current_password, user.password_hash))) {
       throw new ApiError("FORBIDDEN", "the current password is wrong");
     }
-    requireStrongPassword(body.new_password, [user.username, user.email ?? undefined], "new_password");
+    await requireStrongPassword(body.new_password, [user.username, user.email ?? undefined], "new_password");
     store.users.setPassword(user.id, await hashPassword(body.new_password));
     deps.closeSocketsOf(user.id);
     audit(store, c, "account.password_change", { target: user.username });

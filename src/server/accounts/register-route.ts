@@ -33,7 +33,7 @@ export function registerRegistrationRoute(app: Hono<AppEnv>, deps: AccountDeps):
         "Retry-After": String(wait),
       });
     const body = await parseJsonBody(c.req.raw, RegisterRequest);
-    requireStrongPassword(body.password, [body.username, body.display_name]);
+    await requireStrongPassword(body.password, [body.username, body.display_name]);
     const passwordHash = await hashPassword(body.password);
     const invite = store.invites.consume(sha256Hex(normalizeInviteCode(body.invite_code)));
     if (!invite) {

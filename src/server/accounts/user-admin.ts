@@ -26,7 +26,7 @@ export function changeAccess(
 }
 
 export async function resetPassword(store: Store, user: UserRecord, password: string): Promise<void> {
-  requireStrongPassword(password, [user.username, user.email ?? undefined]);
+  await requireStrongPassword(password, [user.username, user.email ?? undefined]);
   store.users.setPassword(user.id, await hashPassword(password));
 }
 

@@ -59,7 +59,7 @@ export function registerAuthRoutes(app: Hono<AppEnv>, deps: AccountDeps): void {
     const body = await parseJsonBody(c.req.raw, SetupRequest);
     admitUsername(c, body.username, ip);
     if (store.users.adminExists()) throw new ApiError("CONFLICT", "setup is already complete");
-    requireStrongPassword(body.password, [body.username, body.email, body.display_name]);
+    await requireStrongPassword(body.password, [body.username, body.email, body.display_name]);
     const passwordHash = await hashPassword(body.password);
     // Token check, user creation and token cleanup commit together: a failure leaves the token usable.
     const admin = store.db
