@@ -31,6 +31,14 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: "check whether this host can run agents, and why not",
     run: async (argv) => (await import("./doctor.ts")).runDoctor(argv),
   },
+  backup: {
+    summary: "write a consistent backup of the databases, config and secrets to one file",
+    run: async (argv) => (await import("./backup.ts")).runBackup(argv),
+  },
+  restore: {
+    summary: "restore a backup made by oqto backup (verified first; --force to move data aside)",
+    run: async (argv) => (await import("./backup.ts")).runRestore(argv),
+  },
   "install-info": {
     summary: "what install.sh reads: versions, the config's paths, the systemd unit (--systemd-unit)",
     run: async (argv) => (await import("./install-info.ts")).runInstallInfo(argv),

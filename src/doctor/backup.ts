@@ -1,16 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
+import { LAST_BACKUP_FILE, LastBackupSchema } from "../backup/last-backup.ts";
 import { type DoctorCheck, ok, warn } from "./check.ts";
 import type { DoctorHost } from "./host.ts";
 
-/** What `oqto backup` writes to `<data dir>/last-backup.json` after each backup. */
-export const LastBackupSchema = z.strictObject({
-  at: z.iso.datetime({ offset: true }),
-  file: z.string().min(1),
-  bytes: z.number().int().nonnegative(),
-});
-export const LAST_BACKUP_FILE = "last-backup.json";
 const STALE_DAYS = 7;
 const DAY_MS = 86_400_000;
 
