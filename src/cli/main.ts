@@ -39,6 +39,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: "restore a backup made by oqto backup (verified first; --force to move data aside)",
     run: async (argv) => (await import("./backup.ts")).runRestore(argv),
   },
+  status: {
+    summary: "what runs: server, helper, runners, history services, pi processes, open sessions",
+    run: async (argv) => (await import("./status.ts")).runStatus(argv),
+  },
   "install-info": {
     summary: "what install.sh reads: versions, the config's paths, the systemd unit (--systemd-unit)",
     run: async (argv) => (await import("./install-info.ts")).runInstallInfo(argv),

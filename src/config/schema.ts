@@ -34,6 +34,11 @@ export const ConfigSchema = z.strictObject({
       command_timeout_s: z.number().positive().max(3600).default(45),
       /** One Linux user and runner per platform user (needs root; `oqto serve --multi-user`). */
       multi_user: z.boolean().default(false),
+      /**
+       * A file holding the bearer token Prometheus (and `oqto status`) scrape `GET /api/metrics` with,
+       * besides an admin's own credentials; read when serve starts. Unset: admins only.
+       */
+      metrics_token_file: z.string().min(1).optional(),
     })
     .prefault({}),
   /** Multi-user mode: where the privileged helper puts accounts, runners and their logs. */

@@ -12,6 +12,8 @@ import { type AppEnv, type Auth, requireAdmin } from "./auth/index.ts";
 import { ApiError, errorResponse } from "./http-errors.ts";
 import type { EavsBackend } from "./llm-gateway/eavs-backend.ts";
 import type { ProviderCatalog } from "./llm-gateway/provider-catalog.ts";
+import { registerMetricsRoute } from "./metrics/metrics-route.ts";
+import type { MetricFamily } from "./metrics/prometheus-text.ts";
 import type { AccountProvisioner } from "./privileged/helper-client.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerEavsRoutes } from "./routes/eavs.ts";
@@ -47,6 +49,8 @@ export interface AppDeps {
   extraRoutes?: (app: Hono<AppEnv>) => void;
   /** The built UI, served for every GET outside /api; without it such paths are 404. */
   ui?: UiAssets;
+  /** `GET /api/metrics`: the metrics token (undefined: admins only) and the scrape. */
+  metrics?: { token: string | undefined; collect: () => Promise<MetricFamily[]> };
 }
 
 /** The `oqto serve` HTTP app: REST API with JSON errors, auth on everything but the public routes. */
@@ -91,6 +95,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   };
   registerAuthRoutes(app, accounts);
   registerRegistrationRoute(app, accounts);
+  // Its own authorization (the metrics token or an admin): the middleware would refuse the token.
+  if (deps.metrics) registerMetricsRoute(app, { auth: deps.auth, ...deps.metrics });
 
   app.use("/api/*", deps.auth.middleware);
   // The whole admin namespace is admin-only, including routes added later.

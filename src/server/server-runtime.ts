@@ -1,4 +1,5 @@
 import type { HTMLBundle, Server } from "bun";
+import { expandHome } from "../config/paths.ts";
 import type { Config } from "../config/schema.ts";
 import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
 import { LLM_TOKEN_ENV } from "../protocol/index.ts";
@@ -11,6 +12,8 @@ import { HistoryGateway } from "./history-gateway.ts";
 import { errorResponse } from "./http-errors.ts";
 import { GATEWAY_PREFIX } from "./llm-gateway/gateway.ts";
 import { createLlmAccess } from "./llm-gateway/llm-access.ts";
+import { readMetricsToken } from "./metrics/metrics-token.ts";
+import { collectServerMetrics } from "./metrics/server-metrics.ts";
 import { AgentChannel } from "./mux/agent-channel.ts";
 import { FilesChannel } from "./mux/files-channel.ts";
 import { HistoryChannel } from "./mux/history-channel.ts";
@@ -67,6 +70,9 @@ export interface ServerRuntimeOptions {
  */
 export async function runServerRuntime(options: ServerRuntimeOptions): Promise<void> {
   const { config, dataDir, host, port, version, log } = options;
+  // Before anything starts: a configured but unreadable token file is a config error.
+  const tokenFile = config.server.metrics_token_file;
+  const metricsToken = tokenFile === undefined ? undefined : readMetricsToken(expandHome(tokenFile));
   const store = openStore(dataDir);
   const auth = createAuth({ config, store, dataDir });
   const ownership = ownershipFrom(store);
@@ -77,6 +83,8 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
   }
   /** Where pi reaches the gateway: this server's own listener, set once it listens. */
   let gatewayBase = "";
+  /** Runners that came back as another process (the metrics). */
+  let runnerRestarts = 0;
 
   let agent: AgentChannel | undefined;
   let admission: AdmissionControl | undefined;
@@ -127,6 +135,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
       },
       onConnected: (runner, userId, hello, restarted) => {
         log(`runner connected (${hello.user}, pid ${hello.pid}${restarted ? ", restarted" : ""})`);
+        if (restarted) runnerRestarts++;
         pushModels(runner);
         mux?.broadcastRunnerStatus("connected", userId);
         void agent?.resubscribeAll(restarted, userId);
@@ -201,6 +210,25 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     ui: await loadUiAssets(options.ui),
     onProvidersChanged: pushAllModels,
     closeSocketsOf: (userId) => mux?.closeUser(userId),
+    metrics: {
+      token: metricsToken,
+      collect: () =>
+        collectServerMetrics({
+          version,
+          connections: () => mux?.connectionCount ?? 0,
+          eventsRelayed: () => hub.eventsRelayed,
+          watchedSessions: () => hub.sessionIds().length,
+          admission: () => ({
+            limit,
+            generating: admission?.queue.generatingCount ?? 0,
+            queued: admission?.queue.queuedCount ?? 0,
+          }),
+          runners: () => fleet.connected(),
+          runnerRestarts: () => runnerRestarts,
+          usage: () => store.llmUsage.report({ group: "day", from: "0000-01-01", to: "9999-12-31" }).total,
+          gatewayResponses: () => llm.gateway.responsesByStatus,
+        }),
+    },
     ...(options.provisioner && {
       provisioner: options.provisioner,
       releaseRunner: (id) => fleet.release(id),

@@ -97,9 +97,22 @@ async function readCappedBody(
  * agent or terminal can read.
  */
 export class LlmGateway {
+  private readonly responses = new Map<number, number>();
+
   constructor(private readonly deps: LlmGatewayDeps) {}
 
+  /** The gateway's answers by HTTP status since start, refusals included (the metrics). */
+  get responsesByStatus(): ReadonlyMap<number, number> {
+    return this.responses;
+  }
+
   async handle(request: Request): Promise<Response> {
+    const response = await this.answer(request);
+    this.responses.set(response.status, (this.responses.get(response.status) ?? 0) + 1);
+    return response;
+  }
+
+  private async answer(request: Request): Promise<Response> {
     let admitted: Admitted;
     try {
       admitted = await this.admit(request);

@@ -29,8 +29,14 @@ export class SessionHub {
   private readonly unsubscribeTimers = new Map<string, Timer>();
   /** Sessions whose turn has started and not ended: a runner that dies leaves them to be told. */
   private readonly openTurns = new Set<string>();
+  /** Event lines relayed since start (the metrics): a plain increment, nothing more on the hot path. */
+  private relayedCount = 0;
 
   constructor(private readonly options: SessionHubOptions) {}
+
+  get eventsRelayed(): number {
+    return this.relayedCount;
+  }
 
   /** The last seq relayed for a session (0 if none): server-made responses carry it. */
   seqOf(sessionId: string): number {
@@ -110,6 +116,7 @@ export class SessionHub {
   relay(line: string): void {
     const head = peekEventLine(line);
     if (!head) return;
+    this.relayedCount++;
     this.lastSeq.set(head.sessionId, head.seq);
     if (head.event === "agent.working") {
       this.openTurns.add(head.sessionId);
