@@ -155,7 +155,7 @@ async function startService(dir: string): Promise<{ socketPath: string; stop(): 
   const entry = join(dir, "run-hstry.ts");
   writeFileSync(
     entry,
-    `import { runHstryCommand } from ${JSON.stringify(join(REPO, "src/history/service/command.ts"))};
+    `import { runHstryCommand } from ${JSON.stringify(join(REPO, "src/cli/hstry.ts"))};
 process.exitCode = await runHstryCommand(process.argv.slice(2));\n`,
   );
   const proc = Bun.spawn(

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BackupError, createBackup, defaultBackupName } from "../backup/create-backup.ts";
@@ -7,7 +6,7 @@ import { restoreBackup } from "../backup/restore-backup.ts";
 import { TarError } from "../backup/tar.ts";
 import { RestoreRefused } from "../backup/verify-backup.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
-import { defaultConfigFile, defaultDataDir, expandHome } from "../config/paths.ts";
+import { defaultDataDir, expandHome, maintenanceConfigFile } from "../config/paths.ts";
 import { VERSION } from "./version.ts";
 
 const COMMON = `[--config FILE] [--data-dir DIR] [--run-as USER]`;
@@ -46,17 +45,8 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** The user's own config, else the installed service's: root on a service install needs no flag (as oqto doctor). */
-function chooseConfig(flag: string | undefined): { file: string; explicit: boolean } {
-  if (flag) return { file: expandHome(flag), explicit: true };
-  const own = defaultConfigFile();
-  const installed = "/etc/oqto/config.toml";
-  if (!existsSync(own) && existsSync(installed)) return { file: installed, explicit: true };
-  return { file: own, explicit: false };
-}
-
 function layoutFrom(values: { config?: string; "data-dir"?: string; "run-as"?: string }): InstallLayout {
-  const { file, explicit } = chooseConfig(values.config);
+  const { file, explicit } = maintenanceConfigFile(values.config);
   const config = loadConfig(file, explicit);
   const dataDir = values["data-dir"]
     ? expandHome(values["data-dir"])

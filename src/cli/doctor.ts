@@ -1,12 +1,17 @@
-import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
-import { defaultConfigFile, defaultDataDir, expandHome } from "../config/paths.ts";
+import {
+  defaultConfigFile,
+  defaultDataDir,
+  expandHome,
+  INSTALLED_ETC_DIR,
+  maintenanceConfigFile,
+} from "../config/paths.ts";
 import type { DoctorCheck } from "../doctor/check.ts";
 import { runDoctorChecks } from "../doctor/run.ts";
-import { selfCommand } from "./self-command.ts";
+import { selfCommand } from "../shared/self-command.ts";
 
 export const DOCTOR_USAGE = `usage: oqto doctor [--config FILE] [--data-dir DIR] [--json] [--etc-dir DIR] [--proc-sys DIR]
 
@@ -42,15 +47,6 @@ function doctorFlags(argv: string[]) {
   return values;
 }
 
-/** The user's own config, else the installed service's, so that root on a service install needs no flag. */
-function chooseConfigFile(flag: string | undefined, etcDir: string): { file: string; explicit: boolean } {
-  if (flag) return { file: expandHome(flag), explicit: true };
-  const own = defaultConfigFile();
-  const installed = join(etcDir, "config.toml");
-  if (!existsSync(own) && existsSync(installed)) return { file: installed, explicit: true };
-  return { file: own, explicit: false };
-}
-
 function formatTable(checks: DoctorCheck[]): string {
   const width = Math.max(...checks.map((check) => check.check.length));
   const lines = checks.flatMap((check) => {
@@ -69,8 +65,8 @@ export async function runDoctor(argv: string[]): Promise<number> {
     console.log(DOCTOR_USAGE);
     return 0;
   }
-  const etcDir = flags["etc-dir"] ? expandHome(flags["etc-dir"]) : "/etc/oqto";
-  const config = chooseConfigFile(flags.config, etcDir);
+  const etcDir = flags["etc-dir"] ? expandHome(flags["etc-dir"]) : INSTALLED_ETC_DIR;
+  const config = maintenanceConfigFile(flags.config, etcDir);
   const checks = await runDoctorChecks({
     loadConfig: () => loadConfig(config.file, config.explicit),
     configFile: config.file,

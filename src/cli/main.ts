@@ -17,7 +17,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   },
   hstry: {
     summary: "run the embedded history service (started by the runner)",
-    run: async (argv) => (await import("../history/service/command.ts")).runHstryCommand(argv),
+    run: async (argv) => (await import("./hstry.ts")).runHstryCommand(argv),
   },
   user: {
     summary: "manage users: add | list | disable | enable | passwd | role | delete (oqto user --help)",
@@ -58,7 +58,7 @@ async function usage(): Promise<string> {
     import("./version.ts"),
     import("./serve.ts"),
     import("./runner.ts"),
-    import("../history/service/command.ts"),
+    import("./hstry.ts"),
   ]);
   const commands = Object.entries(COMMANDS)
     .map(([name, { summary }]) => `  ${name.padEnd(13)} ${summary}`)

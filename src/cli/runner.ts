@@ -27,9 +27,9 @@ import { loginAccount } from "../runner/terminal/login-account.ts";
 import { TerminalManager } from "../runner/terminal/terminal-manager.ts";
 import { owningWorkspace } from "../runner/workspace-dir.ts";
 import { WorkspaceService } from "../runner/workspaces.ts";
+import { selfCommand, selfCommandPaths } from "../shared/self-command.ts";
 import { isSocketAnswering } from "../shared/unix-socket.ts";
 import { cliContext } from "./context.ts";
-import { selfCommand, selfCommandPaths } from "./self-command.ts";
 import { VERSION } from "./version.ts";
 
 export const RUNNER_USAGE = `usage: oqto runner [--config FILE] [--data-dir DIR] [--workspace-root DIR] [--socket PATH] [--socket-mode 0600|0660]

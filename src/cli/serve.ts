@@ -11,8 +11,8 @@ import { assertServeDataOutOfReach, dropTo, runnerAccount, runnerEnv } from "../
 import { RunnerSupervisor } from "../server/runner/runner-supervisor.ts";
 import { SharedRunnerFleet } from "../server/runner/shared-runner-fleet.ts";
 import { runServerRuntime } from "../server/server-runtime.ts";
+import { selfCommand } from "../shared/self-command.ts";
 import { type CliContext, cliContext, portFlag } from "./context.ts";
-import { selfCommand } from "./self-command.ts";
 import { VERSION } from "./version.ts";
 
 export const SERVE_USAGE = `usage: oqto serve [--config FILE] [--data-dir DIR] [--host H] [--port N] [--workspace-root DIR] [--run-as USER]

@@ -1,5 +1,4 @@
-import { existsSync } from "node:fs";
-import { defaultConfigFile, expandHome } from "../config/paths.ts";
+import { defaultConfigFile, expandHome, maintenanceConfigFile } from "../config/paths.ts";
 import { formatStatus } from "../status/format-status.ts";
 import { readProcTable } from "../status/proc-table.ts";
 import { gatherStatus } from "../status/status-report.ts";
@@ -17,14 +16,11 @@ The config is --config, else $XDG_CONFIG_HOME/oqto/config.toml, else /etc/oqto/c
 --json   print the report as JSON
 Exit code 0 when the server answers, 3 when it is not running, 1 when it runs but does not answer.`;
 
-const INSTALLED_CONFIG = "/etc/oqto/config.toml";
-
-/** The user's own config, else the installed service's, so that root on a service install needs no flag. */
+/** cliContext reads --config; the maintenance default (own config, else /etc/oqto's) is passed as one. */
 function withConfigFlag(argv: string[]): string[] {
   if (argv.some((arg) => arg === "--config" || arg.startsWith("--config="))) return argv;
-  return !existsSync(defaultConfigFile()) && existsSync(INSTALLED_CONFIG)
-    ? [...argv, "--config", INSTALLED_CONFIG]
-    : argv;
+  const { file, explicit } = maintenanceConfigFile(undefined);
+  return explicit ? [...argv, "--config", file] : argv;
 }
 
 export async function runStatus(argv: string[]): Promise<number> {

@@ -43,3 +43,22 @@ export type DataPaths = ReturnType<typeof dataPaths>;
 export function systemSandboxFile(dataDir: string, etcFile = ETC_SANDBOX_FILE): string {
   return existsSync(etcFile) ? etcFile : dataPaths(dataDir).sandboxFile;
 }
+
+/** Where install.sh puts the service's config. */
+export const INSTALLED_ETC_DIR = "/etc/oqto";
+
+/**
+ * The config a maintenance command (doctor, status, backup) reads: `--config`, else the user's own,
+ * else the installed service's, so that root on a service install needs no flag. `explicit` is
+ * whether the file must exist (a default that is missing means the built-in defaults).
+ */
+export function maintenanceConfigFile(
+  flag: string | undefined,
+  etcDir = INSTALLED_ETC_DIR,
+): { file: string; explicit: boolean } {
+  if (flag) return { file: expandHome(flag), explicit: true };
+  const own = defaultConfigFile();
+  const installed = join(etcDir, "config.toml");
+  if (!existsSync(own) && existsSync(installed)) return { file: installed, explicit: true };
+  return { file: own, explicit: false };
+}

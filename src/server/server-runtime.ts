@@ -3,6 +3,7 @@ import { expandHome } from "../config/paths.ts";
 import type { Config } from "../config/schema.ts";
 import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
 import { LLM_TOKEN_ENV } from "../protocol/index.ts";
+import { sameMachineOrigin } from "../shared/same-machine-origin.ts";
 import { AdmissionControl } from "./admission/admission-control.ts";
 import { admissionLimit } from "./admission/admission-limit.ts";
 import { registerAdmissionRoutes } from "./admission/admission-routes.ts";
@@ -39,16 +40,6 @@ const MUX_PATH = "/api/ws/mux";
  * relative one, which hono would route by the wrong path): RFC 9112 §3.2 says 400.
  */
 const malformedHost = () => errorResponse("BAD_REQUEST", "malformed or missing Host header");
-
-/**
- * The origin pi reaches this server's gateway at, from the same machine: a wildcard listener is reached
- * on loopback, a specific address at that address.
- */
-export function gatewayOrigin(host: string, port: number): string {
-  if (host === "0.0.0.0" || host === "") return `http://127.0.0.1:${port}`;
-  if (host === "::") return `http://[::1]:${port}`;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-}
 
 export interface ServerRuntimeOptions {
   config: Config;
@@ -278,7 +269,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     websocket: mux.websocket(),
   });
 
-  gatewayBase = `${gatewayOrigin(host, server.port ?? port)}${GATEWAY_PREFIX.slice(0, -1)}`;
+  gatewayBase = `${sameMachineOrigin(host, server.port ?? port)}${GATEWAY_PREFIX.slice(0, -1)}`;
   fleet.start();
   mux.start();
 

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { gatewayOrigin } from "../server/server-runtime.ts";
+import { sameMachineOrigin } from "../shared/same-machine-origin.ts";
 
 export interface ListenAddress {
   /** As the kernel has it: `0.0.0.0`, `127.0.0.1`, `::`, `::1`, … */
@@ -65,4 +65,4 @@ export function listeningAddresses(pid: number, procDir = "/proc"): ListenAddres
 }
 
 /** The URL `oqto status` reaches a listener at: a wildcard address through loopback, as pi reaches the gateway. */
-export const urlOf = ({ host, port }: ListenAddress): string => gatewayOrigin(host, port);
+export const urlOf = ({ host, port }: ListenAddress): string => sameMachineOrigin(host, port);

@@ -4,13 +4,13 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { selfCommand } from "../../cli/self-command.ts";
 import { dataPaths, expandHome } from "../../config/paths.ts";
 import type { Config } from "../../config/schema.ts";
 import { createHistoryClient, type HistoryClient, type HistoryTarget } from "../../history/client.ts";
 import { createHistoryStore, type HistoryStore } from "../../history/history-store.ts";
 import { historyDbPath } from "../../history/service/paths.ts";
 import { ProtocolError } from "../../protocol/common.ts";
+import { selfCommand } from "../../shared/self-command.ts";
 import { HstryProcess } from "./hstry-process.ts";
 
 /** How long the runner waits at start for the embedded service to answer. */

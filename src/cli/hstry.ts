@@ -1,7 +1,7 @@
-import { cliContext } from "../../cli/context.ts";
-import { expandHome } from "../../config/paths.ts";
-import { defaultHstrySocketPath, historyDbPath } from "./paths.ts";
-import { startHstryService } from "./server.ts";
+import { expandHome } from "../config/paths.ts";
+import { defaultHstrySocketPath, historyDbPath } from "../history/service/paths.ts";
+import { startHstryService } from "../history/service/server.ts";
+import { cliContext } from "./context.ts";
 
 export const HSTRY_USAGE = `usage: oqto hstry [--config FILE] [--data-dir DIR] [--socket PATH] [--db PATH]
 
