@@ -63,3 +63,27 @@ export function connectAs(ids: Ids, socket: string): string {
   const run = asIds(ids, [process.execPath, "-e", script]);
   return run.stdout.toString().trim() || run.stderr.toString().trim();
 }
+
+/** A Linux user's uid, or null when there is no such user. */
+export function uidOfUser(name: string): number | null {
+  const result = Bun.spawnSync(["id", "-u", name], { stdout: "pipe", stderr: "ignore" });
+  return result.exitCode === 0 ? Number(result.stdout.toString().trim()) : null;
+}
+
+/** Ends a test user's processes, then removes the user, its group and home; a no-op when absent or root. */
+export async function removeLinuxUser(name: string): Promise<void> {
+  const uid = uidOfUser(name);
+  if (uid === null || uid === 0) return;
+  for (let round = 0; round < 40 && processesOf(uid).length > 0; round++) {
+    for (const pid of processesOf(uid)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone since the listing
+      }
+    }
+    await Bun.sleep(50);
+  }
+  Bun.spawnSync(["userdel", "--remove", name], { stdout: "ignore", stderr: "ignore" });
+  Bun.spawnSync(["groupdel", name], { stdout: "ignore", stderr: "ignore" });
+}

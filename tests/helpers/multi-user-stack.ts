@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { processesOf } from "../../src/privileged/linux-users.ts";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm.ts";
+import { removeLinuxUser, uidOfUser } from "./linux-processes.ts";
 import { runProcess } from "./run-process.ts";
 import { spawnServe } from "./stack.ts";
 
@@ -36,11 +37,6 @@ export interface MultiUserStack {
   /** Starts `oqto serve --multi-user` again on the same port and data. */
   startServe: () => Promise<void>;
   stop: () => Promise<void>;
-}
-
-function uidOf(name: string): number | null {
-  const result = Bun.spawnSync(["id", "-u", name], { stdout: "pipe", stderr: "ignore" });
-  return result.exitCode === 0 ? Number(result.stdout.toString().trim()) : null;
 }
 
 /** Every account whose home is under `homeBase`: the ones this stack's helper made. */
@@ -142,7 +138,7 @@ extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prom
   if (provider.status !== 201) throw new Error(`provider setup failed: ${provider.status}`);
 
   const killServe = async (signal: NodeJS.Signals) => {
-    const serverUid = uidOf(serviceUser);
+    const serverUid = uidOfUser(serviceUser);
     serve.kill(signal);
     await serve.exited;
     // The web server notices its helper is gone and stops: wait for that too.
@@ -180,22 +176,7 @@ extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prom
     stop: async () => {
       if (serve.exitCode === null) await killServe("SIGTERM");
       fakeLlm.stop();
-      for (const name of [...accountsUnder(homeBase), serviceUser]) {
-        const uid = uidOf(name);
-        if (uid === null || uid === 0) continue;
-        for (let round = 0; round < 20 && processesOf(uid).length > 0; round++) {
-          for (const pid of processesOf(uid)) {
-            try {
-              process.kill(pid, "SIGKILL");
-            } catch {
-              // gone since the listing
-            }
-          }
-          await Bun.sleep(50);
-        }
-        Bun.spawnSync(["userdel", "--remove", name], { stdout: "ignore", stderr: "ignore" });
-        Bun.spawnSync(["groupdel", name], { stdout: "ignore", stderr: "ignore" });
-      }
+      for (const name of [...accountsUnder(homeBase), serviceUser]) await removeLinuxUser(name);
       rmSync(root, { recursive: true, force: true });
       // Nothing of the stack's is left in the account databases.
       const left = accountsUnder(homeBase);

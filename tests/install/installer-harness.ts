@@ -5,7 +5,6 @@
  */
 import { chmodSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { processesOf } from "../../src/privileged/linux-users.ts";
 import { runProcess } from "../helpers/run-process.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
@@ -28,7 +27,7 @@ export function scratchRoot(name: string): string {
   return root;
 }
 
-/** A unique Linux user name of this test run (`oqtoinst_<hex>`), removed again by `removeUser`. */
+/** A unique Linux user name of this test run (`oqtoinst_<hex>`), removed again by `removeLinuxUser`. */
 export function uniqueUserName(): string {
   return `oqtoinst_${Buffer.from(crypto.getRandomValues(new Uint8Array(3))).toString("hex")}`;
 }
@@ -39,24 +38,6 @@ export function userExists(name: string): boolean {
 
 export function uidOf(name: string): number {
   return Number(Bun.spawnSync(["id", "-u", name]).stdout.toString().trim());
-}
-
-/** Ends the user's processes, then removes the user, its group and home; a no-op when absent. */
-export async function removeUser(name: string): Promise<void> {
-  if (!userExists(name)) return;
-  const uid = uidOf(name);
-  for (let round = 0; round < 40 && processesOf(uid).length > 0; round++) {
-    for (const pid of processesOf(uid)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone since the listing
-      }
-    }
-    await Bun.sleep(50);
-  }
-  Bun.spawnSync(["userdel", "--remove", name], { stdout: "ignore", stderr: "ignore" });
-  Bun.spawnSync(["groupdel", name], { stdout: "ignore", stderr: "ignore" });
 }
 
 export interface InstallerRun {

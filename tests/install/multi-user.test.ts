@@ -10,12 +10,11 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { processesOf } from "../../src/privileged/linux-users.ts";
-import { procStatus } from "../helpers/linux-processes.ts";
+import { procStatus, removeLinuxUser } from "../helpers/linux-processes.ts";
 import { runProcess } from "../helpers/run-process.ts";
 import { spawnServe } from "../helpers/stack.ts";
 import {
   prebuiltBinary,
-  removeUser,
   runInstaller,
   scratchRoot,
   uidOf,
@@ -60,7 +59,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   serve?.kill("SIGKILL");
-  await removeUser(serviceUser);
+  await removeLinuxUser(serviceUser);
   rmSync(dirs.runtime, { recursive: true, force: true });
   rmSync(root, { recursive: true, force: true });
 });

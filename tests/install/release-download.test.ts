@@ -5,13 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import {
-  prebuiltBinary,
-  removeUser,
-  runInstaller,
-  scratchRoot,
-  uniqueUserName,
-} from "./installer-harness.ts";
+import { removeLinuxUser } from "../helpers/linux-processes.ts";
+import { prebuiltBinary, runInstaller, scratchRoot, uniqueUserName } from "./installer-harness.ts";
 
 const root = scratchRoot("release");
 const runAs = uniqueUserName();
@@ -40,7 +35,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   server?.stop(true);
-  await removeUser(runAs);
+  await removeLinuxUser(runAs);
   rmSync(root, { recursive: true, force: true });
 });
 

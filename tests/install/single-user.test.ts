@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { removeLinuxUser } from "../helpers/linux-processes.ts";
 import { runProcess } from "../helpers/run-process.ts";
 import { spawnServe } from "../helpers/stack.ts";
 import {
   INSTALL_SH,
   prebuiltBinary,
-  removeUser,
   runInstaller,
   scratchRoot,
   uniqueUserName,
@@ -55,7 +55,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   serve?.kill("SIGKILL");
-  await removeUser(runAs);
+  await removeLinuxUser(runAs);
   rmSync(root, { recursive: true, force: true });
 });
 
