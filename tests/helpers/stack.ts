@@ -8,6 +8,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { processesOf } from "../../src/privileged/linux-users.ts";
 import { type FakeLlm, startFakeLlm } from "../fixtures/fake-llm.ts";
 import { runProcess } from "./run-process.ts";
 
@@ -124,15 +125,27 @@ export function createTestUser(home: string, prefix = "oqtoe2e"): TestUser {
   );
   if (!added.success) throw new Error(`useradd ${name}: ${added.stderr.toString().trim()}`);
   const id = (flag: string) => Number(Bun.spawnSync(["id", flag, name]).stdout.toString().trim());
+  const uid = id("-u");
   let removed = false;
   return {
     name,
-    uid: id("-u"),
+    uid,
     gid: id("-g"),
     remove: () => {
       if (removed) return;
       removed = true;
-      Bun.spawnSync(["userdel", name], { stdout: "ignore", stderr: "ignore" });
+      // userdel refuses while the user has processes (a runner or pi a failed test left): end them first.
+      for (let attempt = 0; attempt < 40; attempt++) {
+        for (const pid of processesOf(uid)) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // gone since the listing
+          }
+        }
+        if (Bun.spawnSync(["userdel", name], { stdout: "ignore", stderr: "ignore" }).exitCode !== 8) return;
+        Bun.sleepSync(50);
+      }
     },
   };
 }
