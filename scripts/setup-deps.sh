@@ -13,6 +13,7 @@ command -v git >/dev/null || missing+=(git)
 # The tests' own tools: the sandbox attacks try `ip link add`; the zip tests read archives back.
 command -v ip >/dev/null || missing+=(iproute2)
 command -v unzip >/dev/null || missing+=(unzip)
+command -v curl >/dev/null || missing+=(curl) # the REST tests follow an event stream with curl -N
 # tests/install/ checks install.sh with it.
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 if ((${#missing[@]} > 0)); then

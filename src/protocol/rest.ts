@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ThinkingLevel } from "./common.ts";
 import { WorkspaceName } from "./runner.ts";
 
 /** REST error body (PROTOCOL.md §4.1). */
@@ -213,3 +214,68 @@ export const AdminAdmission = z.object({
   queue: z.array(AdmissionSession.extend({ position: z.number().int().positive(), queued_at: z.number() })),
 });
 export type AdminAdmission = z.infer<typeof AdminAdmission>;
+
+// Sessions driven over REST (issue 16): create, send messages, abort, answer input requests, follow events.
+
+const NonBlankMessage = z.string().refine((s) => s.trim().length > 0, "must not be blank");
+
+/** `POST /api/sessions`: a new session in one of the caller's workspaces. */
+export const CreateSessionRequest = z.strictObject({
+  workspace: WorkspaceName,
+  /** `provider/model_id`, or a model id of the default provider. */
+  model: z.string().trim().min(1).max(256).optional(),
+  thinking: ThinkingLevel.optional(),
+});
+/** The created session (201): `seq` is where its stream stands, for `GET …/events?after=`. */
+export const CreatedSession = z.object({
+  session_id: z.string(),
+  workspace: z.string(),
+  workspace_path: z.string(),
+  pi_session_id: z.string().optional(),
+  seq: z.number().int().nonnegative(),
+  epoch: z.string(),
+});
+export type CreatedSession = z.infer<typeof CreatedSession>;
+
+/** How a message reaches the agent: the canonical command it becomes (PROTOCOL.md §1.2). */
+export const MessageMode = z.enum(["prompt", "steer", "follow_up"]);
+/** `POST /api/sessions/{id}/prompt`. */
+export const SendMessageRequest = z.strictObject({
+  message: NonBlankMessage,
+  mode: MessageMode.default("prompt"),
+  /** Idempotency: a repeated client_id is accepted once (the runner's dedupe). */
+  client_id: z.string().min(1).max(128).optional(),
+});
+/** `POST /api/sessions/{id}/input`: the answer to an `agent.input_needed` request. */
+export const InputAnswerRequest = z.strictObject({
+  request_id: z.string().min(1).max(256),
+  value: z
+    .string()
+    .max(1024 * 1024)
+    .optional(),
+  confirmed: z.boolean().optional(),
+  cancelled: z.boolean().optional(),
+});
+/** 202: the command was accepted; `command_id` is the id of the canonical command sent. */
+export const CommandAccepted = z.object({
+  command_id: z.string(),
+  /** The turn waits in the admission queue (PROTOCOL.md §2.2.1); `queue` events on the stream follow it. */
+  queued: z.object({ position: z.number().int().positive(), queued_at: z.number() }).optional(),
+});
+export type CommandAccepted = z.infer<typeof CommandAccepted>;
+/** 202 of `POST /api/sessions/{id}/abort`: answered once the aborted turn has ended. */
+export const AbortAccepted = z.object({
+  command_id: z.string(),
+  was_running: z.boolean(),
+  /** The turn was still waiting for admission and left the queue. */
+  dequeued: z.boolean().optional(),
+});
+export type AbortAccepted = z.infer<typeof AbortAccepted>;
+
+/** A resume point of the event stream: the `seq` of the last event the client has. */
+export const EventResumeId = z
+  .string()
+  .regex(/^\d{1,15}$/, "must be the seq (a non-negative integer) of the last event received")
+  .transform(Number);
+/** `GET /api/sessions/{id}/events` query; the `Last-Event-ID` header, when present, wins over `after`. */
+export const SessionEventsQuery = z.strictObject({ after: EventResumeId.optional() });

@@ -25,11 +25,13 @@ import { TerminalChannel } from "./mux/terminal-channel.ts";
 import type { AccountProvisioner } from "./privileged/helper-client.ts";
 import { registerAdminSessionRoutes } from "./routes/admin-sessions.ts";
 import { registerFileRoutes } from "./routes/files.ts";
+import { registerSessionControlRoutes } from "./routes/session-control.ts";
 import { registerSessionRoutes } from "./routes/sessions.ts";
 import { registerWorkspaceRoutes } from "./routes/workspaces.ts";
 import type { RunnerClient } from "./runner/runner-client.ts";
 import type { RunnerFleet, RunnerFleetEvents } from "./runner/runner-fleet.ts";
 import { ownershipFrom } from "./session-ownership.ts";
+import { EventStreams, registerSessionEventsRoute } from "./sse/session-events-route.ts";
 import { openStore } from "./store/index.ts";
 import { loadUiAssets } from "./ui/ui-assets.ts";
 
@@ -190,6 +192,14 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     serverVersion: version,
     log,
   });
+  // Sessions driven over REST and their event stream: the agent channel's commands and subscriptions.
+  const sessionDrive = {
+    agent,
+    hub,
+    workspaceRootFor,
+    stillValid: auth.stillValid,
+    streams: new EventStreams(),
+  };
 
   const app = createApp({
     config,
@@ -229,6 +239,8 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
       registerAdminSessionRoutes(api, fleet, store);
       if (admission) registerAdmissionRoutes(api, admission, store);
       registerSessionRoutes(api, history, workspaceRootFor);
+      registerSessionControlRoutes(api, sessionDrive);
+      registerSessionEventsRoute(api, sessionDrive);
       registerFileRoutes(api, {
         runnerFor,
         workspaceRootFor,
@@ -278,6 +290,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     const stop = async () => {
       log("shutting down");
       mux?.stop();
+      sessionDrive.streams.closeAll();
       hub.stop();
       await fleet.stop();
       server.stop(true);

@@ -1,4 +1,3 @@
-import type { ServerWebSocket } from "bun";
 import type { z } from "zod";
 import { describeZodError, type ErrorCode, type MuxChannel } from "../../protocol/index.ts";
 import type { CredentialRef } from "../auth/index.ts";
@@ -41,6 +40,17 @@ interface Subscription {
 }
 
 /**
+ * Where a connection's frames go: a browser WebSocket, or any other client stream that reports its
+ * backlog the same way (the REST event stream, src/server/sse/).
+ */
+export interface MuxTransport {
+  send(frame: string): unknown;
+  getBufferedAmount(): number;
+  close(code?: number, reason?: string): void;
+  readonly data: SocketData;
+}
+
+/**
  * One browser WebSocket: its user, its session subscriptions with their last delivered seq,
  * its bounded command queues, and slow-consumer handling.
  */
@@ -53,7 +63,7 @@ export class MuxConnection {
   closed = false;
 
   constructor(
-    readonly ws: ServerWebSocket<SocketData>,
+    readonly ws: MuxTransport,
     readonly user: MuxUser,
   ) {}
 
