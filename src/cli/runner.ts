@@ -6,6 +6,7 @@ import { dataPaths, defaultConfigFile, expandHome, systemSandboxFile } from "../
 import { FileService } from "../runner/files/file-service.ts";
 import { sweepPartials } from "../runner/files/partial-sweep.ts";
 import { StreamRegistry } from "../runner/files/stream-registry.ts";
+import { UploadStreams } from "../runner/files/upload-streams.ts";
 import { connectHistory } from "../runner/history/history-connection.ts";
 import { SessionHistory } from "../runner/history/session-history.ts";
 import { LlmTokens } from "../runner/llm/llm-tokens.ts";
@@ -191,7 +192,10 @@ export async function runRunner(argv: string[]): Promise<number> {
       }),
     onExit: (terminalId, status) => push({ type: "terminal_exit", terminal_id: terminalId, ...status }),
   });
-  const transfers = new StreamRegistry();
+  const transfers = new StreamRegistry((streamId, payload) =>
+    server ? server.sendData(streamId, payload) : Promise.resolve(false),
+  );
+  const uploads = new UploadStreams(files);
   const push = (frame: Record<string, unknown>) => server?.push(frame);
   // From passwd, not the environment: Bun's os.userInfo() reads $USER and may say "unknown".
   const user = loginAccount();
@@ -202,7 +206,7 @@ export async function runRunner(argv: string[]): Promise<number> {
     methods: {
       ...agentMethods(sessions),
       ...historyMethods(new SessionHistory({ store: history.store, sessions })),
-      ...filesMethods(files, transfers, push),
+      ...filesMethods(files, transfers, uploads, push),
       ...terminalMethods(terminals),
       ...workspaceMethods(new WorkspaceService(workspaceRoot, (path) => sandbox.get(path).profile)),
       ...sandboxMethods(sandbox, workspaceRoot),
@@ -216,13 +220,18 @@ export async function runRunner(argv: string[]): Promise<number> {
       await sessions.shutdown(graceS);
       await terminals.closeAll();
       transfers.closeAll();
+      uploads.closeAll();
       await files.close();
       await history.stop();
     },
     onServerGone: () => {
       sessions.unsubscribeAll();
       terminals.detachAll();
+      // Transfers belong to the connection that opened them: a new server starts its own.
+      transfers.closeAll();
+      uploads.closeAll();
     },
+    onData: (streamId, payload) => uploads.receive(streamId, payload),
     onServerConnected: () => llmTokens.announce(),
     hello: {
       runner_id: "local",

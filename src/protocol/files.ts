@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CorrelationId } from "./common.ts";
+import { MAX_DATA_FRAME_PAYLOAD_BYTES, StreamId } from "./data-frames.ts";
 
 /** Limits of the files channel that are part of the protocol (PROTOCOL.md §2.2). */
 export const MAX_TREE_DEPTH = 8;
@@ -49,8 +50,6 @@ export const FilesWriteParams = z
     (p) => p.upload_id !== undefined || (p.offset === undefined && p.final === undefined),
     "offset and final belong to chunked uploads and need upload_id",
   );
-/** Drops a chunked upload and its temp file at once (its client went away). */
-export const FilesUploadAbortParams = z.strictObject({ workspace_path: WorkspacePath, upload_id: UploadId });
 export const FilesDeleteParams = z.strictObject({
   workspace_path: WorkspacePath,
   path: RelativePath,
@@ -184,10 +183,6 @@ export const FilesMethods = {
   "files.stat": { params: FilesStatParams, result: StatResult },
   "files.read": { params: FilesReadParams, result: ReadResult },
   "files.write": { params: FilesWriteParams, result: WriteResult },
-  "files.upload_abort": {
-    params: FilesUploadAbortParams,
-    result: z.strictObject({ discarded: z.boolean() }),
-  },
   "files.delete": { params: FilesDeleteParams, result: PathResult },
   "files.create_directory": { params: FilesCreateDirectoryParams, result: PathResult },
   "files.rename": { params: FilesRenameParams, result: TransferResult },
@@ -240,14 +235,25 @@ export const FileChangedFrame = FileChangedPush.omit({ type: true, watch_id: tru
 });
 export type FileChangedFrame = z.infer<typeof FileChangedFrame>;
 
-/** Byte transfers pulled through the runner chunk by chunk (REST downloads and folder zips). */
-export const FilesOpenReadParams = z.strictObject({
-  workspace_path: WorkspacePath,
-  path: RelativePath,
-  start: z.number().int().nonnegative().optional(),
-  /** Inclusive, as in an HTTP Range. */
-  end: z.number().int().nonnegative().optional(),
-});
+/**
+ * Byte transfers (REST downloads, folder zips, uploads). The bytes travel as binary data frames
+ * (data-frames.ts), never inside JSON; each side asks for, or acknowledges, a bounded number of
+ * bytes at a time, so neither process buffers more than a few MiB of one transfer.
+ */
+export const FilesOpenReadParams = z
+  .strictObject({
+    workspace_path: WorkspacePath,
+    path: RelativePath,
+    start: z.number().int().nonnegative().optional(),
+    /** Inclusive, as in an HTTP Range. */
+    end: z.number().int().nonnegative().optional(),
+    /** The last `suffix_length` bytes (an HTTP suffix range); not with start or end. */
+    suffix_length: z.number().int().nonnegative().optional(),
+  })
+  .refine(
+    (p) => p.suffix_length === undefined || (p.start === undefined && p.end === undefined),
+    "suffix_length excludes start and end",
+  );
 export const FilesOpenReadResult = z.object({
   stream_id: z.string(),
   size: z.number(),
@@ -255,6 +261,8 @@ export const FilesOpenReadResult = z.object({
   length: z.number(),
   mime_type: z.string(),
   modified_at: z.number(),
+  /** Strong entity tag of this version of the file (inode, size, mtime), quoted as in HTTP. */
+  etag: z.string(),
 });
 export const FilesOpenZipParams = z.strictObject({ workspace_path: WorkspacePath, path: RelativePath });
 export const FilesOpenZipResult = z.object({
@@ -262,12 +270,34 @@ export const FilesOpenZipResult = z.object({
   file_name: z.string(),
   entries: z.number(),
 });
-export const FilesStreamParams = z.strictObject({ stream_id: z.string().min(1).max(128) });
-export const FilesStreamNextResult = z.object({ data: z.string(), eof: z.boolean() });
+export const FilesStreamParams = z.strictObject({ stream_id: StreamId });
+/** Up to `max_bytes` of a read transfer, sent as data frames before this request's response. */
+export const FilesStreamReadParams = z.strictObject({
+  stream_id: StreamId,
+  max_bytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(4 * MAX_DATA_FRAME_PAYLOAD_BYTES),
+});
+export const FilesStreamReadResult = z.object({ bytes: z.number(), eof: z.boolean() });
+export const FilesOpenWriteParams = z.strictObject({
+  workspace_path: WorkspacePath,
+  path: RelativePath,
+  create_parents: z.boolean().default(false),
+  overwrite: z.boolean().default(true),
+});
+export const FilesOpenWriteResult = z.object({ stream_id: z.string() });
+/** Answered once every data frame sent before it is on disk: the upload's flow control. */
+export const FilesStreamSyncResult = z.object({ written: z.number() });
+export const FilesFinishWriteResult = z.object({ path: z.string(), size: z.number(), created: z.boolean() });
 
 export const FilesTransferMethods = {
   "files.open_read": { params: FilesOpenReadParams, result: FilesOpenReadResult },
   "files.open_zip": { params: FilesOpenZipParams, result: FilesOpenZipResult },
-  "files.stream_next": { params: FilesStreamParams, result: FilesStreamNextResult },
+  "files.stream_read": { params: FilesStreamReadParams, result: FilesStreamReadResult },
+  "files.open_write": { params: FilesOpenWriteParams, result: FilesOpenWriteResult },
+  "files.stream_sync": { params: FilesStreamParams, result: FilesStreamSyncResult },
+  "files.finish_write": { params: FilesStreamParams, result: FilesFinishWriteResult },
   "files.stream_close": { params: FilesStreamParams, result: z.strictObject({}) },
 } as const;

@@ -1,5 +1,6 @@
 export * from "./commands.ts";
 export * from "./common.ts";
+export * from "./data-frames.ts";
 export * from "./events.ts";
 export * from "./files.ts";
 export * from "./history.ts";

@@ -5,9 +5,12 @@ import type { z } from "zod";
 import {
   describeZodError,
   isCompatibleVersion,
+  MAX_DATA_FRAME_HEADER_BYTES,
+  MAX_DATA_FRAME_PAYLOAD_BYTES,
   MAX_RUNNER_LINE_BYTES,
   PROTOCOL_VERSION,
   ProtocolError,
+  parseDataFrameHeader,
   RUNNER_HEARTBEAT_MS,
   RUNNER_HELLO_TIMEOUT_MS,
   RUNNER_SILENCE_LIMIT_MS,
@@ -23,6 +26,8 @@ import type { MethodHandler, MethodTable } from "./methods/types.ts";
 
 /** Bytes the server may leave unread before the runner drops the connection. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** Data frames wait while this much is unread by the server (socket backpressure on transfers). */
+const DATA_SEND_AHEAD_BYTES = 4 * 1024 * 1024;
 
 export interface RunnerServerOptions {
   socketPath: string;
@@ -39,6 +44,8 @@ export interface RunnerServerOptions {
   onServerGone: () => void;
   /** A server connection has completed its hello: what it must know first is pushed here. */
   onServerConnected?: () => void;
+  /** A piece of a data frame of an upload the server streams (data-frames.ts). */
+  onData: (streamId: string, piece: Uint8Array) => void;
   log: (message: string) => void;
 }
 
@@ -104,6 +111,14 @@ export class RunnerServer {
     if (this.active?.helloDone) this.active.conn.sendJson(frame);
   }
 
+  /** Sends one data frame of a transfer once the socket has room; false without a server connection. */
+  async sendData(streamId: string, payload: Uint8Array): Promise<boolean> {
+    const conn = this.active?.helloDone ? this.active.conn : undefined;
+    if (!conn) return false;
+    await conn.whenWritable(DATA_SEND_AHEAD_BYTES);
+    return conn.sendBinary(JSON.stringify({ stream_id: streamId }), payload);
+  }
+
   private onOpen(socket: Socket<ConnectionState>): void {
     const state = {} as ConnectionState;
     state.helloDone = false;
@@ -112,6 +127,11 @@ export class RunnerServer {
       maxQueuedBytes: MAX_QUEUED_BYTES,
       onLine: (line) => this.onLine(state, line),
       onClose: (reason) => this.onClose(state, reason),
+      binary: {
+        onPayload: (header, piece) => this.onDataFrame(state, header, piece),
+        maxHeaderBytes: MAX_DATA_FRAME_HEADER_BYTES,
+        maxPayloadBytes: MAX_DATA_FRAME_PAYLOAD_BYTES,
+      },
     });
     state.helloTimer = setTimeout(() => {
       if (!state.helloDone) this.fail(state, "invalid_request", "no hello within 5 s");
@@ -147,6 +167,15 @@ export class RunnerServer {
     }
     if (frame.data.type === "request")
       void this.onRequest(state, frame.data.id, frame.data.method, frame.data.params);
+  }
+
+  private onDataFrame(state: ConnectionState, header: string, piece: Uint8Array): void {
+    const parsed = parseDataFrameHeader(header);
+    if (!state.helloDone || !parsed) {
+      this.fail(state, "invalid_request", "invalid data frame header");
+      return;
+    }
+    this.options.onData(parsed.stream_id, piece);
   }
 
   private onHello(state: ConnectionState, raw: unknown): void {

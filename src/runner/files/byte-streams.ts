@@ -1,6 +1,6 @@
 import { closeFd, readFd } from "./fd-io.ts";
 
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 512 * 1024;
 
 /**
  * A pull-based stream of `length` bytes of an open file from `start`, one fresh buffer per chunk
@@ -33,7 +33,7 @@ export function fileStream(
             controller.close();
             return;
           }
-          const chunk = new Uint8Array(Math.min(CHUNK_BYTES, remaining));
+          const chunk = Buffer.allocUnsafeSlow(Math.min(CHUNK_BYTES, remaining));
           const read = readFd(fd, chunk, 0, chunk.length, position);
           reading = read;
           const bytesRead = await read;

@@ -55,16 +55,6 @@ export class ChunkedUploads {
     return this.serialize(key, () => this.writeChunk(key, chunk));
   }
 
-  /** Drops one upload and its temp file now (its client went away); false when there was none. */
-  abort(workspacePath: string, uploadId: string): Promise<boolean> {
-    const key = `${resolve(workspacePath)}\n${uploadId}`;
-    return this.serialize(key, async () => {
-      const known = this.uploads.has(key);
-      await this.discard(key);
-      return known;
-    });
-  }
-
   /** Drops every upload and its temp file (runner shutdown). */
   async discardAll(): Promise<void> {
     await Promise.all([...this.uploads.keys()].map((key) => this.serialize(key, () => this.discard(key))));

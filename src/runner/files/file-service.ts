@@ -197,11 +197,6 @@ export class FileService {
     });
   }
 
-  /** Drops a chunked upload and its temp file at once; false when there was none. */
-  abortUpload(workspacePath: string, uploadId: string): Promise<boolean> {
-    return this.uploads.abort(workspacePath, uploadId);
-  }
-
   async delete(params: FilesDeleteParams): Promise<PathResult> {
     const parts = splitClientPath(params.path);
     return this.inWorkspace(params.workspace_path, parts, async (ws) => {

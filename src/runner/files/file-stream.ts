@@ -5,11 +5,8 @@ import { closeFd } from "./fd-io.ts";
 import { toProtocolError } from "./fs-errors.ts";
 import { joinRel, type OpenDir } from "./path-guard.ts";
 
-/** A byte range as in HTTP: `end` inclusive, open-ended when omitted. */
-export interface ByteRange {
-  start: number;
-  end?: number;
-}
+/** A byte range as in HTTP: `end` inclusive, open-ended when omitted; or the last `suffix` bytes. */
+export type ByteRange = { start: number; end?: number } | { suffix: number };
 
 export interface FileReadStream {
   stream: ReadableStream<Uint8Array>;
@@ -20,6 +17,16 @@ export interface FileReadStream {
   length: number;
   mimeType: string;
   modifiedAt: number;
+  /** Strong HTTP entity tag of this version of the file. */
+  etag: string;
+}
+
+/**
+ * inode, size and mtime (µs): a replaced file (atomic writes rename a new inode in) or one changed
+ * in place gets another tag, so a resumed download never stitches two versions together.
+ */
+export function entityTag(stat: { ino: number; size: number; mtimeMs: number }): string {
+  return `"${stat.ino.toString(16)}-${stat.size.toString(16)}-${Math.round(stat.mtimeMs * 1000).toString(16)}"`;
 }
 
 /** Guesses a content type from the file name (Bun's extension table). */
@@ -42,16 +49,18 @@ export async function openReadStream(
   let start = 0;
   let length = size;
   if (range) {
-    const end = Math.min(range.end ?? size - 1, size - 1);
-    const valid = Number.isSafeInteger(range.start) && range.start >= 0 && range.start <= end;
-    if (!valid || (range.end !== undefined && !Number.isSafeInteger(range.end))) {
+    const first = "suffix" in range ? Math.max(0, size - range.suffix) : range.start;
+    const last = "suffix" in range ? undefined : range.end;
+    const end = Math.min(last ?? size - 1, size - 1);
+    const valid = Number.isSafeInteger(first) && first >= 0 && first <= end;
+    if (!valid || (last !== undefined && !Number.isSafeInteger(last))) {
       await closeFd(fd);
       throw new ProtocolError("invalid_request", `range not satisfiable for '${rel}' (${size} bytes)`, {
         path: rel,
         size,
       });
     }
-    start = range.start;
+    start = first;
     length = end - start + 1;
   }
   return {
@@ -61,6 +70,7 @@ export async function openReadStream(
     length,
     mimeType: mimeTypeOf(name),
     modifiedAt: Math.round(stat.mtimeMs),
+    etag: entityTag(stat),
   };
 }
 

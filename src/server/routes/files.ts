@@ -2,9 +2,10 @@ import { join } from "node:path";
 import type { Context, Hono } from "hono";
 import {
   FilesOpenReadResult,
+  FilesOpenWriteResult,
   FilesOpenZipResult,
-  FilesStreamNextResult,
   ProtocolError,
+  StatResult,
   WorkspaceName,
 } from "../../protocol/index.ts";
 import type { AppEnv } from "../app.ts";
@@ -12,14 +13,19 @@ import { ApiError, bodyCutOff, errorResponse } from "../http-errors.ts";
 import type { MuxUser } from "../mux/mux-connection.ts";
 import type { RunnerClient } from "../runner/runner-client.ts";
 import { runnerErrorToApi } from "../runner/runner-errors.ts";
-import { contentDisposition, fileResponseHeaders, INERT_HEADERS } from "./file-response-headers.ts";
+import { readTransfer, writeTransfer } from "../runner/runner-transfers.ts";
+import { noneMatch, parseRange, type RangeRequest, rangeStillValid } from "./byte-range.ts";
+import { contentDisposition, downloadHeaders, INERT_HEADERS } from "./file-response-headers.ts";
 import { UploadSlots } from "./upload-slots.ts";
 
 const TRANSFER_TIMEOUT_MS = 30_000;
-/** Upload chunk size: one runner line per chunk (PROTOCOL.md §4.2). */
-const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 /** Uploads one user may have in flight: one user cannot use up the runner's for everyone. */
 export const UPLOADS_PER_USER = 8;
+/**
+ * Downloads up to this size are read whole before answering: Bun.serve drops the Content-Length
+ * of a streamed body (oven-sh/bun#10507), a sized one keeps it.
+ */
+const BUFFERED_DOWNLOAD_BYTES = 1024 * 1024;
 
 export interface FileRoutesOptions {
   runnerFor: (user: MuxUser) => RunnerClient;
@@ -27,12 +33,13 @@ export interface FileRoutesOptions {
   maxUploadBytes: number;
 }
 
-/** `bytes=a-b`, `bytes=a-` or `bytes=-n` (one range); anything else is ignored, as HTTP allows. */
-function parseRange(header: string | undefined): { start?: number; end?: number; suffix?: number } | null {
-  const match = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
-  if (!match || (match[1] === "" && match[2] === "")) return null;
-  if (match[1] === "") return { suffix: Number(match[2]) };
-  return { start: Number(match[1]), ...(match[2] === "" ? {} : { end: Number(match[2]) }) };
+type OpenRead = ReturnType<typeof FilesOpenReadResult.parse>;
+
+function rangeParams(range: RangeRequest): { start?: number; end?: number; suffix_length?: number } {
+  if (range.kind === "suffix") return { suffix_length: range.length };
+  if (range.kind === "from")
+    return { start: range.start, ...(range.end === undefined ? {} : { end: range.end }) };
+  return {};
 }
 
 /**
@@ -53,9 +60,9 @@ function decodeSegment(segment: string): string {
 }
 
 /**
- * Workspace file bytes over REST (PROTOCOL.md §4.2): downloads with Range support and folder
- * zips pulled from the runner chunk by chunk, uploads pushed to it chunk by chunk. Neither the
- * server nor the runner holds a whole file.
+ * Workspace file bytes over REST (PROTOCOL.md §4.2): downloads with ETag, conditional requests
+ * and single Range support, folder zips and uploads, all streamed through the runner as binary
+ * data frames (runner-transfers.ts). Neither the server nor the runner holds a whole file.
  */
 export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions): void {
   const uploadSlots = new UploadSlots(UPLOADS_PER_USER);
@@ -88,7 +95,7 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
           runner.request("files.open_zip", { workspace_path: workspacePath, path }, TRANSFER_TIMEOUT_MS),
         ),
       );
-      return new Response(pullStream(runner, zip.stream_id), {
+      return new Response(readTransfer(runner, zip.stream_id, TRANSFER_TIMEOUT_MS), {
         headers: {
           ...INERT_HEADERS,
           "content-type": "application/zip",
@@ -96,51 +103,64 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
         },
       });
     }
-    const range = parseRange(c.req.header("range"));
-    let params: { workspace_path: string; path: string; start?: number; end?: number } = {
-      workspace_path: workspacePath,
-      path,
-    };
-    if (range?.suffix !== undefined) {
-      const stat = (await call(
-        runner.request("files.stat", { workspace_path: workspacePath, path }, TRANSFER_TIMEOUT_MS),
-      )) as { stat: { size: number } };
-      params = { ...params, start: Math.max(0, stat.stat.size - range.suffix) };
-    } else if (range) {
-      params = { ...params, ...range };
-    }
-    let opened: ReturnType<typeof FilesOpenReadResult.parse>;
-    try {
-      opened = FilesOpenReadResult.parse(
-        await runner.request("files.open_read", params, TRANSFER_TIMEOUT_MS),
-      );
-    } catch (error) {
-      if (range && error instanceof ProtocolError && error.code === "invalid_request") {
-        const size = Number(error.details?.size ?? 0);
-        return errorResponse(
-          "RANGE_NOT_SATISFIABLE",
-          error.message,
-          { size },
-          {
-            "content-range": `bytes */${size}`,
-          },
+    let range = parseRange(c.req.header("range"));
+    const open = async (wanted: RangeRequest): Promise<OpenRead | Response> => {
+      const params = { workspace_path: workspacePath, path, ...rangeParams(wanted) };
+      try {
+        return FilesOpenReadResult.parse(
+          await runner.request("files.open_read", params, TRANSFER_TIMEOUT_MS),
         );
+      } catch (error) {
+        if (wanted.kind !== "whole" && error instanceof ProtocolError && error.code === "invalid_request") {
+          // The runner's error carries no details over the socket: the size comes from a stat.
+          const stat = await call(
+            runner.request("files.stat", { workspace_path: workspacePath, path }, TRANSFER_TIMEOUT_MS),
+          );
+          const size = StatResult.parse(stat).stat.size;
+          return errorResponse(
+            "RANGE_NOT_SATISFIABLE",
+            error.message,
+            { size },
+            {
+              "content-range": `bytes */${size}`,
+            },
+          );
+        }
+        throw runnerErrorToApi(error);
       }
-      throw runnerErrorToApi(error);
-    }
-    const headers: Record<string, string> = {
-      ...fileResponseHeaders(opened.mime_type, path.split("/").at(-1) ?? path, {
-        download: c.req.query("download") === "1",
-        inline: c.req.query("inline") === "1",
-      }),
-      "content-length": String(opened.length),
-      "accept-ranges": "bytes",
-      "last-modified": new Date(opened.modified_at).toUTCString(),
     };
-    const partial = range !== null;
-    if (partial)
-      headers["content-range"] = `bytes ${opened.start}-${opened.start + opened.length - 1}/${opened.size}`;
-    return new Response(pullStream(runner, opened.stream_id), { status: partial ? 206 : 200, headers });
+    const close = (opened: OpenRead) =>
+      runner
+        .request("files.stream_close", { stream_id: opened.stream_id }, TRANSFER_TIMEOUT_MS)
+        .catch(() => {});
+    let opened = await open(range);
+    if (opened instanceof Response) return opened;
+    const lastModified = new Date(opened.modified_at).toUTCString();
+    if (noneMatch(c.req.header("if-none-match"), opened.etag)) {
+      void close(opened);
+      return new Response(null, {
+        status: 304,
+        headers: { etag: opened.etag, "last-modified": lastModified },
+      });
+    }
+    if (range.kind !== "whole" && !rangeStillValid(c.req.header("if-range"), opened.etag, lastModified)) {
+      // The client holds another version: it gets this one whole.
+      void close(opened);
+      range = { kind: "whole" };
+      opened = await open(range);
+      if (opened instanceof Response) return opened;
+    }
+    const headers = downloadHeaders(opened, path.split("/").at(-1) ?? path, {
+      download: c.req.query("download") === "1",
+      inline: c.req.query("inline") === "1",
+      partial: range.kind !== "whole",
+    });
+    const status = range.kind === "whole" ? 200 : 206;
+    const body = readTransfer(runner, opened.stream_id, TRANSFER_TIMEOUT_MS);
+    if (opened.length <= BUFFERED_DOWNLOAD_BYTES) {
+      return new Response(new Uint8Array(await new Response(body).arrayBuffer()), { status, headers });
+    }
+    return new Response(body, { status, headers });
   });
 
   app.put("/api/workspaces/:name/files/*", async (c) => {
@@ -149,99 +169,69 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
     if (declared > options.maxUploadBytes) {
       throw new ApiError("PAYLOAD_TOO_LARGE", `uploads are limited to ${options.maxUploadBytes} bytes`);
     }
-    const overwrite = c.req.query("overwrite") !== "0";
-    const createParents = c.req.query("create_parents") === "1";
-    const existed = await runner
-      .request("files.stat", { workspace_path: workspacePath, path }, TRANSFER_TIMEOUT_MS)
-      .then((r) => (r as { stat: { exists: boolean } }).stat.exists)
-      .catch(() => false);
-    if (existed && !overwrite) throw new ApiError("CONFLICT", `${path} already exists`);
     const release = uploadSlots.take(c.var.user.id);
-    const uploadId = crypto.randomUUID();
+    let streamId: string | undefined;
     try {
-      const size = await streamUpload(c.req.raw.body, options.maxUploadBytes, (chunk, offset, final) =>
-        call(
+      const opened = FilesOpenWriteResult.parse(
+        await call(
           runner.request(
-            "files.write",
+            "files.open_write",
             {
               workspace_path: workspacePath,
               path,
-              content: Buffer.from(chunk).toString("base64"),
-              create_parents: createParents,
-              overwrite,
-              upload_id: uploadId,
-              offset,
-              final,
+              create_parents: c.req.query("create_parents") === "1",
+              overwrite: c.req.query("overwrite") !== "0",
             },
             TRANSFER_TIMEOUT_MS,
           ),
         ),
       );
-      return c.json({ path, size }, existed ? 200 : 201);
-    } catch (error) {
-      // The client went away, or a chunk failed: the partial file goes now, not at the idle timeout.
-      void runner
-        .request(
-          "files.upload_abort",
-          { workspace_path: workspacePath, upload_id: uploadId },
-          TRANSFER_TIMEOUT_MS,
-        )
-        .catch(() => {});
-      throw error;
+      streamId = opened.stream_id;
+      const body = cappedBody(c.req.raw.body, options.maxUploadBytes);
+      const written = await writeTransfer(runner, streamId, body, TRANSFER_TIMEOUT_MS).catch(
+        (error: unknown) => {
+          // The body's own errors (413, cut off) are the client's; the rest is the runner's.
+          throw error instanceof ApiError ? error : runnerErrorToApi(error);
+        },
+      );
+      streamId = undefined;
+      return c.json({ path, size: written.size }, written.created ? 201 : 200);
     } finally {
+      // The client went away, or a chunk failed: the partial file goes now, not at the idle timeout.
+      if (streamId !== undefined) {
+        void runner
+          .request("files.stream_close", { stream_id: streamId }, TRANSFER_TIMEOUT_MS)
+          .catch(() => {});
+      }
       release();
     }
   });
 }
 
-/**
- * Sends a request body to `send` in UPLOAD_CHUNK_BYTES pieces (the last one marked final) and
- * returns its size; over `maxBytes` it stops with a 413.
- */
-async function streamUpload(
+/** The request body, cut off with a 413 past `maxBytes`; a body that breaks off is a 400. */
+async function* cappedBody(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
-  send: (chunk: Uint8Array, offset: number, final: boolean) => Promise<unknown>,
-): Promise<number> {
-  let offset = 0;
-  let pending: Uint8Array = new Uint8Array(0);
+): AsyncGenerator<Uint8Array> {
+  let size = 0;
+  // An empty upload has no body stream at all (not one that ends).
+  if (!body) return;
+  const reader = body.getReader();
   try {
-    // An empty upload has no body stream at all (not one that ends): it is one empty, final chunk.
-    for await (const piece of body ?? []) {
-      if (offset + pending.length + piece.length > maxBytes) {
-        throw new ApiError("PAYLOAD_TOO_LARGE", `uploads are limited to ${maxBytes} bytes`);
-      }
-      pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
-      while (pending.length >= UPLOAD_CHUNK_BYTES) {
-        await send(pending.subarray(0, UPLOAD_CHUNK_BYTES), offset, false);
-        offset += UPLOAD_CHUNK_BYTES;
-        pending = pending.subarray(UPLOAD_CHUNK_BYTES);
-      }
-    }
-  } catch (error) {
-    // `send` fails with ApiErrors only: anything else is the body stream, a client gone mid-upload.
-    throw error instanceof ApiError ? error : bodyCutOff();
-  }
-  await send(pending, offset, true);
-  return offset + pending.length;
-}
-
-/** A response body that pulls a runner transfer one chunk at a time (backpressure from the client). */
-function pullStream(runner: RunnerClient, streamId: string): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
       try {
-        const next = FilesStreamNextResult.parse(
-          await runner.request("files.stream_next", { stream_id: streamId }, TRANSFER_TIMEOUT_MS),
-        );
-        if (next.data.length > 0) controller.enqueue(Buffer.from(next.data, "base64"));
-        if (next.eof) controller.close();
-      } catch (error) {
-        controller.error(error);
+        next = await reader.read();
+      } catch {
+        throw bodyCutOff();
       }
-    },
-    cancel() {
-      runner.request("files.stream_close", { stream_id: streamId }, TRANSFER_TIMEOUT_MS).catch(() => {});
-    },
-  });
+      if (next.done) return;
+      size += next.value.length;
+      if (size > maxBytes)
+        throw new ApiError("PAYLOAD_TOO_LARGE", `uploads are limited to ${maxBytes} bytes`);
+      yield next.value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }

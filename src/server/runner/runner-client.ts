@@ -3,9 +3,12 @@ import {
   describeZodError,
   type ErrorCode,
   isCompatibleVersion,
+  MAX_DATA_FRAME_HEADER_BYTES,
+  MAX_DATA_FRAME_PAYLOAD_BYTES,
   MAX_RUNNER_LINE_BYTES,
   PROTOCOL_VERSION,
   ProtocolError,
+  parseDataFrameHeader,
   RUNNER_EVENT_PREFIX,
   RUNNER_HEARTBEAT_MS,
   RUNNER_HELLO_TIMEOUT_MS,
@@ -23,6 +26,8 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
 /** How long a request waits for a runner that is starting or restarting before failing. */
 const RECONNECT_GRACE_MS = 5_000;
+/** Upload data frames wait while this much is unread by the runner (socket backpressure). */
+const DATA_SEND_AHEAD_BYTES = 4 * 1024 * 1024;
 
 export interface RunnerClientOptions {
   socketPath: string;
@@ -61,6 +66,8 @@ export class RunnerClient {
   private reconnectTimer: Timer | undefined;
   private connecting = false;
   private readyWaiters: Array<() => void> = [];
+  /** Receivers of the data frames of open transfers, by stream id. */
+  private readonly dataSinks = new Map<string, (payload: Uint8Array) => void>();
 
   constructor(private readonly options: RunnerClientOptions) {}
 
@@ -135,6 +142,22 @@ export class RunnerClient {
     });
   }
 
+  /** Routes the data frames of transfer `streamId` to `sink` until the returned function is called. */
+  receiveData(streamId: string, sink: (payload: Uint8Array) => void): () => void {
+    this.dataSinks.set(streamId, sink);
+    return () => {
+      if (this.dataSinks.get(streamId) === sink) this.dataSinks.delete(streamId);
+    };
+  }
+
+  /** Sends one data frame of an upload once the socket has room; false when not connected. */
+  async sendData(streamId: string, payload: Uint8Array): Promise<boolean> {
+    const conn = this.ready ? this.conn : undefined;
+    if (!conn) return false;
+    await conn.whenWritable(DATA_SEND_AHEAD_BYTES);
+    return conn.sendBinary(JSON.stringify({ stream_id: streamId }), payload);
+  }
+
   private async connect(): Promise<void> {
     if (this.stopped || this.connecting) return;
     this.connecting = true;
@@ -162,6 +185,11 @@ export class RunnerClient {
       maxQueuedBytes: MAX_QUEUED_BYTES,
       onLine: (line) => this.onLine(conn, line),
       onClose: (reason) => this.onClose(conn, reason),
+      binary: {
+        onPayload: (header, piece) => this.onDataFrame(conn, header, piece),
+        maxHeaderBytes: MAX_DATA_FRAME_HEADER_BYTES,
+        maxPayloadBytes: MAX_DATA_FRAME_PAYLOAD_BYTES,
+      },
     });
     socket.data = { conn };
     this.conn = conn;
@@ -213,6 +241,16 @@ export class RunnerClient {
     clearTimeout(pending.timer);
     if (data.ok) pending.resolve(data.result);
     else pending.reject(new ProtocolError(data.error.code, data.error.message, data.error.details));
+  }
+
+  private onDataFrame(conn: LineConnection, header: string, piece: Uint8Array): void {
+    const parsed = parseDataFrameHeader(header);
+    if (!this.ready || !parsed) {
+      conn.close("runner sent an invalid data frame");
+      return;
+    }
+    // Frames of a transfer nobody reads any more (cancelled download) are dropped.
+    this.dataSinks.get(parsed.stream_id)?.(piece);
   }
 
   private onHello(conn: LineConnection, raw: unknown): void {
