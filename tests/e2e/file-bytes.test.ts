@@ -56,6 +56,10 @@ describe("validators", () => {
     expect(cached.status).toBe(304);
     expect(cached.headers.get("etag")).toBe(etag);
     expect((await cached.arrayBuffer()).byteLength).toBe(0);
+    // A browser copies a 304's headers onto its cached copy: the file's CSP sandbox must come again.
+    expect(cached.headers.get("content-security-policy")).toBe(first.headers.get("content-security-policy"));
+    expect(cached.headers.get("content-security-policy")).toContain("sandbox");
+    expect(cached.headers.get("content-length")).toBeNull();
     expect((await get("small.bin", { "if-none-match": `W/${etag}` })).status).toBe(304);
     expect((await get("small.bin", { "if-none-match": '"stale"' })).status).toBe(200);
 

@@ -75,3 +75,11 @@ export function downloadHeaders(
   }
   return headers;
 }
+
+/** A 304's headers: the download's own, without those that describe a body (RFC 9110 §15.4.5). */
+export function notModifiedHeaders(headers: Record<string, string>): Record<string, string> {
+  const kept = { ...headers };
+  delete kept["content-length"];
+  delete kept["content-range"];
+  return kept;
+}

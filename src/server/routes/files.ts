@@ -15,7 +15,12 @@ import type { RunnerClient } from "../runner/runner-client.ts";
 import { runnerErrorToApi } from "../runner/runner-errors.ts";
 import { readTransfer, writeTransfer } from "../runner/runner-transfers.ts";
 import { noneMatch, parseRange, type RangeRequest, rangeStillValid } from "./byte-range.ts";
-import { contentDisposition, downloadHeaders, INERT_HEADERS } from "./file-response-headers.ts";
+import {
+  contentDisposition,
+  downloadHeaders,
+  INERT_HEADERS,
+  notModifiedHeaders,
+} from "./file-response-headers.ts";
 import { UploadSlots } from "./upload-slots.ts";
 
 const TRANSFER_TIMEOUT_MS = 30_000;
@@ -136,11 +141,15 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
     let opened = await open(range);
     if (opened instanceof Response) return opened;
     const lastModified = new Date(opened.modified_at).toUTCString();
+    const fileName = path.split("/").at(-1) ?? path;
+    const asked = { download: c.req.query("download") === "1", inline: c.req.query("inline") === "1" };
     if (noneMatch(c.req.header("if-none-match"), opened.etag)) {
       void close(opened);
+      // A browser copies a 304's headers onto what it cached: the inert headers must come again,
+      // or the app's API defaults would replace the file's CSP sandbox in the cached copy.
       return new Response(null, {
         status: 304,
-        headers: { etag: opened.etag, "last-modified": lastModified },
+        headers: notModifiedHeaders(downloadHeaders(opened, fileName, { ...asked, partial: false })),
       });
     }
     if (range.kind !== "whole" && !rangeStillValid(c.req.header("if-range"), opened.etag, lastModified)) {
@@ -150,11 +159,7 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
       opened = await open(range);
       if (opened instanceof Response) return opened;
     }
-    const headers = downloadHeaders(opened, path.split("/").at(-1) ?? path, {
-      download: c.req.query("download") === "1",
-      inline: c.req.query("inline") === "1",
-      partial: range.kind !== "whole",
-    });
+    const headers = downloadHeaders(opened, fileName, { ...asked, partial: range.kind !== "whole" });
     const status = range.kind === "whole" ? 200 : 206;
     const body = readTransfer(runner, opened.stream_id, TRANSFER_TIMEOUT_MS);
     if (opened.length <= BUFFERED_DOWNLOAD_BYTES) {
