@@ -31,6 +31,18 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startStack } from "../tests/helpers/stack.ts";
+import { BenchMuxClient } from "./bench-mux-client.ts";
+import {
+  deltaText,
+  f1,
+  f2,
+  f3,
+  pair,
+  percentile,
+  type StreamResult,
+  summarise,
+  Track,
+} from "./delta-tracking.ts";
 import {
   CLK_TCK,
   machineTicks,
@@ -65,133 +77,6 @@ if (SESSION_COUNTS.length === 0 || !(K > 0) || !(D >= 0)) {
 
 const progress = (message: string) => console.error(`[streaming] ${message}`);
 
-// ---- figures ---------------------------------------------------------------------------------
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "–");
-const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "–");
-const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : "–");
-const pair = (values: number[], fmt = f2) =>
-  `${fmt(percentile(values, 50))} / ${fmt(percentile(values, 99))}`;
-
-// ---- per-session delta tracking --------------------------------------------------------------
-
-const MARKER = /\[(\d+)\.(\d+)\]/g;
-const deltaText = (session: number, i: number) => `[${session}.${i}] `;
-
-/** One stream's deltas as they arrive (over the WebSocket or the direct HTTP read). */
-class Track {
-  text = "";
-  private scanFrom = 0;
-  /** Marker indexes in the order they completed, with when. */
-  readonly arrivals: Array<{ i: number; at: number }> = [];
-  firstDeltaAt: number | undefined;
-  startedAt = 0;
-  frames = 0;
-  /** Frames standing for several deltas (`seq_from`, the relay's coalescing). */
-  coalesced = 0;
-  foreign = 0;
-
-  constructor(readonly session: number) {}
-
-  get expected(): string {
-    return Array.from({ length: K }, (_, i) => deltaText(this.session, i)).join("");
-  }
-
-  /** A piece of this stream's text arrived at `at`: every marker it completes counts as received then. */
-  feed(delta: string, at: number): void {
-    this.frames++;
-    if (this.firstDeltaAt === undefined) this.firstDeltaAt = at;
-    this.text += delta;
-    MARKER.lastIndex = this.scanFrom;
-    for (let m = MARKER.exec(this.text); m; m = MARKER.exec(this.text)) {
-      if (Number(m[1]) === this.session) this.arrivals.push({ i: Number(m[2]), at });
-      else this.foreign++;
-      this.scanFrom = MARKER.lastIndex;
-    }
-  }
-
-  check(): { received: number; lost: number; duplicated: number; reordered: number; intact: boolean } {
-    const seen = new Set<number>();
-    let duplicated = 0;
-    let reordered = 0;
-    let highest = -1;
-    for (const { i } of this.arrivals) {
-      if (seen.has(i)) duplicated++;
-      else if (i < highest) reordered++;
-      seen.add(i);
-      highest = Math.max(highest, i);
-    }
-    const lost = [...Array(K).keys()].filter((i) => !seen.has(i)).length;
-    return {
-      received: this.arrivals.length,
-      lost,
-      duplicated,
-      reordered,
-      intact: this.text === this.expected,
-    };
-  }
-
-  /** fake sent → received, ms, for each delta's first arrival. */
-  latencies(sentAt: (text: string) => number | undefined): number[] {
-    const out: number[] = [];
-    const first = new Set<number>();
-    for (const { i, at } of this.arrivals) {
-      if (first.has(i)) continue;
-      first.add(i);
-      const sent = sentAt(deltaText(this.session, i));
-      if (sent !== undefined) out.push(at - sent);
-    }
-    return out;
-  }
-}
-
-interface StreamResult {
-  latencies: number[];
-  firstDelta: number[];
-  received: number;
-  lost: number;
-  duplicated: number;
-  reordered: number;
-  intactSessions: number;
-  foreign: number;
-  frames: number;
-  coalesced: number;
-}
-
-function summarise(tracks: Track[], sentAt: (text: string) => number | undefined): StreamResult {
-  const result: StreamResult = {
-    latencies: [],
-    firstDelta: [],
-    received: 0,
-    lost: 0,
-    duplicated: 0,
-    reordered: 0,
-    intactSessions: 0,
-    foreign: 0,
-    frames: 0,
-    coalesced: 0,
-  };
-  for (const track of tracks) {
-    const c = track.check();
-    result.latencies.push(...track.latencies(sentAt));
-    if (track.firstDeltaAt !== undefined) result.firstDelta.push(track.firstDeltaAt - track.startedAt);
-    result.received += c.received;
-    result.lost += c.lost;
-    result.duplicated += c.duplicated;
-    result.reordered += c.reordered;
-    result.foreign += track.foreign;
-    result.frames += track.frames;
-    result.coalesced += track.coalesced;
-    if (c.intact) result.intactSessions++;
-  }
-  return result;
-}
-
 // ---- the stack and its client ----------------------------------------------------------------
 
 progress(`starting the stack (serve, runner, history) …`);
@@ -202,85 +87,6 @@ const stack = await startStack({
     : { extraConfig: `[admission]\nmax_generating_sessions = ${Number(values.admission)}\n` }),
 });
 const fake = stack.fakeLlm;
-
-type Frame = Record<string, unknown> & { event?: string; session_id?: string; id?: string };
-
-/** One WebSocket for every session: commands with responses, and each frame's arrival time. */
-class Client {
-  private pending = new Map<string, (frame: Frame) => void>();
-  private nextId = 1;
-  readonly tracks = new Map<string, Track>();
-  readonly idle = new Map<string, () => void>();
-  readonly created = new Set<string>();
-  resyncs = 0;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.addEventListener("message", (event) => {
-      const at = performance.now();
-      const frame = JSON.parse(String(event.data)) as Frame;
-      const sessionId = frame.session_id ?? "";
-      switch (frame.event) {
-        case "stream.text_delta": {
-          const track = this.tracks.get(sessionId);
-          if (track && typeof frame.delta === "string") {
-            if (typeof frame.seq_from === "number" && frame.seq_from !== frame.seq) track.coalesced++;
-            track.feed(frame.delta, at);
-          }
-          break;
-        }
-        case "response": {
-          const resolveResponse = this.pending.get(String(frame.id));
-          this.pending.delete(String(frame.id));
-          resolveResponse?.(frame);
-          break;
-        }
-        case "agent.idle":
-          this.idle.get(sessionId)?.();
-          break;
-        case "session.created":
-          this.created.add(sessionId);
-          break;
-        case "stream.resync_required":
-          this.resyncs++;
-          break;
-      }
-    });
-  }
-
-  static async connect(url: string, token: string): Promise<Client> {
-    const ws = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
-    const client = new Client(ws);
-    await new Promise<void>((resolveOpen, reject) => {
-      ws.addEventListener("open", () => resolveOpen(), { once: true });
-      ws.addEventListener("error", () => reject(new Error("websocket failed to open")), { once: true });
-    });
-    return client;
-  }
-
-  command(sessionId: string, cmd: string, payload: Record<string, unknown> = {}): Promise<Frame> {
-    const id = `b${this.nextId++}`;
-    return new Promise((resolveResponse, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${cmd} ${sessionId}: no response`)), 120_000);
-      this.pending.set(id, (frame) => {
-        clearTimeout(timer);
-        resolveResponse(frame);
-      });
-      this.ws.send(JSON.stringify({ channel: "agent", id, session_id: sessionId, cmd, ...payload }));
-    });
-  }
-
-  /** Resolves on the session's next agent.idle. */
-  nextIdle(sessionId: string): Promise<void> {
-    return new Promise((resolveIdle, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${sessionId}: no agent.idle`)), 180_000);
-      this.idle.set(sessionId, () => {
-        clearTimeout(timer);
-        this.idle.delete(sessionId);
-        resolveIdle();
-      });
-    });
-  }
-}
 
 const newSessionId = () => `oqto-${Bun.randomUUIDv7()}`;
 let nextSessionNumber = 1;
@@ -296,7 +102,7 @@ async function streamDirect(n: number): Promise<StreamResult> {
       delayMs: D,
     })),
   );
-  const tracks = sessions.map((s) => new Track(s));
+  const tracks = sessions.map((s) => new Track(s, K));
   await Promise.all(
     tracks.map(async (track) => {
       track.startedAt = performance.now();
@@ -350,7 +156,7 @@ interface OqtoRound {
 }
 
 /** N sessions created at once, then all streaming at once to the one client. */
-async function streamOqto(client: Client, workspace: string, n: number): Promise<OqtoRound> {
+async function streamOqto(client: BenchMuxClient, workspace: string, n: number): Promise<OqtoRound> {
   const sessions = Array.from({ length: n }, () => ({ number: nextSessionNumber++, id: newSessionId() }));
 
   // Session create, all at once: request → response (sent once pi answered get_state).
@@ -385,7 +191,7 @@ async function streamOqto(client: Client, workspace: string, n: number): Promise
     })),
   );
   const tracks = sessions.map(({ number, id }) => {
-    const track = new Track(number);
+    const track = new Track(number, K);
     client.tracks.set(id, track);
     return track;
   });
@@ -457,7 +263,7 @@ try {
   });
   if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${await ws.text()}`);
   const workspace = ((await ws.json()) as { path: string }).path;
-  const client = await Client.connect(stack.wsUrl, stack.admin.token);
+  const client = await BenchMuxClient.connect(stack.wsUrl, stack.admin.token);
 
   await Bun.sleep(1500);
   pssNoSessions = await pssByRole(rolesUnder(stack.serve.pid));
