@@ -43,6 +43,22 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
     summary: "what runs: server, helper, runners, history services, pi processes, open sessions",
     run: async (argv) => (await import("./status.ts")).runStatus(argv),
   },
+  login: {
+    summary: "sign in to a server and store an API key for oqto run and oqto sessions",
+    run: async (argv) => (await import("./login.ts")).runLogin(argv),
+  },
+  logout: {
+    summary: "revoke the stored API key and forget it",
+    run: async (argv) => (await import("./login.ts")).runLogout(argv),
+  },
+  run: {
+    summary: "run one agent turn on a server, streamed to the terminal (oqto run --help)",
+    run: async (argv) => (await import("./run.ts")).runRun(argv),
+  },
+  sessions: {
+    summary: "your sessions on a server: list | show | search | rm (oqto sessions --help)",
+    run: async (argv) => (await import("./sessions.ts")).runSessions(argv),
+  },
   "install-info": {
     summary: "what install.sh reads: versions, the config's paths, the systemd unit (--systemd-unit)",
     run: async (argv) => (await import("./install-info.ts")).runInstallInfo(argv),
@@ -71,7 +87,8 @@ commands:
 ${commands}
   version       print the version
 
-options every command honours:
+options every command on this machine's install honours (the client commands login, logout,
+run and sessions talk to a server instead: OQTO_URL, OQTO_TOKEN, see their --help):
   --config FILE    TOML config (default $XDG_CONFIG_HOME/oqto/config.toml)
   --data-dir DIR   data directory (default $XDG_DATA_HOME/oqto)
 
