@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   "path_not_allowed",
   "path_not_found",
   "path_exists",
+  "precondition_failed",
   "not_a_directory",
   "not_a_file",
   "permission_denied",

@@ -286,11 +286,19 @@ export const FilesOpenWriteParams = z.strictObject({
   path: RelativePath,
   create_parents: z.boolean().default(false),
   overwrite: z.boolean().default(true),
+  /** Commit only while the file is still this version (an ETag from a download): HTTP If-Match. */
+  if_match: z.string().min(1).max(256).optional(),
 });
 export const FilesOpenWriteResult = z.object({ stream_id: z.string() });
 /** Answered once every data frame sent before it is on disk: the upload's flow control. */
 export const FilesStreamSyncResult = z.object({ written: z.number() });
-export const FilesFinishWriteResult = z.object({ path: z.string(), size: z.number(), created: z.boolean() });
+export const FilesFinishWriteResult = z.object({
+  path: z.string(),
+  size: z.number(),
+  created: z.boolean(),
+  /** Entity tag of the version just written, as a download of it would send. */
+  etag: z.string(),
+});
 
 export const FilesTransferMethods = {
   "files.open_read": { params: FilesOpenReadParams, result: FilesOpenReadResult },

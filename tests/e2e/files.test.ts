@@ -106,7 +106,11 @@ describe("REST file bytes", () => {
       body: bytes,
     });
     expect(put.status).toBe(201);
-    expect(await put.json()).toEqual({ path: "bin/blob.dat", size: bytes.length });
+    expect(await put.json()).toEqual({
+      path: "bin/blob.dat",
+      size: bytes.length,
+      etag: put.headers.get("etag"),
+    });
     const again = await fetch(fileUrl("bin/blob.dat"), { method: "PUT", headers: auth, body: bytes });
     expect(again.status).toBe(200);
     const refused = await fetch(fileUrl("bin/blob.dat", "?overwrite=0"), {

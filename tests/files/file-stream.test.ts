@@ -62,11 +62,18 @@ describe("streams", () => {
       new Response(bytes).body as ReadableStream<Uint8Array>,
       OPTIONS,
     );
-    expect(up).toEqual({ path: "media/photo.png", size: bytes.length, created: true });
+    expect(up).toEqual({
+      path: "media/photo.png",
+      size: bytes.length,
+      created: true,
+      etag: expect.any(String),
+    });
     expect(sha256(readFileSync(join(fx.ws, "media", "photo.png")))).toBe(sha256(bytes));
 
     const down = await fx.service.readStream(fx.ws, "media/photo.png");
     expect(down).toMatchObject({ size: bytes.length, start: 0, length: bytes.length, mimeType: "image/png" });
+    // The tag a write answers is the one a download of that version sends.
+    expect(down.etag).toBe(up.etag);
     expect(sha256(await collect(down.stream))).toBe(sha256(bytes));
 
     const range = await fx.service.readStream(fx.ws, "media/photo.png", { start: 1000, end: 1999 });

@@ -80,6 +80,8 @@ export interface WriteStreamOptions {
   maxBytes: number;
   overwrite: boolean;
   createParents: boolean;
+  /** Write only while the file is still the version with this entity tag (HTTP If-Match). */
+  ifMatch?: string;
 }
 
 /** Receives the pushes of one watch; must not throw. */
@@ -297,11 +299,11 @@ export class FileService {
     path: string,
     body: ReadableStream<Uint8Array>,
     options: WriteStreamOptions,
-  ): Promise<{ path: string; size: number; created: boolean }> {
+  ): Promise<{ path: string; size: number; created: boolean; etag: string }> {
     const parts = splitClientPath(path);
     return this.inWorkspace(workspacePath, parts, async (ws) => {
       const target = { parts, createParents: options.createParents, overwrite: options.overwrite };
-      const written = await writeFromStream(ws, target, body, options.maxBytes);
+      const written = await writeFromStream(ws, target, body, options.maxBytes, options.ifMatch);
       return { path: joinRel(parts), ...written };
     });
   }

@@ -75,20 +75,40 @@ export async function openReadStream(
 }
 
 /**
+ * Fails with `precondition_failed` unless `name` in `dir` is the version tagged `ifMatch`: a file
+ * edited from a download is not written over a change made since (a missing file never matches).
+ */
+async function assertVersion(dir: OpenDir, name: string, ifMatch: string): Promise<void> {
+  const current = await dir.lstat(name);
+  if (current && entityTag(current) === ifMatch) return;
+  const rel = dir.childRel(name);
+  throw new ProtocolError(
+    "precondition_failed",
+    current ? `'${rel}' changed since it was read` : `'${rel}' was deleted since it was read`,
+    { path: rel },
+  );
+}
+
+/**
  * Writes a request body to a file atomically (temp file, fsync, rename), one chunk at a time, so
  * memory stays bounded whatever the size. Past `maxBytes` the body is cancelled and nothing is
- * written. `created` tells a new file from a replaced one.
+ * written. `created` tells a new file from a replaced one; `etag` is the written version's tag.
+ * With `ifMatch` the file's version is checked before the body is read and again just before the
+ * rename, so a change made during the upload is not overwritten either.
  */
 export async function writeFromStream(
   ws: OpenDir,
   target: WriteTarget,
   body: ReadableStream<Uint8Array>,
   maxBytes: number,
-): Promise<{ size: number; created: boolean }> {
+  ifMatch?: string,
+): Promise<{ size: number; created: boolean; etag: string }> {
   const { parent, name, existed, pending } = await prepareWrite(ws, target);
   await using dir = parent;
+  const checkVersion = ifMatch === undefined ? undefined : () => assertVersion(dir, name, ifMatch);
   const reader = body.getReader();
   try {
+    await checkVersion?.();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -106,6 +126,6 @@ export async function writeFromStream(
   } finally {
     reader.releaseLock();
   }
-  await pending.commit(dir, name, target.overwrite);
-  return { size: pending.size, created: !existed };
+  const written = await pending.commit(dir, name, target.overwrite, checkVersion);
+  return { size: pending.size, created: !existed, etag: entityTag(written) };
 }

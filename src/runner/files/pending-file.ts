@@ -78,13 +78,24 @@ export class PendingFile {
     this.written = Math.max(this.written, position + bytes.length);
   }
 
-  /** Moves the finished file onto `name` in `dir` (the directory it was created in). */
-  async commit(dir: OpenDir, name: string, overwrite: boolean): Promise<void> {
+  /**
+   * Moves the finished file onto `name` in `dir` (the directory it was created in); `beforeRename`
+   * runs last, for a precondition on what it replaces. Returns the committed file's stat (a rename
+   * keeps the inode and mtime).
+   */
+  async commit(
+    dir: OpenDir,
+    name: string,
+    overwrite: boolean,
+    beforeRename?: () => Promise<void>,
+  ): Promise<Stats> {
     const rel = dir.childRel(name);
     try {
       await fsyncFd(this.fd);
+      const written = await fstatFd(this.fd);
       await this.close();
       await this.assertStillOurs(dir);
+      await beforeRename?.();
       if (overwrite) {
         await rename(dir.entryPath(this.tempName), dir.entryPath(name));
       } else {
@@ -93,6 +104,7 @@ export class PendingFile {
         await unlink(dir.entryPath(this.tempName));
       }
       await dir.sync();
+      return written;
     } catch (error) {
       await this.discard(dir);
       throw toProtocolError(error, rel);

@@ -29,7 +29,7 @@ class Upload {
     [];
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   readonly started: Promise<void>;
-  readonly done: Promise<{ path: string; size: number; created: boolean }>;
+  readonly done: Promise<{ path: string; size: number; created: boolean; etag: string }>;
   idleTimer: Timer | undefined;
 
   constructor(files: FileService, target: UploadTarget) {
@@ -92,7 +92,7 @@ class Upload {
     return new Promise((resolve, reject) => this.syncs.push({ target, resolve, reject }));
   }
 
-  finish(): Promise<{ path: string; size: number; created: boolean }> {
+  finish(): Promise<{ path: string; size: number; created: boolean; etag: string }> {
     this.ended = true;
     this.wake();
     return this.done;
@@ -168,7 +168,7 @@ export class UploadStreams {
     }
   }
 
-  async finish(id: string): Promise<{ path: string; size: number; created: boolean }> {
+  async finish(id: string): Promise<{ path: string; size: number; created: boolean; etag: string }> {
     const upload = this.get(id);
     clearTimeout(upload.idleTimer);
     try {

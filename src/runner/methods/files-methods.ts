@@ -56,13 +56,14 @@ export function filesMethods(
       return { stream_id: streams.open(zip.stream), file_name: zip.fileName, entries: zip.entries };
     },
     "files.stream_read": ({ stream_id, max_bytes }) => streams.read(stream_id, max_bytes),
-    "files.open_write": async ({ workspace_path, path, create_parents, overwrite }) => ({
+    "files.open_write": async ({ workspace_path, path, create_parents, overwrite, if_match }) => ({
       stream_id: await uploads.open({
         workspacePath: workspace_path,
         path,
         createParents: create_parents,
         overwrite,
         maxBytes: files.limits.maxFileBytes,
+        ...(if_match === undefined ? {} : { ifMatch: if_match }),
       }),
     }),
     "files.stream_sync": ({ stream_id }) => uploads.sync(stream_id),

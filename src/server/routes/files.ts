@@ -170,6 +170,7 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
 
   app.put("/api/workspaces/:name/files/*", async (c) => {
     const { runner, workspacePath, path } = target(c);
+    const condition = writeCondition(c.req.header("if-match"), c.req.header("if-none-match"));
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > options.maxUploadBytes) {
       throw new ApiError("PAYLOAD_TOO_LARGE", `uploads are limited to ${options.maxUploadBytes} bytes`);
@@ -185,22 +186,27 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
               workspace_path: workspacePath,
               path,
               create_parents: c.req.query("create_parents") === "1",
-              overwrite: c.req.query("overwrite") !== "0",
+              overwrite: c.req.query("overwrite") !== "0" && !condition.mustBeNew,
+              ...(condition.ifMatch === undefined ? {} : { if_match: condition.ifMatch }),
             },
             TRANSFER_TIMEOUT_MS,
           ),
-        ),
+        ).catch((error: unknown) => {
+          throw condition.mustBeNew ? newFileExists(error) : error;
+        }),
       );
       streamId = opened.stream_id;
       const body = cappedBody(c.req.raw.body, options.maxUploadBytes);
       const written = await writeTransfer(runner, streamId, body, TRANSFER_TIMEOUT_MS).catch(
         (error: unknown) => {
           // The body's own errors (413, cut off) are the client's; the rest is the runner's.
-          throw error instanceof ApiError ? error : runnerErrorToApi(error);
+          const mapped = error instanceof ApiError ? error : runnerErrorToApi(error);
+          throw condition.mustBeNew ? newFileExists(mapped) : mapped;
         },
       );
       streamId = undefined;
-      return c.json({ path, size: written.size }, written.created ? 201 : 200);
+      c.header("etag", written.etag);
+      return c.json({ path, size: written.size, etag: written.etag }, written.created ? 201 : 200);
     } finally {
       // The client went away, or a chunk failed: the partial file goes now, not at the idle timeout.
       if (streamId !== undefined) {
@@ -211,6 +217,35 @@ export function registerFileRoutes(app: Hono<AppEnv>, options: FileRoutesOptions
       release();
     }
   });
+}
+
+/**
+ * The preconditions of a PUT (RFC 9110 §13.1): `If-Match: <one entity tag>` writes only over that
+ * version (an editor saving what it opened); `If-None-Match: *` only creates. Neither: unconditional.
+ */
+function writeCondition(
+  ifMatch: string | undefined,
+  ifNoneMatch: string | undefined,
+): { ifMatch?: string; mustBeNew: boolean } {
+  const tag = ifMatch?.trim();
+  if (tag !== undefined && !/^(W\/)?"[^",]*"$/.test(tag)) {
+    throw new ApiError("BAD_REQUEST", "If-Match takes exactly one entity tag, such as a download's ETag");
+  }
+  const none = ifNoneMatch?.trim();
+  if (none !== undefined && none !== "*") {
+    throw new ApiError("BAD_REQUEST", "a PUT takes only 'If-None-Match: *' (create, never replace)");
+  }
+  if (tag !== undefined && none !== undefined) {
+    throw new ApiError("BAD_REQUEST", "If-Match and If-None-Match exclude each other");
+  }
+  return { ...(tag === undefined ? {} : { ifMatch: tag }), mustBeNew: none === "*" };
+}
+
+/** Under `If-None-Match: *` an existing file is a failed precondition (412), not a conflict. */
+function newFileExists(error: unknown): unknown {
+  const api = error instanceof ApiError ? error : runnerErrorToApi(error);
+  if (api.code !== "CONFLICT") return api;
+  return new ApiError("PRECONDITION_FAILED", api.message, api.details);
 }
 
 /** The request body, cut off with a 413 past `maxBytes`; a body that breaks off is a 400. */

@@ -11,6 +11,7 @@ const REST_CODE_FOR: Partial<Record<ErrorCode, RestErrorCode>> = {
   session_not_found: "NOT_FOUND",
   path_not_found: "NOT_FOUND",
   path_exists: "CONFLICT",
+  precondition_failed: "PRECONDITION_FAILED",
   too_large: "PAYLOAD_TOO_LARGE",
   not_a_file: "BAD_REQUEST",
   not_a_directory: "BAD_REQUEST",

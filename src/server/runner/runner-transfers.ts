@@ -114,7 +114,7 @@ export async function writeTransfer(
   streamId: string,
   body: AsyncIterable<Uint8Array>,
   timeoutMs: number,
-): Promise<{ path: string; size: number; created: boolean }> {
+): Promise<{ path: string; size: number; created: boolean; etag: string }> {
   const syncs: Promise<unknown>[] = [];
   let sinceSync = 0;
   let frame = Buffer.allocUnsafe(MAX_DATA_FRAME_PAYLOAD_BYTES);

@@ -1,5 +1,6 @@
 import { effect, type ReadonlySignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
+import { enhanceCodeBlocks } from "../../lib/code/code-blocks.ts";
 import { REMOTE_IMAGE_ATTR, renderMarkdown } from "../../lib/markdown.ts";
 
 /**
@@ -41,6 +42,7 @@ export function MarkdownText({ text }: { text: ReadonlySignal<string> }) {
       rendered = value;
       element.innerHTML = renderMarkdown(value);
       gateRemoteImages(element);
+      enhanceCodeBlocks(element);
     };
     flush();
     const dispose = effect(() => {

@@ -159,7 +159,7 @@ function Notices({ document }: { document: FileDocument }) {
           <button type="button" class="link-button" onClick={() => document.revert()}>
             Load the new version
           </button>{" "}
-          (drops your edits) or save to overwrite it.
+          (drops your edits), or save: it asks before it overwrites the new version.
         </p>
       )}
       {document.deleted.value && (

@@ -97,7 +97,7 @@ export class FileBrowser {
     this.selected.value = path;
     void this.tree.reveal(path);
     if (current?.path === path) return true;
-    const document = new FileDocument(this.client, path);
+    const document = new FileDocument(this.workspace.name, path);
     this.document.value = document;
     await document.load();
     return true;
@@ -249,7 +249,7 @@ export class FileBrowser {
     if (this.selected.value) this.selected.value = moved(this.selected.value);
     const open = this.document.value;
     if (open && isWithin(open.path, from)) {
-      const document = new FileDocument(this.client, moved(open.path));
+      const document = new FileDocument(this.workspace.name, moved(open.path));
       if (open.dirty.value) document.text.value = open.text.value;
       document.editing.value = open.editing.value;
       this.document.value = document;

@@ -1,8 +1,7 @@
 import { computed, signal } from "@preact/signals";
-import { base64ToBytes, decodeText } from "../../lib/base64.ts";
 import { errorText } from "../../lib/errors.ts";
 import { type FileKind, fileKind } from "../../lib/file-kinds.ts";
-import type { FilesClient } from "./files-client.ts";
+import { readTextFile, SaveConflict, writeTextFile } from "./file-rest.ts";
 
 export type DocumentView =
   | { status: "loading" }
@@ -13,11 +12,11 @@ export type DocumentView =
   | { status: "binary"; size: number }
   | { status: "failed"; error: string };
 
-const encoder = new TextEncoder();
-
 /**
  * The file open in the file pane: its text as read, the editor's copy, and whether they differ.
- * A watched change reloads it when there are no local edits, and otherwise only says so.
+ * A watched change reloads it when there are no local edits, and otherwise only says so. A save
+ * names the version the edits started from (its ETag), so a file changed on disk meanwhile is
+ * never overwritten silently: the save is refused and the user chooses (`conflict`).
  */
 export class FileDocument {
   readonly kind: FileKind;
@@ -34,12 +33,17 @@ export class FileDocument {
   readonly saveError = signal<string | null>(null);
   /** The file changed on disk while there were unsaved edits. */
   readonly changedOnDisk = signal(false);
+  /** The last save was refused: the file on disk is not the version the edits started from. */
+  readonly conflict = signal(false);
   readonly deleted = signal(false);
   /** Bumped on every change on disk; media URLs carry it so the browser fetches the new bytes. */
   readonly version = signal(0);
 
+  /** ETag of the version `savedText` holds; null when there is no file (deleted on disk). */
+  private etag: string | null = null;
+
   constructor(
-    private readonly client: FilesClient,
+    private readonly workspace: string,
     readonly path: string,
   ) {
     this.kind = fileKind(path);
@@ -57,37 +61,44 @@ export class FileDocument {
     }
     if (this.view.value.status !== "text") this.view.value = { status: "loading" };
     try {
-      const result = await this.client.read(this.path);
-      const text = decodeText(base64ToBytes(result.content), !result.eof);
-      if (text === null) {
+      const result = await readTextFile(this.workspace, this.path);
+      if (result.kind === "binary") {
         this.view.value = { status: "binary", size: result.size };
         return;
       }
-      // Compared directly, not through `dirty`: edits carried over from a renamed file count too.
+      // Compared directly, not through `dirty`: edits carried over from a renamed file count too
+      // (a rename keeps the file's version, so they still start from this one).
       const hadEdits = this.text.peek() !== this.savedText.peek();
-      this.savedText.value = text;
-      if (!hadEdits) this.text.value = text;
-      this.view.value = { status: "text", truncated: !result.eof, size: result.size };
+      this.savedText.value = result.text;
+      this.etag = result.etag || null;
+      if (!hadEdits) this.text.value = result.text;
+      this.view.value = { status: "text", truncated: result.truncated, size: result.size };
       this.deleted.value = false;
     } catch (error) {
       this.view.value = { status: "failed", error: errorText(error) };
     }
   }
 
-  /** Writes the editor's buffer; resolves true when it is on disk. */
-  async save(): Promise<boolean> {
+  /**
+   * Writes the editor's buffer over the version it started from (or as a new file); resolves true
+   * when it is on disk. A refusal sets `conflict`; `overwrite` is the user's answer to it.
+   */
+  async save(overwrite = false): Promise<boolean> {
     if (!this.editable || this.saving.value) return false;
     const text = this.text.value;
     this.saving.value = true;
     this.saveError.value = null;
     try {
-      await this.client.write(this.path, encoder.encode(text), { overwrite: true, createParents: true });
+      const expected = overwrite ? "any" : this.etag === null ? "new" : { etag: this.etag };
+      this.etag = await writeTextFile(this.workspace, this.path, text, expected);
       this.savedText.value = text;
       this.changedOnDisk.value = false;
       this.deleted.value = false;
+      this.conflict.value = false;
       return true;
     } catch (error) {
-      this.saveError.value = errorText(error);
+      if (error instanceof SaveConflict) this.conflict.value = true;
+      else this.saveError.value = errorText(error);
       return false;
     } finally {
       this.saving.value = false;
@@ -98,6 +109,7 @@ export class FileDocument {
   revert(): void {
     this.text.value = this.savedText.value;
     this.changedOnDisk.value = false;
+    this.conflict.value = false;
     void this.load();
   }
 
@@ -106,6 +118,8 @@ export class FileDocument {
     this.version.value += 1;
     if (deleted) {
       this.deleted.value = true;
+      // Saving now creates the file, unless something else did first (If-None-Match: *).
+      this.etag = null;
       return;
     }
     this.deleted.value = false;
@@ -121,9 +135,12 @@ export class FileDocument {
     // also arrives here).
     const before = this.savedText.value;
     try {
-      const result = await this.client.read(this.path);
-      const text = decodeText(base64ToBytes(result.content), !result.eof);
-      if (text !== before) this.changedOnDisk.value = true;
+      const result = await readTextFile(this.workspace, this.path);
+      if (result.kind === "text" && result.text === before) {
+        // The same text in a new version (a touch, or our own save reported before its answer):
+        // the edits still start from what is on disk.
+        this.etag = result.etag || null;
+      } else this.changedOnDisk.value = true;
     } catch {
       this.changedOnDisk.value = true;
     }

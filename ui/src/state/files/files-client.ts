@@ -2,7 +2,6 @@ import { z } from "zod";
 import {
   FileChangeType,
   PathResult,
-  ReadResult,
   TransferResult,
   TreeResult,
   WriteResult,
@@ -36,10 +35,6 @@ export class FilesClient {
   /** One directory level (depth 1) from `offset`. */
   list(path: string, offset = 0) {
     return this.call({ type: "tree", path, depth: 1, offset, limit: TREE_PAGE }, TreeResult);
-  }
-
-  read(path: string) {
-    return this.call({ type: "read", path }, ReadResult);
   }
 
   /** Atomic write of the whole file (temp file + rename on the runner). */
