@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CorrelationId, SessionId, ThinkingLevel } from "./common.ts";
+import { PromptImages } from "./images.ts";
 
 /** Fields every command carries beside its payload (PROTOCOL.md §1.1). Unknown fields are rejected. */
 const base = {
@@ -13,10 +14,9 @@ function command<C extends string, S extends z.ZodRawShape>(cmd: C, payload: S) 
 }
 
 const NonBlank = z.string().refine((s) => s.trim().length > 0, "must not be blank");
-const ImageInput = z.strictObject({ data: z.string().min(1), media_type: z.string().min(1) });
 const MessagePayload = {
   message: NonBlank,
-  images: z.array(ImageInput).max(16).optional(),
+  images: PromptImages.optional(),
   client_id: z.string().min(1).max(128).optional(),
 };
 

@@ -6,6 +6,8 @@ const MediaSource = z.discriminatedUnion("source", [
   z.object({ source: z.literal("url"), url: z.string(), mimeType: z.string().optional() }),
   z.object({ source: z.literal("attachmentRef"), attachmentId: z.string(), mimeType: z.string().optional() }),
   z.object({ source: z.literal("base64"), data: z.string(), mimeType: z.string() }),
+  /** Only in replies: the image is stored, but was left out to keep the reply within one frame. */
+  z.object({ source: z.literal("omitted"), mimeType: z.string(), size: z.number() }),
 ]);
 
 export const ToolCallStatus = z.enum(["pending", "running", "success", "error"]);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ThinkingLevel } from "./common.ts";
+import { PromptImages } from "./images.ts";
 import { WorkspaceName } from "./runner.ts";
 
 /** REST error body (PROTOCOL.md §4.1). */
@@ -244,6 +245,8 @@ export const MessageMode = z.enum(["prompt", "steer", "follow_up"]);
 export const SendMessageRequest = z.strictObject({
   message: NonBlankMessage,
   mode: MessageMode.default("prompt"),
+  /** Sent to pi with the message (PROTOCOL.md §1.2 bounds). */
+  images: PromptImages.optional(),
   /** Idempotency: a repeated client_id is accepted once (the runner's dedupe). */
   client_id: z.string().min(1).max(128).optional(),
 });

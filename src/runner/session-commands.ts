@@ -7,6 +7,7 @@ import type { z } from "zod";
 import type { Command, CommandOf } from "../protocol/commands.ts";
 import { ProtocolError, type SessionState } from "../protocol/common.ts";
 import { type Message, Model } from "../protocol/message.ts";
+import { type AgentCommandInfo, AgentCommandType } from "../protocol/slash-commands.ts";
 import { mapPiConversation } from "./harness/pi/message-mapper.ts";
 import {
   type PiAgentMessage,
@@ -19,6 +20,7 @@ import {
   PiModelsData,
   PiObjectData,
 } from "./harness/pi/pi-schemas.ts";
+import { withinImageBudget } from "./image-budget.ts";
 import { readModels } from "./models-files.ts";
 import type { Session } from "./session.ts";
 import { readPiSessionMessages } from "./session-files.ts";
@@ -179,7 +181,7 @@ export async function getMessages(
   limit: number | undefined,
 ): Promise<{ messages: Message[]; version: number; message_count: number }> {
   const stored = await session.historyMessages(limit);
-  if (stored) return stored;
+  if (stored) return { ...stored, messages: withinImageBudget(stored.messages) };
   let piMessages: PiAgentMessage[] | undefined;
   if (session.isRunning) {
     piMessages = piData(
@@ -198,7 +200,7 @@ export async function getMessages(
   // Without a history service the message count is the conversation's version.
   const count = messages.length;
   return {
-    messages: limit === undefined ? messages : messages.slice(-limit),
+    messages: withinImageBudget(limit === undefined ? messages : messages.slice(-limit)),
     version: count,
     message_count: count,
   };
@@ -214,16 +216,21 @@ async function getModels(session: Session, ctx: SessionCommandContext): Promise<
   return data.models.map((model) => piData(Model, model, "model"));
 }
 
-async function getCommands(
-  session: Session,
-): Promise<Array<{ name: string; description?: string; type: string }>> {
+async function getCommands(session: Session): Promise<AgentCommandInfo[]> {
   if (!session.isRunning) return [];
   const data = piData(PiCommandsData, await session.requestData({ type: "get_commands" }), "get_commands");
-  return data.commands.map((c) => ({
-    name: c.name,
-    ...(c.description === undefined ? {} : { description: c.description }),
-    type: c.source,
-  }));
+  const commands: AgentCommandInfo[] = [];
+  for (const c of data.commands) {
+    // A kind of command a later pi adds is left out rather than shown with a made-up label.
+    const type = AgentCommandType.safeParse(c.source);
+    if (!type.success) continue;
+    commands.push({
+      name: c.name,
+      ...(c.description === undefined || c.description === "" ? {} : { description: c.description }),
+      type: type.data,
+    });
+  }
+  return commands;
 }
 
 async function getForkPoints(

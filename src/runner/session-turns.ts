@@ -7,7 +7,7 @@
 import type { Config } from "../config/schema.ts";
 import type { CommandOf } from "../protocol/commands.ts";
 import { ProtocolError } from "../protocol/common.ts";
-import type { PiImage } from "./harness/pi/pi-schemas.ts";
+import { PiCommandsData, type PiImage } from "./harness/pi/pi-schemas.ts";
 import type { PiTranslator } from "./harness/pi/translator.ts";
 import type { TurnWrite } from "./history/conversation-sync.ts";
 import type { TurnCheckpoint } from "./history/turn-checkpoint.ts";
@@ -17,6 +17,9 @@ import { TurnWatchdog } from "./session-watchdog.ts";
 
 /** How long an errored run may wait for pi's auto-retry or compaction re-run before the turn ends (§1.7-3). */
 export const RERUN_HOLD_MS = 2_000;
+
+/** pi answers an extension command's prompt when the command is done, which may wait on the user's answers. */
+export const EXTENSION_COMMAND_TIMEOUT_MS = 600_000;
 
 export type MessageKind = "prompt" | "steer" | "follow_up";
 export type ImageInput = NonNullable<CommandOf<"prompt">["images"]>[number];
@@ -113,6 +116,15 @@ export class TurnTracker {
     try {
       const starting = host.starting();
       if (asPrompt && starting) await starting;
+      if (asPrompt && (await this.isExtensionCommand(message))) {
+        // pi runs an extension command itself and starts no run for it, so no turn waits for one;
+        // a run the command starts opens its own turn.
+        this.turnOpen = false;
+        host.updateIdleTimer();
+        await session.requestData({ type: "prompt", message, ...withImages }, EXTENSION_COMMAND_TIMEOUT_MS);
+        session.lastActivity = Date.now();
+        return;
+      }
       // Registered before sending: the user message_end can arrive before the response is handled.
       if (clientId) host.translator()?.expectUserMessage(message, clientId);
       if (asPrompt) {
@@ -134,6 +146,14 @@ export class TurnTracker {
       throw error;
     }
     session.lastActivity = Date.now();
+  }
+
+  /** `/name …` where `name` is one of pi's extension commands (asked of pi: extensions register them at will). */
+  private async isExtensionCommand(message: string): Promise<boolean> {
+    if (!message.startsWith("/")) return false;
+    const name = message.slice(1).split(/\s/, 1)[0];
+    const listed = PiCommandsData.safeParse(await this.session.requestData({ type: "get_commands" }));
+    return listed.success && listed.data.commands.some((c) => c.source === "extension" && c.name === name);
   }
 
   /** abort (§1.7-4): resolves after the turn's agent.idle; false when no turn was running. */

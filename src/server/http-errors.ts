@@ -88,14 +88,18 @@ export function zodIssueDetails(error: z.ZodError): Record<string, unknown> {
  * Parses and validates a JSON request body: 415 without `Content-Type: application/json`, 413 over 1 MiB,
  * 400 for malformed JSON, 400 with the zod issues in `details` when the schema rejects it.
  */
-export async function parseJsonBody<T extends z.ZodType>(req: Request, schema: T): Promise<z.output<T>> {
+export async function parseJsonBody<T extends z.ZodType>(
+  req: Request,
+  schema: T,
+  maxBytes = MAX_JSON_BODY_BYTES,
+): Promise<z.output<T>> {
   if (!isJsonContentType(req.headers.get("content-type"))) {
     throw new ApiError(
       "UNSUPPORTED_MEDIA_TYPE",
       "request body must be JSON (Content-Type: application/json)",
     );
   }
-  const text = await readCappedText(req, MAX_JSON_BODY_BYTES);
+  const text = await readCappedText(req, maxBytes);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -474,6 +474,13 @@ beforeAll(async () => {
       expect: [404],
     },
     {
+      method: "GET",
+      path: "/api/sessions/:id/commands",
+      auth: "user",
+      params: { id: SESSION_ID },
+      expect: [404],
+    },
+    {
       method: "POST",
       path: "/api/sessions/:id/abort",
       auth: "user",

@@ -35,7 +35,17 @@ export interface StackOptions {
   globalSandboxProfile?: string;
   /** Environment entries for serve, its runner and the CLI, over the defaults (e.g. a PATH without bwrap). */
   env?: Record<string, string>;
+  /** pi's `extra_args` instead of the hardening default (e.g. without `--no-prompt-templates`, to discover `.pi/prompts`). */
+  piExtraArgs?: string[];
 }
+
+const PI_TEST_ARGS = [
+  "--no-context-files",
+  "--no-extensions",
+  "--no-skills",
+  "--no-prompt-templates",
+  "--no-themes",
+];
 
 export interface Stack {
   baseUrl: string;
@@ -223,7 +233,7 @@ ${options.runnerConfig?.includes("pool_size") ? "" : "pool_size = 0"}
 ${options.runnerConfig ?? ""}
 
 [pi]
-extra_args = ["--no-context-files", "--no-extensions", "--no-skills", "--no-prompt-templates", "--no-themes"]
+extra_args = ${JSON.stringify(options.piExtraArgs ?? PI_TEST_ARGS)}
 session_dir = ${JSON.stringify(join(root, "pi-sessions"))}
 ${options.extraConfig ?? ""}
 `,

@@ -1,4 +1,5 @@
 import type { RunnerHistory } from "../history/runner-history.ts";
+import { withinImageBudget } from "../image-budget.ts";
 import type { MethodTable } from "./types.ts";
 
 type HistoryMethod =
@@ -13,7 +14,10 @@ export function historyMethods(history: RunnerHistory): MethodTable<HistoryMetho
   return {
     "history.list": (params) => history.list(params),
     "history.get": async ({ session_id }) => ({ session: await history.get(session_id) }),
-    "history.messages": ({ session_id, limit }) => history.messages(session_id, limit),
+    "history.messages": async ({ session_id, limit }) => {
+      const result = await history.messages(session_id, limit);
+      return { ...result, messages: withinImageBudget(result.messages) };
+    },
     "history.search": (params) => history.search(params),
     "history.rename": async ({ session_id, title }) => {
       await history.rename(session_id, title);

@@ -7,11 +7,13 @@ import {
   CreatedSession,
   CreateSessionRequest,
   InputAnswerRequest,
+  MAX_JSON_BODY_BYTES_WITH_IMAGES,
   SendMessageRequest,
+  SessionCommandsResponse,
   SessionId,
 } from "../../protocol/index.ts";
 import type { AppEnv } from "../app.ts";
-import { ApiError, parseJsonBody } from "../http-errors.ts";
+import { ApiError, MAX_JSON_BODY_BYTES, parseJsonBody } from "../http-errors.ts";
 import type { MuxUser } from "../mux/mux-connection.ts";
 import { type CommandCaller, runAgentCommand } from "./agent-command-call.ts";
 import { keepRequestOpen } from "./long-request.ts";
@@ -81,13 +83,18 @@ export function registerSessionControlRoutes(app: Hono<AppEnv>, deps: SessionCon
 
   app.post("/api/sessions/:id/prompt", async (c) => {
     const sessionId = sessionIdParam(c.req.param("id"));
-    const body = await parseJsonBody(c.req.raw, SendMessageRequest);
+    const body = await parseJsonBody(c.req.raw, SendMessageRequest, MAX_JSON_BODY_BYTES_WITH_IMAGES);
+    // The larger body is for images; the text keeps the limit of every other JSON body.
+    if (Buffer.byteLength(body.message) > MAX_JSON_BODY_BYTES) {
+      throw new ApiError("PAYLOAD_TOO_LARGE", `message exceeds ${MAX_JSON_BODY_BYTES} bytes`);
+    }
     const id = commandId();
     const data = (await run(c, {
       id,
       session_id: sessionId,
       cmd: body.mode,
       message: body.message,
+      ...(body.images !== undefined && { images: body.images }),
       ...(body.client_id !== undefined && { client_id: body.client_id }),
     })) as { queued?: unknown } | undefined;
     return c.json(
@@ -97,6 +104,12 @@ export function registerSessionControlRoutes(app: Hono<AppEnv>, deps: SessionCon
       }),
       202,
     );
+  });
+
+  app.get("/api/sessions/:id/commands", async (c) => {
+    const sessionId = sessionIdParam(c.req.param("id"));
+    const commands = await run(c, { id: commandId(), session_id: sessionId, cmd: "get_commands" });
+    return c.json(SessionCommandsResponse.parse({ commands }));
   });
 
   app.post("/api/sessions/:id/abort", async (c) => {

@@ -387,7 +387,10 @@ export class PiTranslator {
   }
 
   private takeClientId(text: string, idx: number): string | undefined {
-    const at = this.queuedClientIds.findIndex((entry) => entry.text === text);
+    let at = this.queuedClientIds.findIndex((entry) => entry.text === text);
+    // pi expands `/template args` and `/skill:name` before the user message exists: the oldest
+    // slash command sent stands for it.
+    if (at < 0) at = this.queuedClientIds.findIndex((entry) => entry.text.startsWith("/"));
     if (at < 0) return undefined;
     const [entry] = this.queuedClientIds.splice(at, 1);
     if (!entry) return undefined;

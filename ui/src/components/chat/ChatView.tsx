@@ -90,7 +90,7 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
       <div class="chat-footer">
         <AlertStack chat={chat} />
         <QueuePanel chat={chat} />
-        <Composer chat={chat} onSent={scrollToBottom} />
+        <Composer chat={chat} onSent={scrollToBottom} model={model} />
       </div>
       <InputRequestDialog chat={chat} />
     </section>

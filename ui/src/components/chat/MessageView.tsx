@@ -1,4 +1,5 @@
 import type { ReadonlySignal } from "@preact/signals";
+import { useState } from "preact/hooks";
 import {
   FileRefPartModel,
   ImagePartModel,
@@ -100,13 +101,30 @@ function PartView({
   if (part instanceof ToolResultModel) return <ToolResultCard result={part} />;
   if (part instanceof ImagePartModel) {
     return part.src ? (
-      <img class="message-image" src={part.src} alt={part.alt} />
+      <ImageThumbnail src={part.src} alt={part.alt} />
     ) : (
       <span class="file-ref">{part.alt}</span>
     );
   }
   if (part instanceof FileRefPartModel) return <span class="file-ref">{part.label}</span>;
   return null;
+}
+
+/** A message's image as a thumbnail; activating it shows the image at full width and back. */
+function ImageThumbnail({ src, alt }: { src: string; alt: string }) {
+  const [expanded, setExpanded] = useState(false);
+  return (
+    <button
+      type="button"
+      class="message-thumbnail"
+      aria-expanded={expanded}
+      aria-label={expanded ? `${alt}: show smaller` : `${alt}: show larger`}
+      onClick={() => setExpanded(!expanded)}
+      data-testid="message-image"
+    >
+      <img class="message-image" src={src} alt={alt} />
+    </button>
+  );
 }
 
 /** The signal is passed as a child: Preact binds it to one text node, no component render per delta. */

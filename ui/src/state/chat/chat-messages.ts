@@ -1,6 +1,14 @@
 import { signal } from "@preact/signals";
-import type { AgentEventOf, Message, MessageRole, ToolCallPart } from "../../../../src/protocol/index.ts";
+import type {
+  AgentEventOf,
+  ImageInput,
+  Message,
+  MessageRole,
+  ToolCallPart,
+} from "../../../../src/protocol/index.ts";
 import {
+  ImagePartModel,
+  isImage,
   isText,
   isThinking,
   isToolCall,
@@ -42,10 +50,15 @@ export class ChatMessages {
   }
 
   /** Shows a prompt this tab is sending until the agent echoes it. */
-  addPending(clientId: string, text: string): MessageModel {
+  addPending(clientId: string, text: string, images: readonly ImageInput[] = []): MessageModel {
     const pending = new MessageModel(`pending:${clientId}`, Number.MAX_SAFE_INTEGER, "user", clientId);
     pending.optimistic.value = true;
     pending.ensurePart(0, isText, () => new TextPartModel(text, "plain"));
+    // pi's user message holds the text, then the images: the echo replaces these parts in place.
+    images.forEach((image, index) => {
+      const src = `data:${image.media_type};base64,${image.data}`;
+      pending.ensurePart(index + 1, isImage, () => new ImagePartModel(src, "Attached image"));
+    });
     this.optimistic.push(pending);
     this.publish();
     return pending;

@@ -1,10 +1,13 @@
 import { computed, type Signal, signal } from "@preact/signals";
 import { z } from "zod";
 import {
+  type AgentCommandInfo,
+  AgentCommandList,
   type AgentEvent,
   type AgentEventOf,
   type AgentPhase,
   type AgentQueueFrame,
+  type ImageInput,
   type InputRequest,
   type Model,
   type SessionState,
@@ -144,13 +147,19 @@ export class ChatSession {
   }
 
   /** Sends a user message. On failure the error is shown and rethrown, so the composer can keep the text. */
-  async send(text: string, mode: SendMode): Promise<void> {
+  async send(text: string, mode: SendMode, images: readonly ImageInput[] = []): Promise<void> {
     const clientId = uuidv7();
-    const pending = mode === "prompt" ? this.store.addPending(clientId, text) : null;
+    const pending = mode === "prompt" ? this.store.addPending(clientId, text, images) : null;
     try {
       if (this.state.value === "closed") await this.stream.start();
       const result = await this.client.command(
-        { cmd: mode, session_id: this.id, message: text, client_id: clientId },
+        {
+          cmd: mode,
+          session_id: this.id,
+          message: text,
+          client_id: clientId,
+          ...(images.length > 0 ? { images: [...images] } : {}),
+        },
         QueuedResult,
       );
       // Over the limit: the prompt waits in the server's queue (its frames keep the position current).
@@ -188,6 +197,35 @@ export class ChatSession {
           { cmd: "get_models", session_id: SYSTEM_SESSION_ID, workdir: this.workspace.path },
           ModelsResult,
         );
+  }
+
+  /** pi's commands (prompt templates, skills, extension commands); a stopped session is started to ask its pi. */
+  async listCommands(): Promise<AgentCommandInfo[]> {
+    if (this.state.value === "closed") await this.stream.start();
+    return this.client.command({ cmd: "get_commands", session_id: this.id }, AgentCommandList);
+  }
+
+  /** pi summarizes the conversation so far to free context; compact.start / compact.end show it. */
+  async compact(instructions: string): Promise<void> {
+    try {
+      if (this.state.value === "closed") await this.stream.start();
+      await this.client.command(
+        { cmd: "compact", session_id: this.id, ...(instructions ? { instructions } : {}) },
+        NoData,
+      );
+    } catch (error) {
+      this.alertList.add("error", `Could not compact: ${errorText(error)}`);
+    }
+  }
+
+  /** Names the session; session.title_changed brings the new title to every view. */
+  async rename(name: string): Promise<void> {
+    try {
+      if (this.state.value === "closed") await this.stream.start();
+      await this.client.command({ cmd: "set_session_name", session_id: this.id, name }, NoData);
+    } catch (error) {
+      this.alertList.add("error", `Could not rename the session: ${errorText(error)}`);
+    }
   }
 
   async setModel(provider: string, modelId: string): Promise<void> {

@@ -199,7 +199,14 @@ export class MessageModel {
       case "file_ref":
         return new FileRefPartModel(part.uri, part.label ?? part.uri);
       case "image":
-        return new ImagePartModel(imageSource(part), part.alt ?? "image");
+        if (part.source === "omitted") {
+          const size = `${(part.size / (1024 * 1024)).toFixed(1)} MB`;
+          return new ImagePartModel(
+            null,
+            `Image (${size}) not shown: this conversation's images are too many to load at once`,
+          );
+        }
+        return new ImagePartModel(imageSource(part), part.alt ?? "Attached image");
     }
   }
 
@@ -223,3 +230,4 @@ function imageSource(part: Extract<Part, { type: "image" }>): string | null {
 export const isText = (part: PartModel): part is TextPartModel => part instanceof TextPartModel;
 export const isThinking = (part: PartModel): part is ThinkingPartModel => part instanceof ThinkingPartModel;
 export const isToolCall = (part: PartModel): part is ToolCallModel => part instanceof ToolCallModel;
+export const isImage = (part: PartModel): part is ImagePartModel => part instanceof ImagePartModel;
