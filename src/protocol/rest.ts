@@ -10,8 +10,8 @@ export const REST_ERROR_CODES = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
   PRECONDITION_FAILED: 412,
+  PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RANGE_NOT_SATISFIABLE: 416,
   RATE_LIMITED: 429,
@@ -283,3 +283,37 @@ export const EventResumeId = z
   .transform(Number);
 /** `GET /api/sessions/{id}/events` query; the `Last-Event-ID` header, when present, wins over `after`. */
 export const SessionEventsQuery = z.strictObject({ after: EventResumeId.optional() });
+
+// Answers of routes that reply with a plain object (issue 16): the OpenAPI document describes each by its schema.
+
+/** `GET /api/auth/setup`: whether the first admin has yet to be made. */
+export const SetupStatus = z.object({ setup_required: z.boolean() });
+export type SetupStatus = z.infer<typeof SetupStatus>;
+/** `GET /api/keys`: the caller's own keys. */
+export const ApiKeyList = z.object({ keys: z.array(ApiKey) });
+export type ApiKeyList = z.infer<typeof ApiKeyList>;
+/** `GET /api/admin/users`. */
+export const UserList = z.object({ users: z.array(User) });
+export type UserList = z.infer<typeof UserList>;
+/** `GET /api/admin/invite-codes`, newest first. */
+export const InviteList = z.object({ invites: z.array(InviteCode) });
+export type InviteList = z.infer<typeof InviteList>;
+/** `DELETE /api/admin/login-locks/{username}`: how many clients' login delays were lifted. */
+export const LoginLocksCleared = z.object({ cleared: z.number().int().nonnegative() });
+export type LoginLocksCleared = z.infer<typeof LoginLocksCleared>;
+/** `GET /api/admin/sessions`. */
+export const AdminRunningSessions = z.object({ sessions: z.array(AdminRunningSession) });
+export type AdminRunningSessions = z.infer<typeof AdminRunningSessions>;
+/** `PUT /api/workspaces/{name}/files/{path}`: the file written (201 created, 200 replaced). */
+export const FileUploaded = z.object({
+  path: z.string(),
+  size: z.number().int().nonnegative(),
+  etag: z.string(),
+});
+export type FileUploaded = z.infer<typeof FileUploaded>;
+/** `GET /api/openapi.json`: an OpenAPI 3.1 document (its full form is the OpenAPI specification's). */
+export const OpenApiDocument = z.looseObject({
+  openapi: z.string().regex(/^3\.1\.\d+$/),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+});

@@ -14,6 +14,7 @@ import type { EavsBackend } from "./llm-gateway/eavs-backend.ts";
 import type { ProviderCatalog } from "./llm-gateway/provider-catalog.ts";
 import { registerMetricsRoute } from "./metrics/metrics-route.ts";
 import type { MetricFamily } from "./metrics/prometheus-text.ts";
+import { registerOpenApiRoute } from "./openapi/openapi-route.ts";
 import type { AccountProvisioner } from "./privileged/helper-client.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerEavsRoutes } from "./routes/eavs.ts";
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // Public routes come first: a handler that responds ends the chain before the auth middleware runs.
   registerHealthRoutes(app, { version: deps.version, multiUser: deps.provisioner !== undefined });
+  registerOpenApiRoute(app, deps.version);
   const accounts: AccountDeps = {
     config: deps.config,
     store: deps.store,

@@ -214,6 +214,7 @@ beforeAll(async () => {
   const file = { name: "main", "*": "docs/hello.txt" };
   routes = [
     { method: "GET", path: "/api/health", auth: "public", expect: [200] },
+    { method: "GET", path: "/api/openapi.json", auth: "public", expect: [200] },
     { method: "GET", path: "/api/metrics", auth: "admin", expect: [200] },
     { method: "GET", path: "/api/auth/setup", auth: "public", expect: [200] },
     {

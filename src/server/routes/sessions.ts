@@ -12,16 +12,18 @@ const Paging = {
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 };
-const ListQuery = z.strictObject({ workspace: WorkspaceName.optional(), ...Paging });
-const SearchQuery = z.strictObject({
+export const ListQuery = z.strictObject({ workspace: WorkspaceName.optional(), ...Paging });
+export const SearchQuery = z.strictObject({
   q: z.string().trim().min(1, "q must not be empty").max(1000),
   workspace: WorkspaceName.optional(),
   mode: SearchMode.default("auto"),
   ...Paging,
   limit: Paging.limit.pipe(z.number().max(200)),
 });
-const MessagesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).optional() });
-const RenameBody = z.strictObject({ title: z.string().trim().min(1, "title must not be empty").max(200) });
+export const MessagesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).optional() });
+export const RenameBody = z.strictObject({
+  title: z.string().trim().min(1, "title must not be empty").max(200),
+});
 
 function sessionIdParam(raw: string): string {
   const parsed = SessionId.safeParse(raw);
