@@ -63,10 +63,16 @@ export class FrameSplitter {
       if (this.prefixFill > 0 || (!this.midLine && chunk[at] === BINARY_FRAME_MARK)) {
         at = this.readFrame(chunk, at);
       } else {
-        const nl = chunk.indexOf(10, at);
-        const end = nl === -1 ? chunk.length : nl + 1;
+        // Every line up to the next frame goes to the line splitter in one piece: a frame starts at
+        // a 0x00 after a line's end, and JSON text holds no raw 0x00 (one inside a line stays in it).
+        const zero = chunk.indexOf(BINARY_FRAME_MARK, at);
+        let end = chunk.length;
+        if (zero !== -1) {
+          const nl = chunk[zero - 1] === 10 ? zero - 1 : chunk.indexOf(10, zero);
+          end = nl === -1 ? chunk.length : nl + 1;
+        }
         this.lines.push(chunk.subarray(at, end));
-        this.midLine = nl === -1;
+        this.midLine = chunk[end - 1] !== 10;
         at = end;
       }
     }

@@ -58,6 +58,26 @@ describe("FrameSplitter", () => {
     }
   });
 
+  test("runs of lines between frames, and a raw zero byte inside a line, split the same however cut", () => {
+    const lines = ['{"seq":1}', '{"seq":2}', '{"bad":"a\0b"}', '{"seq":3}'];
+    const run = Buffer.from(lines.map((line) => `${line}\n`).join(""));
+    const tail = Buffer.from('{"seq":4}\r\n{"seq":5}\n');
+    const mixed = Buffer.concat([run, frame('{"stream_id":"d"}', payloadB), tail]);
+    const want = [
+      ...lines.map((line) => ({ line })),
+      { header: '{"stream_id":"d"}', payload: payloadB },
+      { line: '{"seq":4}' },
+      { line: '{"seq":5}' },
+    ];
+    expect(lines[2]).toContain("\0");
+    for (let cut = 1; cut <= mixed.length; cut++) {
+      const { out, violations, splitter } = collect();
+      for (let at = 0; at < mixed.length; at += cut) splitter.push(mixed.subarray(at, at + cut));
+      expect(violations).toEqual([]);
+      expect(out).toEqual(want);
+    }
+  });
+
   test("payload pieces are views into the received chunks, not copies", () => {
     const pieces: Uint8Array[] = [];
     const splitter = new FrameSplitter(
