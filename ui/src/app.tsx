@@ -1,14 +1,21 @@
-import { AccountPage } from "./components/account/AccountPage.tsx";
-import { AdminArea } from "./components/admin/AdminArea.tsx";
 import { LoginPage } from "./components/auth/LoginPage.tsx";
 import { RegisterPage } from "./components/auth/RegisterPage.tsx";
 import { SetupPage } from "./components/auth/SetupPage.tsx";
 import { DialogHost } from "./components/common/DialogHost.tsx";
+import { lazyComponent } from "./components/common/LazyComponent.tsx";
 import { AppHeader } from "./components/layout/AppHeader.tsx";
 import { WorkspacePage } from "./components/sessions/WorkspacePage.tsx";
 import { WorkspacesPage } from "./components/workspaces/WorkspacesPage.tsx";
 import { bootAuth, bootError, currentUser } from "./state/auth.ts";
 import { linkHandler, route } from "./state/router.ts";
+
+// Pages few visits open: their code (and the admin's usage chart) loads when first shown.
+const AdminArea = lazyComponent("the administration pages", () =>
+  import("./components/admin/AdminArea.tsx").then((m) => m.AdminArea),
+);
+const AccountPage = lazyComponent("the account page", () =>
+  import("./components/account/AccountPage.tsx").then((m) => m.AccountPage),
+);
 
 export function App() {
   const user = currentUser.value;

@@ -1,63 +1,69 @@
-import { basename } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { HTMLBundle } from "bun";
+import { PREBUILT_UI_DIR, PREBUILT_UI_MANIFEST, readPrebuiltUi } from "./prebuilt-ui.ts";
+import { type UiAsset, type UiAssets, type UiEncodedBodies, uiAssetsOf, uiEtag } from "./ui-asset.ts";
+import { type BuiltUiFile, buildUi } from "./ui-build.ts";
+import { compressBody, isCompressible, UI_ENCODINGS } from "./ui-compression.ts";
 
-/** One file of the built single-page UI, held in memory (the whole UI is under a megabyte). */
-export interface UiAsset {
-  body: Uint8Array<ArrayBuffer>;
-  contentType: string;
-  etag: string;
-  /** Content-hashed chunk: its name changes with its bytes, so browsers may keep it forever. */
-  immutable: boolean;
-}
+export type { UiAsset, UiAssets, UiBody } from "./ui-asset.ts";
 
-/** The built UI: `index.html` for every page, its hashed chunks by URL path. */
-export interface UiAssets {
-  index: UiAsset;
-  byPath: ReadonlyMap<string, UiAsset>;
+/**
+ * Built files held in memory. Each is compressed (quick settings, see CompressionEffort) when it is
+ * first asked for: most servers run from source are test stacks that no browser ever loads.
+ */
+function inMemory(files: BuiltUiFile[]): UiAssets {
+  return uiAssetsOf(
+    files.map((file): [string, UiAsset] => {
+      let encoded: Promise<UiEncodedBodies> | undefined;
+      const compress = async (): Promise<UiEncodedBodies> => {
+        const result: UiEncodedBodies = {};
+        if (!isCompressible(file.contentType)) return result;
+        const bodies = await compressBody(file.body, "quick");
+        for (const encoding of UI_ENCODINGS) {
+          const body = bodies[encoding];
+          if (body) result[encoding] = { body, etag: uiEtag(file.hash, encoding) };
+        }
+        return result;
+      };
+      return [
+        file.name,
+        {
+          contentType: file.contentType,
+          immutable: !file.name.endsWith(".html"),
+          identity: { body: file.body, etag: uiEtag(file.hash, "identity") },
+          encoded: () => {
+            encoded ??= compress();
+            return encoded;
+          },
+        },
+      ];
+    }),
+  );
 }
 
 /**
- * Loads the UI from the `ui/index.html` import. `bun build --compile` embeds it already built
- * (`bundle.files`); from source it is built here, in memory, with the same bundler. Either way
- * the files are served by our own route, so every UI answer gets Oqto's security headers (Bun's
- * built-in HTML route takes none).
+ * Loads the UI. The binary from `bun run build` carries it built and compressed (brotli 11,
+ * gzip 9) in PREBUILT_UI_DIR, served straight from the embedded files, nothing copied to the
+ * heap. A binary compiled without that step has only the `ui/index.html` import's own files
+ * (`bundle.files`); from source the UI is built here, in memory, with the same options; both of
+ * those compress on demand. Either way the files are served by our own route, so every UI answer
+ * gets Oqto's security headers (Bun's built-in HTML route takes none).
  */
 export async function loadUiAssets(bundle: HTMLBundle): Promise<UiAssets> {
-  const byPath = new Map<string, UiAsset>();
-  let index: UiAsset | undefined;
-  const add = (name: string, asset: UiAsset) => {
-    if (name.endsWith(".html")) index = asset;
-    else byPath.set(`/${name}`, asset);
-  };
+  const prebuilt = join(import.meta.dir, PREBUILT_UI_DIR);
+  if (Bun.isStandaloneExecutable && existsSync(join(prebuilt, PREBUILT_UI_MANIFEST)))
+    return readPrebuiltUi(prebuilt);
   if (bundle.files) {
-    for (const file of bundle.files) {
-      add(basename(file.path), {
-        body: await Bun.file(file.path).bytes(),
+    const files = await Promise.all(
+      bundle.files.map(async (file) => ({
+        name: basename(file.path),
         contentType: file.headers["content-type"],
-        etag: `"${file.headers.etag}"`,
-        immutable: file.loader !== "html",
-      });
-    }
-  } else {
-    const built = await Bun.build({
-      entrypoints: [bundle.index],
-      target: "browser",
-      publicPath: "/",
-      minify: true,
-      // Code loaded with import() (the Usage page's chart library) becomes a chunk of its own, fetched
-      // only by the page that needs it. `bun run build` passes --splitting for the compiled binary.
-      splitting: true,
-    });
-    if (!built.success) throw new Error(`could not build the UI: ${built.logs.map(String).join("\n")}`);
-    for (const output of built.outputs) {
-      add(basename(output.path), {
-        body: new Uint8Array(await output.arrayBuffer()),
-        contentType: output.type,
-        etag: `"${output.hash}"`,
-        immutable: !output.path.endsWith(".html"),
-      });
-    }
+        hash: file.headers.etag,
+        body: await Bun.file(file.path).bytes(),
+      })),
+    );
+    return inMemory(files);
   }
-  if (!index) throw new Error("the UI bundle has no index.html");
-  return { index, byPath };
+  return inMemory(await buildUi(bundle.index));
 }

@@ -1,6 +1,8 @@
 import type { Context, Hono } from "hono";
 import type { AppEnv } from "../auth/index.ts";
+import { matchesIfNoneMatch, preferredEncoding } from "./content-negotiation.ts";
 import type { UiAsset, UiAssets } from "./ui-assets.ts";
+import { UI_ENCODINGS } from "./ui-compression.ts";
 
 /**
  * The UI page's policy. Script only from our own files, never inline; nothing loads from another
@@ -35,15 +37,23 @@ function looksLikeFile(path: string): boolean {
   return /\.[a-z0-9]+$/i.test(path.slice(path.lastIndexOf("/") + 1));
 }
 
-function send(c: Context<AppEnv>, asset: UiAsset): Response {
+async function send(c: Context<AppEnv>, asset: UiAsset): Promise<Response> {
+  const encoded = await asset.encoded();
+  const available = UI_ENCODINGS.filter((encoding) => encoded[encoding] !== undefined);
+  const encoding = preferredEncoding(c.req.header("accept-encoding"), available);
+  const chosen = (encoding === "identity" ? undefined : encoded[encoding]) ?? asset.identity;
   const headers = new Headers({
     "content-security-policy": UI_CONTENT_SECURITY_POLICY,
     "cache-control": asset.immutable ? "public, max-age=31536000, immutable" : "no-cache",
-    etag: asset.etag,
+    etag: chosen.etag,
+    // Caches between us and the browser must key the bytes by the encoding asked for.
+    vary: "Accept-Encoding",
   });
-  if (c.req.header("if-none-match") === asset.etag) return new Response(null, { status: 304, headers });
+  if (matchesIfNoneMatch(c.req.header("if-none-match"), chosen.etag))
+    return new Response(null, { status: 304, headers });
   headers.set("content-type", asset.contentType);
-  return new Response(asset.body, { headers });
+  if (encoding !== "identity") headers.set("content-encoding", encoding);
+  return new Response(chosen.body, { headers });
 }
 
 /** Every GET outside /api is the single-page UI: a chunk by its hashed name, else the page itself. */

@@ -1,5 +1,5 @@
 import type { RefObject } from "preact";
-import { useEffect, useMemo } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo } from "preact/hooks";
 import type { AgentPhase, SessionState } from "../../../../src/protocol/index.ts";
 import { toWorkspaceRelative } from "../../lib/paths.ts";
 import { forkChat } from "../../state/chat/active-chat.ts";
@@ -14,6 +14,7 @@ import { ChatUsage } from "./ChatUsage.tsx";
 import { Composer } from "./Composer.tsx";
 import { InputRequestDialog } from "./InputRequestDialog.tsx";
 import { MessageView } from "./MessageView.tsx";
+import { EarlierMessages, MessageWindow } from "./MessageWindow.tsx";
 import { ModelPicker } from "./ModelPicker.tsx";
 import { type MessageActions, messageElementId } from "./message-actions.ts";
 import { QueuePanel } from "./QueuePanel.tsx";
@@ -52,6 +53,8 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
   );
   const models = useModels(chat);
   const model = currentModel(chat, models.models.value);
+  const messageWindow = useMemo(() => new MessageWindow(), [chat]);
+  useEffect(() => () => messageWindow.dispose(), [messageWindow]);
 
   return (
     <section class="chat" aria-label="Conversation" data-testid="chat-view" data-session-id={chat.id}>
@@ -72,8 +75,8 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
       </header>
       <div class="chat-scroll" ref={scrollRef}>
         <div class="chat-content" ref={contentRef}>
-          <MessageList chat={chat} actions={actions} />
-          <FocusFollower chat={chat} root={scrollRef} detach={detach} />
+          <MessageList chat={chat} actions={actions} messageWindow={messageWindow} scrollRef={scrollRef} />
+          <FocusFollower chat={chat} root={scrollRef} detach={detach} messageWindow={messageWindow} />
           <WorkingIndicator chat={chat} />
         </div>
       </div>
@@ -97,10 +100,27 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
   );
 }
 
-/** Renders when messages are added or removed; streaming content updates inside each message. */
-function MessageList({ chat, actions }: { chat: ChatSession; actions: MessageActions }) {
+/**
+ * Renders when messages are added or removed (or older ones are revealed); streaming content
+ * updates inside each message. Only the window's messages are rendered (see MessageWindow).
+ */
+function MessageList({
+  chat,
+  actions,
+  messageWindow,
+  scrollRef,
+}: {
+  chat: ChatSession;
+  actions: MessageActions;
+  messageWindow: MessageWindow;
+  scrollRef: RefObject<HTMLElement | null>;
+}) {
   const load = chat.load.value;
   const messages = chat.messages.value;
+  const start = messageWindow.start(messages.length);
+  useEffect(() => messageWindow.settle(messages.length), [messageWindow, messages.length]);
+  // Before paint: a step of older messages must not show the text jumping.
+  useLayoutEffect(() => messageWindow.restoreAnchor(scrollRef.current), [messageWindow, start]);
   if (load.status === "failed") {
     return (
       <div class="chat-empty" role="alert" data-testid="chat-load-error">
@@ -124,7 +144,8 @@ function MessageList({ chat, actions }: { chat: ChatSession; actions: MessageAct
   }
   return (
     <div class="message-list" data-testid="message-list">
-      {messages.map((message) => (
+      {start > 0 && <EarlierMessages messageWindow={messageWindow} start={start} scrollRef={scrollRef} />}
+      {messages.slice(start).map((message) => (
         <MessageView key={message.key} message={message} actions={actions} />
       ))}
     </div>
@@ -139,18 +160,27 @@ function FocusFollower({
   chat,
   root,
   detach,
+  messageWindow,
 }: {
   chat: ChatSession;
   root: RefObject<HTMLElement | null>;
   detach: () => void;
+  messageWindow: MessageWindow;
 }) {
   const focus = messageFocus.value;
   const messages = chat.messages.value;
   const loaded = chat.load.value.status === "ready";
+  const start = messageWindow.start(messages.length);
   useEffect(() => {
     if (!focus || focus.sessionId !== chat.id || !loaded) return;
     const target = messages.find((m) => m.id === focus.messageId);
     const idx = target?.idx ?? Number(focus.messageId.slice(focus.messageId.lastIndexOf("#") + 1));
+    // A hit among the messages not rendered yet: render back to it first (this runs again then).
+    const position = messages.findLastIndex((m) => m.idx <= idx);
+    if (position >= 0 && position < start) {
+      messageWindow.revealTo(position);
+      return;
+    }
     const element = nearestMessageElement(root.current, idx);
     messageFocus.value = null;
     if (!element) return;
@@ -158,7 +188,7 @@ function FocusFollower({
     element.scrollIntoView({ block: "center" });
     element.dataset.focused = "true";
     setTimeout(() => delete element.dataset.focused, 2500);
-  }, [focus, messages, loaded]);
+  }, [focus, messages, loaded, start]);
   return null;
 }
 

@@ -18,8 +18,14 @@ export function useStickToBottom() {
     const scroller = scrollRef.current;
     const content = contentRef.current;
     if (!scroller || !content) return;
+    let lastTop = scroller.scrollTop;
     const onScroll = () => {
-      stick.current = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= BOTTOM_SLACK_PX;
+      const atEnd = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= BOTTOM_SLACK_PX;
+      // Only a move up leaves the end: content that grew between our own scroll to the end and
+      // its (later) scroll event is followed by the observer below.
+      if (atEnd) stick.current = true;
+      else if (scroller.scrollTop < lastTop) stick.current = false;
+      lastTop = scroller.scrollTop;
       atBottom.value = stick.current;
     };
     const observer = new ResizeObserver(() => {

@@ -1,6 +1,6 @@
 import { effect, signal } from "@preact/signals";
-import { FitAddon } from "@xterm/addon-fit";
-import { type ITheme, Terminal } from "@xterm/xterm";
+import type { FitAddon } from "@xterm/addon-fit";
+import type { ITheme, Terminal } from "@xterm/xterm";
 import { z } from "zod";
 import {
   TerminalErrorFrame,
@@ -47,6 +47,22 @@ const ServerFrame = z.discriminatedUnion("type", [
   TerminalErrorFrame,
 ]);
 
+/**
+ * xterm is the largest library of the UI and most visits never open a terminal: it is fetched
+ * with the first terminal (its own chunk), once. A failed fetch is forgotten so a retry fetches again.
+ */
+let xterm: Promise<{ Terminal: typeof Terminal; FitAddon: typeof FitAddon }> | undefined;
+function loadXterm(): NonNullable<typeof xterm> {
+  xterm ??= Promise.all([import("@xterm/xterm"), import("@xterm/addon-fit")]).then(
+    ([core, fit]) => ({ Terminal: core.Terminal, FitAddon: fit.FitAddon }),
+    (error: unknown) => {
+      xterm = undefined;
+      throw new Error(`the terminal's code could not be loaded (${errorText(error)}); reload the page`);
+    },
+  );
+  return xterm;
+}
+
 /** Terminal ids are minted here, so output can be routed before the `opened` reply arrives. */
 export function newTerminalId(): string {
   return `term-${uuidv7()}`;
@@ -61,8 +77,11 @@ export function newTerminalId(): string {
 export class TerminalSession {
   readonly status = signal<TerminalStatus>({ state: "idle" });
   readonly element: HTMLDivElement;
-  private readonly term: Terminal;
-  private readonly fit = new FitAddon();
+  /** Set once xterm has loaded (see `loadXterm`); until then nothing can be drawn or opened. */
+  private term: Terminal | undefined;
+  private fit: FitAddon | undefined;
+  private loading: Promise<Terminal> | undefined;
+  private disposed = false;
   private mounted = false;
   private written = false;
   private opening = false;
@@ -79,21 +98,7 @@ export class TerminalSession {
   ) {
     this.element = document.createElement("div");
     this.element.className = "terminal-host";
-    this.term = new Terminal({
-      cursorBlink: true,
-      fontFamily: 'ui-monospace, "SFMono-Regular", "JetBrains Mono", Menlo, Consolas, monospace',
-      fontSize: 13,
-      scrollback: 5000,
-    });
-    this.term.loadAddon(this.fit);
-    const data = this.term.onData((input) => {
-      if (this.status.value.state === "open")
-        this.mux.post("terminal", { type: "input", terminal_id: this.terminalId, data: input });
-    });
-    const resize = this.term.onResize(() => this.scheduleResize());
     this.disposers.push(
-      () => data.dispose(),
-      () => resize.dispose(),
       mux.onChannelFrame("terminal", (frame) => {
         if (frame.terminal_id !== this.terminalId) return;
         // Output fell too far behind: this attachment ended, the shell did not; attach again.
@@ -110,9 +115,48 @@ export class TerminalSession {
         if ((state === "open" || state === "opening") && !this.opening) void this.open();
       }),
       effect(() => {
-        this.term.options.theme = THEMES[effectiveTheme.value];
+        const theme = THEMES[effectiveTheme.value];
+        if (this.term) this.term.options.theme = theme;
       }),
     );
+  }
+
+  /** The xterm of this session, made once its code has loaded. */
+  private terminal(): Promise<Terminal> {
+    this.loading ??= loadXterm().then(
+      (lib) => {
+        if (this.term) return this.term;
+        const term = new lib.Terminal({
+          cursorBlink: true,
+          fontFamily: 'ui-monospace, "SFMono-Regular", "JetBrains Mono", Menlo, Consolas, monospace',
+          fontSize: 13,
+          scrollback: 5000,
+          theme: THEMES[effectiveTheme.peek()],
+        });
+        const fit = new lib.FitAddon();
+        term.loadAddon(fit);
+        const data = term.onData((input) => {
+          if (this.status.value.state === "open")
+            this.mux.post("terminal", { type: "input", terminal_id: this.terminalId, data: input });
+        });
+        const resize = term.onResize(() => this.scheduleResize());
+        this.disposers.push(
+          () => data.dispose(),
+          () => resize.dispose(),
+          () => term.dispose(),
+        );
+        this.term = term;
+        this.fit = fit;
+        // Closed while the code was on its way.
+        if (this.disposed) this.dispose();
+        return term;
+      },
+      (error: unknown) => {
+        this.loading = undefined;
+        throw error;
+      },
+    );
+    return this.loading;
   }
 
   /**
@@ -121,11 +165,19 @@ export class TerminalSession {
    */
   attach(container: HTMLElement): () => void {
     container.append(this.element);
-    if (!this.mounted) {
-      this.mounted = true;
-      this.term.open(this.element);
-    }
-    this.fitToView();
+    void this.terminal().then(
+      (term) => {
+        // Detached again before xterm arrived: it mounts on the next attach.
+        if (this.disposed || !this.element.isConnected) return;
+        if (!this.mounted) {
+          this.mounted = true;
+          term.open(this.element);
+        }
+        this.fitToView();
+      },
+      // open() reports the failure in the status.
+      () => undefined,
+    );
     this.start();
     const observer = new ResizeObserver(() => this.fitToView());
     observer.observe(container);
@@ -141,13 +193,16 @@ export class TerminalSession {
   }
 
   focus(): void {
-    this.term.focus();
+    void this.terminal().then(
+      (term) => term.focus(),
+      () => undefined,
+    );
   }
 
   /** A new shell in this tab after the last one ended. */
   restart(): void {
     this.terminalId = newTerminalId();
-    this.term.reset();
+    this.term?.reset();
     this.written = false;
     void this.open();
   }
@@ -161,29 +216,30 @@ export class TerminalSession {
   }
 
   dispose(): void {
+    this.disposed = true;
     clearTimeout(this.resizeTimer);
-    for (const dispose of this.disposers) dispose();
-    this.term.dispose();
+    for (const dispose of this.disposers.splice(0)) dispose();
     this.element.remove();
   }
 
   private async open(): Promise<void> {
     this.opening = true;
     this.status.value = { state: "opening" };
-    // A re-attach replays the scrollback: start from a clean screen so nothing shows twice.
-    if (this.written) {
-      this.term.reset();
-      this.written = false;
-    }
     try {
+      const term = await this.terminal();
+      // A re-attach replays the scrollback: start from a clean screen so nothing shows twice.
+      if (this.written) {
+        term.reset();
+        this.written = false;
+      }
       await this.mux.request(
         "terminal",
         {
           type: "open",
           terminal_id: this.terminalId,
           workspace_path: this.workspacePath,
-          cols: this.term.cols,
-          rows: this.term.rows,
+          cols: term.cols,
+          rows: term.rows,
         },
         TerminalOpenedFrame,
       );
@@ -205,7 +261,7 @@ export class TerminalSession {
     switch (frame.type) {
       case "output":
         this.written = true;
-        this.term.write(base64ToBytes(frame.data_base64));
+        this.term?.write(base64ToBytes(frame.data_base64));
         return;
       case "exit":
         this.status.value = {
@@ -225,18 +281,19 @@ export class TerminalSession {
   /** Fits rows and columns to the view; hidden views (no size) are left alone. */
   private fitToView(): void {
     if (!this.mounted || this.element.clientWidth === 0 || this.element.clientHeight === 0) return;
-    this.fit.fit();
+    this.fit?.fit();
   }
 
   private scheduleResize(): void {
     clearTimeout(this.resizeTimer);
     this.resizeTimer = setTimeout(() => {
-      if (this.status.value.state !== "open") return;
+      const term = this.term;
+      if (this.status.value.state !== "open" || !term) return;
       this.mux.post("terminal", {
         type: "resize",
         terminal_id: this.terminalId,
-        cols: this.term.cols,
-        rows: this.term.rows,
+        cols: term.cols,
+        rows: term.rows,
       });
     }, RESIZE_DEBOUNCE_MS);
   }
