@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
-import uiIndex from "../../ui/index.html";
+import { join, resolve } from "node:path";
 import { ConfigError } from "../config/load.ts";
 import { dataPaths, expandHome } from "../config/paths.ts";
 import { runMultiUserMonitor } from "../privileged/multi-user-monitor.ts";
@@ -34,6 +33,8 @@ export const SERVE_ROOT_REFUSAL =
   "or run oqto serve as an unprivileged user.";
 
 const log = (message: string) => console.error(`[serve] ${message}`);
+/** Built in memory when serve runs from source; a compiled binary serves its embedded build. */
+const UI_INDEX_HTML = resolve(import.meta.dir, "../../ui/index.html");
 
 function listenFlags(ctx: CliContext): { host: string; port: number } {
   return {
@@ -93,7 +94,7 @@ async function runSingleUser(ctx: CliContext): Promise<number> {
     host,
     port,
     version: VERSION,
-    ui: uiIndex,
+    uiIndexHtml: UI_INDEX_HTML,
     log,
     fleet: (events) =>
       new SharedRunnerFleet({
@@ -127,7 +128,7 @@ async function runMultiUserServer(ctx: CliContext, helperSocket: string): Promis
     host,
     port,
     version: VERSION,
-    ui: uiIndex,
+    uiIndexHtml: UI_INDEX_HTML,
     log,
     provisioner,
     fleet: (events, hasSocketsOf) =>

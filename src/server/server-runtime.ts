@@ -1,4 +1,4 @@
-import type { HTMLBundle, Server } from "bun";
+import type { Server } from "bun";
 import { expandHome } from "../config/paths.ts";
 import type { Config } from "../config/schema.ts";
 import { buildModelsJson, buildSettings } from "../llm/models-json.ts";
@@ -49,7 +49,8 @@ export interface ServerRuntimeOptions {
   host: string;
   port: number;
   version: string;
-  ui: HTMLBundle;
+  /** The UI's `index.html` in the source tree (a compiled binary serves its embedded build instead). */
+  uiIndexHtml: string;
   /** The runners: one shared (single-user mode) or one per user (multi-user mode). */
   fleet: (events: RunnerFleetEvents, hasSocketsOf: (userId: string) => boolean) => RunnerFleet;
   /** Multi-user mode: the privileged helper that makes accounts (registration). */
@@ -208,7 +209,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
     version,
     catalog: llm.catalog,
     ...(llm.eavs && { eavs: llm.eavs }),
-    ui: await loadUiAssets(options.ui),
+    ui: await loadUiAssets(options.uiIndexHtml),
     onProvidersChanged: pushAllModels,
     closeSocketsOf: (userId) => mux?.closeUser(userId),
     metrics: {

@@ -9,7 +9,6 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { join, resolve } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import type { HTMLBundle } from "bun";
 import { Hono } from "hono";
 import type { AppEnv } from "../../src/server/auth/index.ts";
 import { matchesIfNoneMatch, preferredEncoding } from "../../src/server/ui/content-negotiation.ts";
@@ -52,7 +51,7 @@ const prebuiltDir = mkdtempSync("/tmp/oqto-ui-prebuilt-");
 const servers: { name: string; url: string; stop: () => void }[] = [];
 
 beforeAll(async () => {
-  const fromSource = serve(await loadUiAssets({ index: INDEX_HTML } as HTMLBundle));
+  const fromSource = serve(await loadUiAssets(INDEX_HTML));
   await writePrebuiltUi(prebuiltDir, await buildUi(INDEX_HTML));
   const prebuilt = serve(await readPrebuiltUi(prebuiltDir));
   servers.push(

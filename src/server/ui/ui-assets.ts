@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
-import { basename, join } from "node:path";
-import type { HTMLBundle } from "bun";
+import { join } from "node:path";
 import { PREBUILT_UI_DIR, PREBUILT_UI_MANIFEST, readPrebuiltUi } from "./prebuilt-ui.ts";
 import { type UiAsset, type UiAssets, type UiEncodedBodies, uiAssetsOf, uiEtag } from "./ui-asset.ts";
 import { type BuiltUiFile, buildUi } from "./ui-build.ts";
@@ -45,25 +44,16 @@ function inMemory(files: BuiltUiFile[]): UiAssets {
 /**
  * Loads the UI. The binary from `bun run build` carries it built and compressed (brotli 11,
  * gzip 9) in PREBUILT_UI_DIR, served straight from the embedded files, nothing copied to the
- * heap. A binary compiled without that step has only the `ui/index.html` import's own files
- * (`bundle.files`); from source the UI is built here, in memory, with the same options; both of
- * those compress on demand. Either way the files are served by our own route, so every UI answer
- * gets Oqto's security headers (Bun's built-in HTML route takes none).
+ * heap; from source it is built here from `indexHtml`, in memory, with the same options, and
+ * compressed on demand. Either way the files are served by our own route, so every UI answer gets
+ * Oqto's security headers (Bun's built-in HTML route takes none).
  */
-export async function loadUiAssets(bundle: HTMLBundle): Promise<UiAssets> {
+export async function loadUiAssets(indexHtml: string): Promise<UiAssets> {
+  if (!Bun.isStandaloneExecutable) return inMemory(await buildUi(indexHtml));
   const prebuilt = join(import.meta.dir, PREBUILT_UI_DIR);
-  if (Bun.isStandaloneExecutable && existsSync(join(prebuilt, PREBUILT_UI_MANIFEST)))
-    return readPrebuiltUi(prebuilt);
-  if (bundle.files) {
-    const files = await Promise.all(
-      bundle.files.map(async (file) => ({
-        name: basename(file.path),
-        contentType: file.headers["content-type"],
-        hash: file.headers.etag,
-        body: await Bun.file(file.path).bytes(),
-      })),
+  if (!existsSync(join(prebuilt, PREBUILT_UI_MANIFEST)))
+    throw new Error(
+      "this binary carries no UI: build it with `bun run build` (scripts/build-ui.ts embeds dist/ui)",
     );
-    return inMemory(files);
-  }
-  return inMemory(await buildUi(bundle.index));
+  return readPrebuiltUi(prebuilt);
 }
