@@ -24,8 +24,23 @@ export function installPanelMemory(): void {
   });
 }
 
+/** The tab the user just opened from its toggle: the panel moves the focus into it once shown. */
+export const panelFocusRequest = signal<PanelTab | null>(null);
+
 export function togglePanel(tab: PanelTab): void {
-  panelTab.value = panelTab.value === tab ? null : tab;
+  if (panelTab.value === tab) {
+    panelTab.value = null;
+    return;
+  }
+  panelTab.value = tab;
+  panelFocusRequest.value = tab;
+}
+
+/** Closes the panel; the focus goes back to the toggle of the tab that was open (in the chat's header). */
+export function closePanel(): void {
+  const tab = panelTab.value;
+  panelTab.value = null;
+  if (tab) requestAnimationFrame(() => document.getElementById(`panel-toggle-${tab}`)?.focus());
 }
 
 /** Shows a workspace file in the file pane (a path the agent mentioned in the chat). */

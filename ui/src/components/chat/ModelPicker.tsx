@@ -119,7 +119,7 @@ export function ModelPicker({ chat, list }: { chat: ChatSession; list: ModelList
         class="model-picker-button"
         aria-haspopup="listbox"
         aria-expanded={open.value}
-        aria-label={`Model: ${label}`}
+        aria-label={`Model: ${label}${listedCurrent ? `, ${formatTokenCount(listedCurrent.contextWindow)} context` : ""}`}
         title={list.error.value ? `Models unavailable: ${list.error.value}` : "Model used for the next turn"}
         disabled={disabled}
         onClick={() => {
@@ -132,7 +132,7 @@ export function ModelPicker({ chat, list }: { chat: ChatSession; list: ModelList
         data-testid="model-picker"
         data-value={value}
       >
-        <span class="model-picker-name">{label}</span>
+        <span class="model-picker-name">{label}</span>{" "}
         {listedCurrent && (
           <span class="model-picker-context">{formatTokenCount(listedCurrent.contextWindow)}</span>
         )}

@@ -98,6 +98,12 @@ export const ArrowDownIcon = (props: IconProps) => (
   </Svg>
 );
 
+export const ArrowLeftIcon = (props: IconProps) => (
+  <Svg {...props}>
+    <path d="M19 12H5M12 19l-7-7 7-7" />
+  </Svg>
+);
+
 export const FolderOpenIcon = (props: IconProps) => (
   <Svg {...props}>
     <path d="M3 7a2 2 0 0 1 2-2h4l2 2h7a2 2 0 0 1 2 2v1H8.5a2 2 0 0 0-1.9 1.4L4 19H5a2 2 0 0 1-2-2z" />

@@ -50,7 +50,7 @@ export function AppHeader() {
               href="/account"
               onClick={linkHandler("/account")}
               aria-current={current.page === "account" ? "page" : undefined}
-              aria-label={`Account (${user.display_name ?? user.username})`}
+              aria-label={`${user.display_name ?? user.username}: account`}
               title={`Account of ${user.username}`}
               data-testid="account-link"
             >

@@ -15,6 +15,7 @@ export function PanelToggles() {
         <button
           key={tab}
           type="button"
+          id={`panel-toggle-${tab}`}
           class="icon-button"
           aria-pressed={open === tab}
           aria-label={open === tab ? `Hide ${label.toLowerCase()}` : `Show ${label.toLowerCase()}`}

@@ -14,7 +14,10 @@ export function SearchBox() {
         value={query}
         onInput={(event) => setSearchQuery(event.currentTarget.value)}
         onKeyDown={(event) => {
-          if (event.key === "Escape") clearSearch();
+          // Escape clears a search first; on an empty box it goes on to close the session drawer.
+          if (event.key !== "Escape") return;
+          if (event.currentTarget.value !== "") event.stopPropagation();
+          clearSearch();
         }}
         data-testid="history-search"
       />

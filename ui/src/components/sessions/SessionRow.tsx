@@ -91,7 +91,10 @@ export function SessionRow({ session, workspace, active, onNavigate }: SessionRo
               draft.value = event.currentTarget.value;
             }}
             onKeyDown={(event) => {
-              if (event.key === "Escape") renaming.value = false;
+              if (event.key !== "Escape") return;
+              // Leaves the title's edit only, not the session drawer around it.
+              event.stopPropagation();
+              renaming.value = false;
             }}
             onBlur={() => void saveRename()}
             aria-label="Session title"

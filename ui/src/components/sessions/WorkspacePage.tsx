@@ -1,9 +1,15 @@
-import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { activeChat, closeActiveChat, openChat, startNewChat } from "../../state/chat/active-chat.ts";
 import { mux } from "../../state/connection.ts";
 import { fileBrowserFor } from "../../state/files/file-browser.ts";
 import { refreshLoadedHistories } from "../../state/history/session-history.ts";
+import {
+  closeSessionDrawer,
+  openSessionDrawer,
+  panelCoversChat,
+  sessionDrawerOpen,
+  sessionListIsDrawer,
+} from "../../state/narrow-layout.ts";
 import { linkHandler } from "../../state/router.ts";
 import { hasStoredTerminals, terminalsFor } from "../../state/terminal/workspace-terminals.ts";
 import { panelTab } from "../../state/workspace-panel.ts";
@@ -17,8 +23,6 @@ import { SessionSidebar } from "./SessionSidebar.tsx";
 import { SessionsToggle } from "./SessionsToggle.tsx";
 
 export function WorkspacePage({ name, sessionId }: { name: string; sessionId: string | null }) {
-  const sidebarOpen = useSignal(false);
-
   useEffect(() => {
     if (workspaces.value === null) void loadWorkspaces();
     refreshLoadedHistories();
@@ -41,7 +45,13 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
     return () => fileBrowserFor(mux, workspace).deactivate();
   }, [workspace]);
 
-  useEffect(() => () => closeActiveChat(), []);
+  useEffect(
+    () => () => {
+      closeActiveChat();
+      sessionDrawerOpen.value = false;
+    },
+    [],
+  );
 
   if (workspaces.value === null) {
     return (
@@ -66,35 +76,36 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
   }
 
   const chat = activeChat.value;
-  const openSidebar = () => {
-    sidebarOpen.value = true;
-  };
-  const closeSidebar = () => {
-    sidebarOpen.value = false;
-  };
+  const drawerOpen = sessionDrawerOpen.value && sessionListIsDrawer.value;
+  const panelOpen = panelTab.value !== null;
   return (
     <div class="workspace-layout" data-panel={panelTab.value ?? "none"}>
       <SessionSidebar
         workspace={workspace}
         activeSessionId={sessionId}
-        open={sidebarOpen.value}
-        onNavigate={closeSidebar}
+        open={drawerOpen}
+        onNavigate={closeSessionDrawer}
+        onClose={closeSessionDrawer}
       />
-      {sidebarOpen.value && (
+      {drawerOpen && (
+        // A tap beside the drawer closes it; keys have Escape, so the scrim is no tab stop.
         <button
           type="button"
           class="sidebar-scrim"
           aria-label="Close the session list"
-          onClick={closeSidebar}
+          tabIndex={-1}
+          onClick={closeSessionDrawer}
+          data-testid="sidebar-scrim"
         />
       )}
-      <main class="chat-area">
+      {/* What an overlay covers (the drawer, or the panel on a narrow screen) takes no focus or clicks. */}
+      <main class="chat-area" inert={drawerOpen || (panelOpen && panelCoversChat.value)}>
         {chat && chat.id === sessionId ? (
-          <ChatView key={chat.id} chat={chat} onShowSessions={openSidebar} />
+          <ChatView key={chat.id} chat={chat} onShowSessions={openSessionDrawer} />
         ) : (
           <div class="empty-chat">
             <div class="empty-chat-bar">
-              <SessionsToggle onClick={openSidebar} />
+              <SessionsToggle onClick={openSessionDrawer} />
               <PanelToggles />
             </div>
             <h1>{workspace.display_name ?? workspace.name}</h1>
@@ -105,7 +116,7 @@ export function WorkspacePage({ name, sessionId }: { name: string; sessionId: st
           </div>
         )}
       </main>
-      <WorkspacePanel workspace={workspace} />
+      <WorkspacePanel workspace={workspace} inert={drawerOpen} />
     </div>
   );
 }

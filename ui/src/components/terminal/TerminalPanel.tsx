@@ -6,6 +6,8 @@ import type { TerminalSession } from "../../state/terminal/terminal-session.ts";
 import { terminalsFor, type WorkspaceTerminals } from "../../state/terminal/workspace-terminals.ts";
 import { CloseIcon, PlusIcon } from "../common/icons.tsx";
 
+const TERMINAL_KEYS_HINT_ID = "terminal-keys-hint";
+
 /** Terminal tabs of the workspace; the first one opens by itself. */
 export function TerminalPanel({ workspace }: { workspace: Workspace }) {
   const terminals = terminalsFor(mux, workspace);
@@ -14,15 +16,18 @@ export function TerminalPanel({ workspace }: { workspace: Workspace }) {
   const active = terminals.active.value;
   return (
     <div class="terminal-panel" data-testid="terminal-panel">
-      <div class="terminal-tabs" role="tablist" aria-label="Terminals">
-        {sessions.map((session) => (
-          <TerminalTab
-            key={session.terminalId}
-            terminals={terminals}
-            session={session}
-            active={session === active}
-          />
-        ))}
+      <div class="terminal-tabs">
+        {/* A list of switch buttons, not ARIA tabs: each has a close button beside it, which a tablist may not hold. */}
+        <ul class="terminal-list" aria-label="Terminals">
+          {sessions.map((session) => (
+            <TerminalTab
+              key={session.terminalId}
+              terminals={terminals}
+              session={session}
+              active={session === active}
+            />
+          ))}
+        </ul>
         <button
           type="button"
           class="icon-button small"
@@ -50,11 +55,10 @@ function TerminalTab({
 }) {
   const state = session.status.value.state;
   return (
-    <div class="terminal-tab" data-active={active}>
+    <li class="terminal-tab" data-active={active}>
       <button
         type="button"
-        role="tab"
-        aria-selected={active}
+        aria-current={active ? "true" : undefined}
         class="terminal-tab-label"
         onClick={() => terminals.select(session)}
         data-testid="terminal-tab"
@@ -75,7 +79,7 @@ function TerminalTab({
       >
         <CloseIcon size={12} />
       </button>
-    </div>
+    </li>
   );
 }
 
@@ -88,12 +92,31 @@ function TerminalView({ terminals, session }: { terminals: WorkspaceTerminals; s
     const element = container.current;
     if (!element) return;
     const detach = session.attach(element);
+    // Screen readers hear, on the shell's input, how the keyboard gets out of it.
+    element.querySelector("textarea")?.setAttribute("aria-describedby", TERMINAL_KEYS_HINT_ID);
     session.focus();
     return detach;
   }, [session]);
 
+  // Tab belongs to the shell (completion), so F6 is the way out: to this terminal's tab, and on from there.
+  const leaveOnF6 = (event: KeyboardEvent) => {
+    if (event.key !== "F6") return;
+    event.preventDefault();
+    event.stopPropagation();
+    const panel = (event.currentTarget as HTMLElement).closest(".terminal-panel");
+    panel?.querySelector<HTMLElement>('.terminal-tab[data-active="true"] .terminal-tab-label')?.focus();
+  };
+
   return (
-    <div class="terminal-view" data-testid="terminal-view" data-state={status.state}>
+    <div
+      class="terminal-view"
+      data-testid="terminal-view"
+      data-state={status.state}
+      onKeyDownCapture={leaveOnF6}
+    >
+      <p id={TERMINAL_KEYS_HINT_ID} class="visually-hidden">
+        Tab completes in the shell; F6 leaves the terminal.
+      </p>
       {status.state === "failed" && (
         <div class="terminal-message error" role="alert" data-testid="terminal-error" data-code={status.code}>
           {status.code === "not_supported"

@@ -71,6 +71,8 @@ export function enhanceCodeBlocks(root: HTMLElement): void {
     head.append(label, copyButton(source));
     pre.replaceWith(block);
     block.append(head, pre);
+    // A long line scrolls sideways: the keyboard has to reach the block to scroll it (WCAG 2.1.1).
+    pre.tabIndex = 0;
 
     if (language) {
       withHighlighter((module) => module.highlightInto(code, source, language, () => code.isConnected));
