@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Model } from "../../../../src/protocol/index.ts";
 import { droppedFiles } from "../../lib/dropped-files.ts";
 import type { ChatSession, SendMode } from "../../state/chat/chat-session.ts";
+import { sessionListIsDrawer } from "../../state/narrow-layout.ts";
 import { SendIcon, StopIcon } from "../common/icons.tsx";
 import { AttachmentTray } from "./composer/AttachmentTray.tsx";
 import { builtinInvocation } from "./composer/builtin-commands.ts";
@@ -151,9 +152,14 @@ export function Composer({
           aria-controls={completion.open ? listId : undefined}
           aria-activedescendant={activeOption}
           placeholder={
-            busy
-              ? "Steer the agent (Enter) or queue a follow-up (Alt+Enter)…"
-              : "Message the agent… (/ for commands, @ for files, Shift+Enter for a new line)"
+            // A phone's line holds about 40 characters: the key hints would be cut off there.
+            sessionListIsDrawer.value
+              ? busy
+                ? "Steer the agent…"
+                : "Message the agent… (/ commands, @ files)"
+              : busy
+                ? "Steer the agent (Enter) or queue a follow-up (Alt+Enter)…"
+                : "Message the agent… (/ for commands, @ for files, Shift+Enter for a new line)"
           }
           value={draft}
           onInput={(event) => {
