@@ -2,6 +2,7 @@
 import "./lib/zod-jitless.ts";
 import { render } from "preact";
 import { App } from "./app.tsx";
+import { installAttention } from "./state/attention.ts";
 import { bootAuth } from "./state/auth.ts";
 import { installClock } from "./state/clock.ts";
 import { installConnection } from "./state/connection.ts";
@@ -16,6 +17,7 @@ installSignOutCleanup();
 installPanelMemory();
 installClock();
 installUnsavedChangesGuard();
+installAttention();
 
 const root = document.getElementById("app");
 if (!root) throw new Error("index.html has no #app element");

@@ -5,6 +5,8 @@ import { toWorkspaceRelative } from "../../lib/paths.ts";
 import { forkChat } from "../../state/chat/active-chat.ts";
 import type { ChatSession } from "../../state/chat/chat-session.ts";
 import { messageFocus } from "../../state/chat/message-focus.ts";
+import type { MessageModel } from "../../state/chat/message-model.ts";
+import { regenerate, resendAsFork } from "../../state/chat/resend.ts";
 import { openFileInPanel } from "../../state/workspace-panel.ts";
 import { ArrowDownIcon } from "../common/icons.tsx";
 import { PanelToggles } from "../layout/PanelToggles.tsx";
@@ -17,6 +19,7 @@ import { MessageView } from "./MessageView.tsx";
 import { EarlierMessages, MessageWindow } from "./MessageWindow.tsx";
 import { ModelPicker } from "./ModelPicker.tsx";
 import { type MessageActions, messageElementId } from "./message-actions.ts";
+import { NotificationToggle } from "./NotificationToggle.tsx";
 import { QueuePanel } from "./QueuePanel.tsx";
 import { ThinkingLevelPicker } from "./ThinkingLevelPicker.tsx";
 import { currentModel, useModels } from "./useModels.ts";
@@ -46,6 +49,9 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
   const actions = useMemo<MessageActions>(
     () => ({
       fork: (message) => void forkChat(chat, message),
+      resend: (message, text) => resendAsFork(chat, message, text),
+      regenerate: () => regenerate(chat),
+      busy: chat.busy,
       resolveFile: (path) => toWorkspaceRelative(chat.workspace.path, path),
       openFile: (path) => openFileInPanel(chat.workspace, path),
     }),
@@ -70,6 +76,7 @@ export function ChatView({ chat, onShowSessions }: { chat: ChatSession; onShowSe
         <div class="chat-controls">
           <ModelPicker chat={chat} list={models} />
           <ThinkingLevelPicker chat={chat} reasoning={model?.reasoning ?? false} />
+          <NotificationToggle />
         </div>
         <PanelToggles />
       </header>
@@ -118,6 +125,7 @@ function MessageList({
   const load = chat.load.value;
   const messages = chat.messages.value;
   const start = messageWindow.start(messages.length);
+  const answer = lastAnswer(messages);
   useEffect(() => messageWindow.settle(messages.length), [messageWindow, messages.length]);
   // Before paint: a step of older messages must not show the text jumping.
   useLayoutEffect(() => messageWindow.restoreAnchor(scrollRef.current), [messageWindow, start]);
@@ -146,10 +154,22 @@ function MessageList({
     <div class="message-list" data-testid="message-list">
       {start > 0 && <EarlierMessages messageWindow={messageWindow} start={start} scrollRef={scrollRef} />}
       {messages.slice(start).map((message) => (
-        <MessageView key={message.key} message={message} actions={actions} />
+        <MessageView key={message.key} message={message} actions={actions} lastAnswer={message === answer} />
       ))}
     </div>
   );
+}
+
+/** The last agent message after the last stored prompt: the answer regenerate asks for again. */
+function lastAnswer(messages: readonly MessageModel[]): MessageModel | null {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i];
+    if (!message || message.role === "user") return null;
+    if (message.role !== "assistant") continue;
+    const prompt = messages.slice(0, i).findLast((m) => m.role === "user");
+    return prompt && !prompt.optimistic.value ? message : null;
+  }
+  return null;
 }
 
 /**

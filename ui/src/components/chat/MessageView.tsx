@@ -10,55 +10,31 @@ import {
   ToolCallModel,
   ToolResultModel,
 } from "../../state/chat/message-model.ts";
+import { messageText } from "../../state/chat/message-text.ts";
 import { formatTokens } from "../common/format.ts";
-import { BranchIcon } from "../common/icons.tsx";
 import { MarkdownText } from "./MarkdownText.tsx";
+import { AnswerActions, PromptActions } from "./MessageActionsBar.tsx";
+import { MessageEditor } from "./MessageEditor.tsx";
 import { type MessageActions, messageElementId } from "./message-actions.ts";
 import { ToolCallCard, ToolResultCard } from "./ToolCallCard.tsx";
 
-/** One message. It re-renders when its parts list changes; text inside parts updates on its own. */
-export function MessageView({ message, actions }: { message: MessageModel; actions: MessageActions }) {
+/**
+ * One message. It re-renders when its parts list changes; text inside parts updates on its own.
+ * `lastAnswer` marks the answer that regenerate asks for again.
+ */
+export function MessageView({
+  message,
+  actions,
+  lastAnswer = false,
+}: {
+  message: MessageModel;
+  actions: MessageActions;
+  lastAnswer?: boolean;
+}) {
   if (message.hidden.value) return null;
+  if (message.role === "user") return <UserMessage message={message} actions={actions} />;
   const parts = message.parts.value;
   const streaming = message.streaming.value;
-  const optimistic = message.optimistic.value;
-  // Ids only once the agent assigned them: search hits and forks point at stored messages.
-  const anchor = optimistic
-    ? {}
-    : { id: messageElementId(message.idx), "data-message-id": message.id, "data-idx": message.idx };
-  if (message.role === "user") {
-    return (
-      <article
-        class="message user"
-        data-testid="chat-message"
-        data-role="user"
-        data-optimistic={optimistic}
-        aria-label="Your message"
-        {...anchor}
-      >
-        <div class="bubble">
-          {parts.map((part, index) => (
-            <PartView key={index} part={part} streaming={streaming} actions={actions} />
-          ))}
-        </div>
-        {!optimistic && (
-          <div class="message-actions">
-            {/* Icon only: the message's text content stays exactly what the user wrote. */}
-            <button
-              type="button"
-              class="icon-button small"
-              onClick={() => actions.fork(message)}
-              title="Fork: start a new session from here, with this message to edit and resend"
-              aria-label="Fork the conversation from this message"
-              data-testid="message-fork"
-            >
-              <BranchIcon size={14} />
-            </button>
-          </div>
-        )}
-      </article>
-    );
-  }
   const error = message.errorMessage.value;
   return (
     <article
@@ -68,7 +44,7 @@ export function MessageView({ message, actions }: { message: MessageModel; actio
       data-streaming={streaming}
       aria-label={message.role === "assistant" ? "Agent message" : `${message.role} message`}
       aria-busy={streaming}
-      {...anchor}
+      {...anchorOf(message)}
     >
       {parts.map((part, index) => (
         <PartView key={index} part={part} streaming={streaming} actions={actions} />
@@ -80,6 +56,51 @@ export function MessageView({ message, actions }: { message: MessageModel; actio
       )}
       {message.stopReason.value === "aborted" && <p class="message-note">Stopped.</p>}
       <MessageFooter message={message} />
+      {message.role === "assistant" && !streaming && (
+        <AnswerActions message={message} actions={actions} last={lastAnswer} />
+      )}
+    </article>
+  );
+}
+
+/** Ids only once the agent assigned them: search hits and forks point at stored messages. */
+function anchorOf(message: MessageModel) {
+  return message.optimistic.value
+    ? {}
+    : { id: messageElementId(message.idx), "data-message-id": message.id, "data-idx": message.idx };
+}
+
+function UserMessage({ message, actions }: { message: MessageModel; actions: MessageActions }) {
+  const [editing, setEditing] = useState(false);
+  const parts = message.parts.value;
+  const streaming = message.streaming.value;
+  const optimistic = message.optimistic.value;
+  return (
+    <article
+      class="message user"
+      data-testid="chat-message"
+      data-role="user"
+      data-optimistic={optimistic}
+      data-editing={editing}
+      aria-label="Your message"
+      {...anchorOf(message)}
+    >
+      {editing ? (
+        <MessageEditor
+          initial={messageText(message)}
+          onSend={(text) => actions.resend(message, text)}
+          onCancel={() => setEditing(false)}
+        />
+      ) : (
+        <div class="bubble">
+          {parts.map((part, index) => (
+            <PartView key={index} part={part} streaming={streaming} actions={actions} />
+          ))}
+        </div>
+      )}
+      {!optimistic && !editing && (
+        <PromptActions message={message} actions={actions} onEdit={() => setEditing(true)} />
+      )}
     </article>
   );
 }

@@ -3,6 +3,7 @@ import type { ToolCallStatus } from "../../../../src/protocol/index.ts";
 import type { ToolCallModel, ToolResultModel } from "../../state/chat/message-model.ts";
 import { formatDuration } from "../common/format.ts";
 import { ChevronIcon, FileIcon, ToolIcon } from "../common/icons.tsx";
+import { CopyButton } from "./CopyButton.tsx";
 import type { MessageActions } from "./message-actions.ts";
 
 const STATUS_LABELS: Record<ToolCallStatus, string> = {
@@ -108,7 +109,17 @@ export function ToolCallCard({ call, actions }: { call: ToolCallModel; actions: 
           </section>
           {output !== null && (
             <section class="tool-section" aria-label={status === "error" ? "Error" : "Output"}>
-              <h4>{status === "error" ? "Error" : "Output"}</h4>
+              <div class="tool-section-head">
+                <h4>{status === "error" ? "Error" : "Output"}</h4>
+                {output && (
+                  <CopyButton
+                    text={() => output}
+                    label="Copy the tool output"
+                    testId="tool-output-copy"
+                    withText
+                  />
+                )}
+              </div>
               <pre class="code tool-output" data-testid="tool-output">
                 {output || "(no output)"}
               </pre>
@@ -133,6 +144,16 @@ export function ToolResultCard({ result }: { result: ToolResultModel }) {
         </span>
       </div>
       <div class="tool-body">
+        {result.output && (
+          <div class="tool-section-head">
+            <CopyButton
+              text={() => result.output}
+              label="Copy the tool output"
+              testId="tool-output-copy"
+              withText
+            />
+          </div>
+        )}
         <pre class="code tool-output">{result.output || "(no output)"}</pre>
       </div>
     </div>

@@ -1,5 +1,6 @@
 import { signal } from "@preact/signals";
 import type { Workspace } from "../../../../src/protocol/index.ts";
+import type { ForkResult } from "../../lib/command-results.ts";
 import { newSessionId } from "../../lib/uuidv7.ts";
 import { mux } from "../connection.ts";
 import { historyFor } from "../history/session-history.ts";
@@ -40,11 +41,8 @@ export function startNewChat(workspace: Workspace): void {
  * the composer to edit and resend.
  */
 export async function forkChat(chat: ChatSession, message: MessageModel): Promise<void> {
-  const result = await chat.fork(message);
+  const result = await forkInHistory(chat, message);
   if (!result) return;
-  const history = historyFor(chat.workspace);
-  history.addLocal(result.new_session_id);
-  void history.refresh();
   // The old stream's `session.closed{replaced}` may have brought the new session on screen already.
   const shown = activeChat.value;
   if (shown?.id === result.new_session_id) {
@@ -53,6 +51,16 @@ export async function forkChat(chat: ChatSession, message: MessageModel): Promis
     stashDraft(result.new_session_id, result.text);
   }
   navigate(workspacePath(chat.workspace.name, result.new_session_id));
+}
+
+/** Forks `chat` at a user message and lists the fork in the sidebar; null if no fork was made. */
+export async function forkInHistory(chat: ChatSession, message: MessageModel): Promise<ForkResult | null> {
+  const result = await chat.fork(message);
+  if (!result) return null;
+  const history = historyFor(chat.workspace);
+  history.addLocal(result.new_session_id);
+  void history.refresh();
+  return result;
 }
 
 export function closeActiveChat(): void {
