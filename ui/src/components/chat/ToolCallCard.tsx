@@ -104,13 +104,13 @@ export function ToolCallCard({ call, actions }: { call: ToolCallModel; actions: 
       {open && (
         <div class="tool-body" id={bodyId}>
           <section class="tool-section" aria-label="Arguments">
-            <h4>Arguments</h4>
+            <p class="tool-section-title">Arguments</p>
             <pre class="code">{inputText(input, argsText) || "…"}</pre>
           </section>
           {output !== null && (
             <section class="tool-section" aria-label={status === "error" ? "Error" : "Output"}>
               <div class="tool-section-head">
-                <h4>{status === "error" ? "Error" : "Output"}</h4>
+                <p class="tool-section-title">{status === "error" ? "Error" : "Output"}</p>
                 {output && (
                   <CopyButton
                     text={() => output}
