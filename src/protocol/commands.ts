@@ -50,7 +50,11 @@ export const Command = z.discriminatedUnion("cmd", [
     cancelled: z.boolean().optional(),
   }),
   command("get_state", {}),
-  command("get_messages", { limit: z.number().int().positive().max(10_000).optional() }),
+  command("get_messages", {
+    limit: z.number().int().positive().max(10_000).optional(),
+    /** Only messages before this idx: a view pages back through a long conversation. */
+    before_idx: z.number().int().nonnegative().optional(),
+  }),
   command("get_stats", {}),
   command("get_models", { workdir: z.string().optional() }),
   command("get_commands", {}),

@@ -83,7 +83,7 @@ export async function runSessionCommand(
     case "get_state":
       return getState(session);
     case "get_messages":
-      return getMessages(session, command.limit);
+      return getMessages(session, command.limit, command.before_idx);
     case "get_stats":
       guard(session, RUNNING, command.cmd);
       return piData(
@@ -176,12 +176,19 @@ async function getState(session: Session): Promise<Record<string, unknown>> {
  * running pi, else from its session file. After a compaction pi's list starts with a summary and
  * lacks older messages, so the session file is read to keep `idx` stable.
  */
+/** The last `limit` messages (all without it), of those before `beforeIdx` when it is given. */
 export async function getMessages(
   session: Session,
   limit: number | undefined,
+  beforeIdx?: number,
 ): Promise<{ messages: Message[]; version: number; message_count: number }> {
-  const stored = await session.historyMessages(limit);
-  if (stored) return { ...stored, messages: withinImageBudget(stored.messages) };
+  const page = (messages: Message[]): Message[] => {
+    const before = beforeIdx === undefined ? messages : messages.filter((m) => m.idx < beforeIdx);
+    return withinImageBudget(limit === undefined ? before : before.slice(-limit));
+  };
+  // A page before an idx is cut from the whole conversation: history's limit counts from the end.
+  const stored = await session.historyMessages(beforeIdx === undefined ? limit : undefined);
+  if (stored) return { ...stored, messages: page(stored.messages) };
   let piMessages: PiAgentMessage[] | undefined;
   if (session.isRunning) {
     piMessages = piData(
@@ -200,7 +207,7 @@ export async function getMessages(
   // Without a history service the message count is the conversation's version.
   const count = messages.length;
   return {
-    messages: withinImageBudget(limit === undefined ? messages : messages.slice(-limit)),
+    messages: page(messages),
     version: count,
     message_count: count,
   };

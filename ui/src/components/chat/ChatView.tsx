@@ -124,9 +124,9 @@ function MessageList({
 }) {
   const load = chat.load.value;
   const messages = chat.messages.value;
-  const start = messageWindow.start(messages.length);
+  const start = messageWindow.start(messages);
   const answer = lastAnswer(messages);
-  useEffect(() => messageWindow.settle(messages.length), [messageWindow, messages.length]);
+  useEffect(() => messageWindow.settle(messages), [messageWindow, messages]);
   // Before paint: a step of older messages must not show the text jumping.
   useLayoutEffect(() => messageWindow.restoreAnchor(scrollRef.current), [messageWindow, start]);
   if (load.status === "failed") {
@@ -152,7 +152,9 @@ function MessageList({
   }
   return (
     <div class="message-list" data-testid="message-list">
-      {start > 0 && <EarlierMessages messageWindow={messageWindow} start={start} scrollRef={scrollRef} />}
+      {(start > 0 || chat.olderCount.value > 0) && (
+        <EarlierMessages chat={chat} messageWindow={messageWindow} start={start} scrollRef={scrollRef} />
+      )}
       {messages.slice(start).map((message) => (
         <MessageView key={message.key} message={message} actions={actions} lastAnswer={message === answer} />
       ))}
@@ -189,18 +191,20 @@ function FocusFollower({
 }) {
   const focus = messageFocus.value;
   const messages = chat.messages.value;
+  const olderCount = chat.olderCount.value;
   const loaded = chat.load.value.status === "ready";
-  const start = messageWindow.start(messages.length);
+  const start = messageWindow.start(messages);
   useEffect(() => {
     if (!focus || focus.sessionId !== chat.id || !loaded) return;
     const target = messages.find((m) => m.id === focus.messageId);
     const idx = target?.idx ?? Number(focus.messageId.slice(focus.messageId.lastIndexOf("#") + 1));
-    // A hit among the messages not rendered yet: render back to it first (this runs again then).
-    const position = messages.findLastIndex((m) => m.idx <= idx);
-    if (position >= 0 && position < start) {
-      messageWindow.revealTo(position);
+    // A hit before the messages held: fetch back to it, then render back to it (this runs again each time).
+    if (idx < olderCount) {
+      void chat.older.loadTo(idx);
       return;
     }
+    const held = messages.findLast((m) => m.idx <= idx);
+    if (held && messageWindow.revealTo(held.idx)) return;
     const element = nearestMessageElement(root.current, idx);
     messageFocus.value = null;
     if (!element) return;
@@ -208,7 +212,7 @@ function FocusFollower({
     element.scrollIntoView({ block: "center" });
     element.dataset.focused = "true";
     setTimeout(() => delete element.dataset.focused, 2500);
-  }, [focus, messages, loaded, start]);
+  }, [focus, messages, olderCount, loaded, start]);
   return null;
 }
 

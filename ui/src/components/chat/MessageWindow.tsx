@@ -1,6 +1,9 @@
 import { signal } from "@preact/signals";
 import type { RefObject } from "preact";
 import { useEffect, useRef } from "preact/hooks";
+import type { ChatSession } from "../../state/chat/chat-session.ts";
+import type { MessageModel } from "../../state/chat/message-model.ts";
+import type { OlderLoad } from "../../state/chat/older-messages.ts";
 
 /** Messages rendered when a conversation opens: its end, several screens' worth. */
 export const INITIAL_WINDOW = 40;
@@ -18,39 +21,52 @@ const ANCHOR_HOLD_MS = 800;
  * Which messages of a conversation are rendered. A long session opens at its end with only the
  * last INITIAL_WINDOW messages in the DOM (rendering all 2,000 of one froze the tab for seconds);
  * older ones are rendered in steps as the reader scrolls up, and stay, so scrolling back down
- * costs nothing. Each step keeps the message being read where it was on screen.
+ * costs nothing. Each step keeps the message being read where it was on screen. The window starts
+ * at a message's idx, not at a position: older pages of history are added before the messages held.
  */
 export class MessageWindow {
-  /** Index of the first rendered message; null until the conversation has messages. */
+  /** idx of the first rendered message; null until the conversation has messages. */
   private readonly fixedStart = signal<number | null>(null);
   /** The message at the top before a step, and where (px from the view's top) it is to stay. */
   private anchor: { element: Element; top: number } | null = null;
   private releaseHold: (() => void) | null = null;
 
-  /** First rendered index for a conversation of `total` messages. */
-  start(total: number): number {
-    const fixed = this.fixedStart.value;
-    return fixed === null ? Math.max(0, total - INITIAL_WINDOW) : Math.min(fixed, total);
+  /** Position in `messages` of the first rendered one. */
+  start(messages: readonly MessageModel[]): number {
+    return positionOf(messages, this.fixedStart.value);
   }
 
   /** Fixes the start once messages are there, so messages that arrive later add to the end. */
-  settle(total: number): void {
-    if (this.fixedStart.peek() === null && total > 0)
-      this.fixedStart.value = Math.max(0, total - INITIAL_WINDOW);
+  settle(messages: readonly MessageModel[]): void {
+    if (this.fixedStart.peek() !== null || messages.length === 0) return;
+    const first = messages[messages.length - INITIAL_WINDOW];
+    // A prompt still on its way has no idx yet; a short conversation is rendered from its start.
+    this.fixedStart.value = first && !first.optimistic.peek() ? first.idx : 0;
   }
 
-  /** One step further back, keeping `anchor` (the first rendered message) still on screen. */
-  revealEarlier(anchor: Element | null, scroller: HTMLElement | null): void {
-    const start = this.fixedStart.peek();
-    if (start === null || start === 0) return;
+  /**
+   * One step further back, keeping `anchor` (the first rendered message) still on screen. False
+   * when every message held is rendered: older ones must be fetched first.
+   */
+  revealEarlier(
+    messages: readonly MessageModel[],
+    anchor: Element | null,
+    scroller: HTMLElement | null,
+  ): boolean {
+    const start = positionOf(messages, this.fixedStart.peek());
+    const first = messages[Math.max(0, start - REVEAL_STEP)];
+    if (start === 0 || !first) return false;
     this.anchor = anchor && scroller ? { element: anchor, top: offsetIn(anchor, scroller) } : null;
-    this.fixedStart.value = Math.max(0, start - REVEAL_STEP);
+    this.fixedStart.value = first.idx;
+    return true;
   }
 
-  /** Renders back to message `index` (a search hit there must be on the page to scroll to). */
-  revealTo(index: number): void {
+  /** Renders back to message `idx` (a search hit there must be on the page to scroll to); true if it had to. */
+  revealTo(idx: number): boolean {
     const start = this.fixedStart.peek();
-    if (start !== null && index < start) this.fixedStart.value = Math.max(0, index);
+    if (start === null || idx >= start) return false;
+    this.fixedStart.value = idx;
+    return true;
   }
 
   /**
@@ -90,6 +106,13 @@ export class MessageWindow {
   }
 }
 
+/** Without a fixed start, the last INITIAL_WINDOW messages. */
+function positionOf(messages: readonly MessageModel[], fixed: number | null): number {
+  if (fixed === null) return Math.max(0, messages.length - INITIAL_WINDOW);
+  const position = messages.findIndex((m) => m.idx >= fixed);
+  return position < 0 ? messages.length : position;
+}
+
 function offsetIn(element: Element, scroller: HTMLElement): number {
   return element.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
 }
@@ -97,21 +120,29 @@ function offsetIn(element: Element, scroller: HTMLElement): number {
 /**
  * Stands above the rendered messages while older ones are left out: a step is taken when it comes
  * within REVEAL_MARGIN_PX of the view, or when its button is used (keyboard, or a jump to the top).
+ * At the first message held, the step fetches the page before it; a failed fetch offers a retry.
  */
 export function EarlierMessages({
+  chat,
   messageWindow,
   start,
   scrollRef,
 }: {
+  chat: ChatSession;
   messageWindow: MessageWindow;
   start: number;
   scrollRef: RefObject<HTMLElement | null>;
 }) {
   const ref = useRef<HTMLDivElement>(null);
-  const reveal = () =>
-    messageWindow.revealEarlier(ref.current?.nextElementSibling ?? null, scrollRef.current);
-  // Observed anew after each step: if it is still near the view, the next step follows at once.
-  // `start` re-arms the observer.
+  const fetching: OlderLoad = start === 0 ? chat.older.load.value : { status: "idle" };
+  const reveal = () => {
+    const anchor = ref.current?.nextElementSibling ?? null;
+    if (!messageWindow.revealEarlier(chat.messages.peek(), anchor, scrollRef.current))
+      void chat.older.loadPage();
+  };
+  const hidden = start + chat.olderCount.value;
+  // Observed anew after each step (and each page fetched, which moves `start`): if it is still
+  // near the view, the next step follows at once.
   useEffect(() => {
     const element = ref.current;
     const root = scrollRef.current;
@@ -126,9 +157,24 @@ export function EarlierMessages({
     return () => observer.disconnect();
   }, [start]);
   return (
-    <div ref={ref} class="earlier-messages" data-testid="earlier-messages" data-hidden-count={start}>
-      <button type="button" class="button small" onClick={reveal}>
-        Show earlier messages ({start} more)
+    <div
+      ref={ref}
+      class="earlier-messages"
+      data-testid="earlier-messages"
+      data-hidden-count={hidden}
+      data-loading={fetching.status === "loading"}
+    >
+      {fetching.status === "failed" && (
+        <span class="muted" role="alert">
+          {fetching.error}
+        </span>
+      )}
+      <button type="button" class="button small" onClick={reveal} aria-busy={fetching.status === "loading"}>
+        {fetching.status === "loading"
+          ? "Loading earlier messages…"
+          : fetching.status === "failed"
+            ? "Try again"
+            : `Show earlier messages (${hidden} more)`}
       </button>
     </div>
   );

@@ -36,17 +36,20 @@ export type MessageEvent = AgentEventOf<
 /**
  * The messages of one conversation, from history and live events, by id and in idx order. A tool
  * call has one card (shared by id) for its streamed part, its tool events and its result. Prompts
- * this tab sent and the agent has not echoed yet come last.
+ * this tab sent and the agent has not echoed yet come last. History is held from some idx to the
+ * end: a long conversation's older messages are added a page at a time (OlderMessages).
  */
 export class ChatMessages {
   readonly messages = signal<readonly MessageModel[]>([]);
+  /** Messages of the conversation before the first one held (idx counts from 0 without gaps). */
+  readonly olderCount = signal(0);
   private readonly byId = new Map<string, MessageModel>();
   private readonly toolCalls = new Map<string, ToolCallModel>();
   private optimistic: MessageModel[] = [];
 
-  /** Messages with an id (history and live), the optimistic ones not counted. */
+  /** The conversation's length as far as this view knows it: the older ones and those with an id. */
   get count(): number {
-    return this.byId.size;
+    return this.olderCount.peek() + this.byId.size;
   }
 
   /** Shows a prompt this tab is sending until the agent echoes it. */
@@ -75,11 +78,32 @@ export class ChatMessages {
     for (const message of this.byId.values()) message.streaming.value = false;
   }
 
-  /** History replaces what is shown: messages it lacks go, the others are updated in place. */
+  /**
+   * The newest history replaces what is shown from its first idx on: messages it lacks go, the
+   * others are updated in place. Older pages already held stay if they reach up to it (history
+   * before that idx is final); with a gap between them they go, to be fetched again.
+   */
   replaceHistory(messages: readonly Message[]): void {
+    const from = messages[0]?.idx ?? 0;
     const ids = new Set(messages.map((m) => m.id));
-    for (const id of [...this.byId.keys()]) if (!ids.has(id)) this.byId.delete(id);
+    const joins = [...this.byId.values()].some((m) => m.idx === from - 1);
+    for (const [id, model] of [...this.byId]) {
+      if (!ids.has(id) && !(joins && model.idx < from)) this.byId.delete(id);
+    }
     for (const message of messages) this.upsertFinal(message);
+    this.olderCount.value = Math.min(from, this.firstIdx());
+    this.publish();
+  }
+
+  /** An older page of history: only its messages before the first one held are added. */
+  prependHistory(messages: readonly Message[]): void {
+    const first = this.olderCount.peek();
+    const older = messages.filter((m) => m.idx < first);
+    if (older.length === 0) return;
+    for (const message of older) this.upsertFinal(message);
+    // Results held before their calls arrived are linked to the calls' cards now.
+    for (const model of this.byId.values()) if (model.role === "tool") this.linkToolResults(model);
+    this.olderCount.value = Math.min(first, this.firstIdx());
     this.publish();
   }
 
@@ -240,6 +264,13 @@ export class ChatMessages {
       linked += 1;
     }
     model.hidden.value = linked === results.length;
+  }
+
+  /** The first idx held; with nothing held, 0 (an empty conversation has nothing older). */
+  private firstIdx(): number {
+    let first = Number.MAX_SAFE_INTEGER;
+    for (const model of this.byId.values()) first = Math.min(first, model.idx);
+    return first === Number.MAX_SAFE_INTEGER ? 0 : first;
   }
 
   private publish(): void {

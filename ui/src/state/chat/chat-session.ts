@@ -33,6 +33,7 @@ import { ChatMessages } from "./chat-messages.ts";
 import { ChatStream } from "./chat-stream.ts";
 import { takeDraft } from "./drafts.ts";
 import type { MessageModel } from "./message-model.ts";
+import { OlderMessages } from "./older-messages.ts";
 
 export type SendMode = "prompt" | "steer" | "follow_up";
 export type InputAnswer = { value: string } | { confirmed: boolean } | { cancelled: true };
@@ -55,6 +56,9 @@ const NO_QUEUE = { steering: [] as readonly string[], followUp: [] as readonly s
 export class ChatSession {
   private readonly store = new ChatMessages();
   readonly messages = this.store.messages;
+  /** Messages before the first one held; `older` fetches them as the reader goes back. */
+  readonly olderCount = this.store.olderCount;
+  readonly older: OlderMessages;
   /** `null` until the first `get_state` or `session.create` reply. */
   readonly state = signal<SessionState | null>(null);
   readonly phase = signal<{ phase: AgentPhase; detail?: string } | null>(null);
@@ -89,6 +93,7 @@ export class ChatSession {
     readonly workspace: Workspace,
   ) {
     this.draft = signal(takeDraft(id) ?? "");
+    this.older = new OlderMessages(client, id, this.store);
     this.stream = new ChatStream(client, id, workspace.path, {
       state: () => this.state.value,
       reset: (state, history) => {
@@ -267,20 +272,22 @@ export class ChatSession {
   /**
    * Forks the conversation at one of its user messages: pi starts a new session holding everything
    * before that message, and this process moves to it (the old stream ends with `replaced`). The fork
-   * point is pi's entry of the n-th user message. Resolves with the new session, or null if it failed
-   * (the reason is shown) or an extension cancelled it.
+   * point is pi's entry of the n-th user message from the end (older messages may not be held).
+   * Resolves with the new session, or null if it failed (the reason is shown) or an extension
+   * cancelled it.
    */
   async fork(message: MessageModel): Promise<ForkResult | null> {
-    const ordinal = this.userMessages().indexOf(message);
+    const held = this.userMessages();
+    const fromEnd = held.length - held.indexOf(message);
     try {
-      if (ordinal < 0) throw new Error("this message is not part of the stored conversation yet");
+      if (fromEnd > held.length) throw new Error("this message is not part of the stored conversation yet");
       if (this.busy.value) throw new Error("the agent is still working; fork once it is idle");
       if (this.state.value === "closed") await this.stream.start();
       const points = await this.client.command(
         { cmd: "get_fork_points", session_id: this.id },
         ForkPointsResult,
       );
-      const point = points[ordinal];
+      const point = points[points.length - fromEnd];
       if (!point) throw new Error("the agent does not know this message as a fork point");
       const result = await this.client.command(
         { cmd: "fork", session_id: this.id, entry_id: point.entry_id },

@@ -8,6 +8,7 @@ import {
 } from "../../lib/command-results.ts";
 import { errorText } from "../../lib/errors.ts";
 import type { MuxClient } from "../../lib/mux-client.ts";
+import { HISTORY_PAGE } from "./older-messages.ts";
 
 /** Live events held while history is being refetched; past this, refetch once more instead. */
 const MAX_BUFFERED_EVENTS = 5000;
@@ -16,7 +17,7 @@ const MAX_BUFFERED_EVENTS = 5000;
 export interface ChatStreamHost {
   /** `null` until known; a closed session has no live stream to resume. */
   state(): SessionState | null;
-  /** A fresh `get_state` and history replace what the view shows. */
+  /** A fresh `get_state` and the newest history replace what the view shows. */
   reset(state: StateResult, history: readonly Message[]): void;
   /** An event in order, seen once. */
   apply(event: AgentEvent): void;
@@ -27,7 +28,8 @@ export interface ChatStreamHost {
 /**
  * One session's event stream as a view follows it (PROTOCOL.md §1.1, §2.6): events with `seq` ≤ the
  * last seen are dropped; a reconnect re-subscribes after that seq; `stream.resync_required`, a new
- * epoch or a fresh open refetch `get_state` + `get_messages`, holding live events meanwhile.
+ * epoch or a fresh open refetch `get_state` + the newest page of `get_messages` (older pages are
+ * OlderMessages'), holding live events meanwhile.
  */
 export class ChatStream {
   private lastSeq = 0;
@@ -138,7 +140,7 @@ export class ChatStream {
           StateResult,
         );
         const history = await this.client.command(
-          { cmd: "get_messages", session_id: this.sessionId },
+          { cmd: "get_messages", session_id: this.sessionId, limit: HISTORY_PAGE },
           MessagesResult,
         );
         this.host.reset(state, history.messages);
