@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { seriousAccessibilityFindings } from "../helpers/axe.ts";
-import { launchChromium, newPage, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, signInState } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 const WORKSPACE = "a11y";
@@ -30,10 +30,7 @@ beforeAll(async () => {
   writeFileSync(join(docs, "plan.md"), "# Plan\n\n- one\n- two\n");
   writeFileSync(join(stack.workspaceRoot, WORKSPACE, "main.ts"), "export const answer = 42;\n");
   stack.own(join(stack.workspaceRoot, WORKSPACE));
-  const { context, page } = await newPage(browser, pageErrors);
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
 }, 90_000);
 
 afterEach(() => {

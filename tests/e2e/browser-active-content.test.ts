@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Download, Page } from "playwright-core";
-import { launchChromium, newPage, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, signInState } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 const WORKSPACE = "active";
@@ -116,10 +116,7 @@ beforeAll(async () => {
   });
   stack = await startStack();
   browser = await launchChromium();
-  const { context, page } = await newPage(browser, pageErrors);
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
   const created = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${stack.admin.token}` },

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, newPage, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, signInState } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 const WORKSPACE = "attention";
@@ -35,11 +35,7 @@ beforeAll(async () => {
   // Extensions are loaded (the default test flags turn them off).
   stack = await startStack({ piExtraArgs: ["--no-context-files", "--no-themes"] });
   browser = await launchChromium();
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
   const created = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",
     headers: { authorization: `Bearer ${stack.admin.token}`, "content-type": "application/json" },

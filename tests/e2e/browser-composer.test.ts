@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, newPage, OUTPUT_DIR, pickModel, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, pickModel, signInState } from "../helpers/browser.ts";
+import { addPromptTemplateAndSkill } from "../helpers/pi-command-fixtures.ts";
 import { solidPng } from "../helpers/png.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
@@ -45,16 +46,7 @@ beforeAll(async () => {
   const created = await api("POST", "/workspaces", { name: WORKSPACE });
   expect(created.status).toBe(201);
   workspacePath = created.json.path as string;
-  mkdirSync(join(workspacePath, ".pi/prompts"), { recursive: true });
-  writeFileSync(
-    join(workspacePath, ".pi/prompts/haiku.md"),
-    "---\ndescription: Write a haiku about a topic\n---\nWrite a haiku about $1, in the style of Basho.\n",
-  );
-  mkdirSync(join(workspacePath, ".pi/skills/tidy-notes"), { recursive: true });
-  writeFileSync(
-    join(workspacePath, ".pi/skills/tidy-notes/SKILL.md"),
-    "---\nname: tidy-notes\ndescription: Tidy a notes file\n---\nSort the notes and remove duplicates.\n",
-  );
+  addPromptTemplateAndSkill(workspacePath);
   mkdirSync(join(workspacePath, "src/parser"), { recursive: true });
   writeFileSync(join(workspacePath, "src/parser/lexer.ts"), "export {};\n");
   writeFileSync(join(workspacePath, "src/main.ts"), "export {};\n");
@@ -62,10 +54,7 @@ beforeAll(async () => {
   stack.own(workspacePath);
 
   browser = await launchChromium();
-  const { context, page } = await newPage(browser, pageErrors);
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
 }, 90_000);
 
 afterEach(() => {

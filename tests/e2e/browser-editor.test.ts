@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, signInState } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 const WORKSPACE = "editor";
@@ -23,11 +23,7 @@ let signedInState: Awaited<ReturnType<BrowserContext["storageState"]>>;
 beforeAll(async () => {
   stack = await startStack();
   browser = await launchChromium();
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
   const created = await fetch(`${stack.baseUrl}/api/workspaces`, {
     method: "POST",
     headers: { authorization: `Bearer ${stack.admin.token}`, "content-type": "application/json" },

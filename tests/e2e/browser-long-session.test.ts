@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { HISTORY_PAGE } from "../../ui/src/state/chat/older-messages.ts";
-import { launchChromium, newPage, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, signInState } from "../helpers/browser.ts";
 import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
@@ -34,10 +34,7 @@ beforeAll(async () => {
   });
   expect(created.status).toBe(201);
   sessionId = await seedSession(((await created.json()) as { path: string }).path);
-  const { context, page } = await newPage(browser, pageErrors);
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
 }, 120_000);
 
 afterEach(() => {

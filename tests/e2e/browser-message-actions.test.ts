@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from "playwright-core";
-import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, signInState } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 const WORKSPACE = "actions";
@@ -22,11 +22,7 @@ let signedInState: Awaited<ReturnType<BrowserContext["storageState"]>>;
 beforeAll(async () => {
   stack = await startStack();
   browser = await launchChromium();
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
   expect((await api("POST", "/api/workspaces", { name: WORKSPACE })).status).toBe(201);
 }, 90_000);
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext } from "playwright-core";
-import { launchChromium, newPage, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, signInState } from "../helpers/browser.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
 let stack: Stack;
@@ -34,10 +34,7 @@ function startOutsider(pages: Record<string, string>) {
 beforeAll(async () => {
   stack = await startStack();
   browser = await launchChromium();
-  const { context, page } = await newPage(browser, pageErrors);
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
 }, 90_000);
 
 afterEach(() => {

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, newPage, OUTPUT_DIR, signIn } from "../helpers/browser.ts";
+import { launchChromium, newPage, OUTPUT_DIR, signInState } from "../helpers/browser.ts";
 import { MuxClient, newSessionId } from "../helpers/mux-client.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
@@ -23,11 +23,7 @@ let signedInState: Awaited<ReturnType<BrowserContext["storageState"]>>;
 beforeAll(async () => {
   stack = await startStack();
   browser = await launchChromium();
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await signIn(page, stack);
-  signedInState = await context.storageState();
-  await context.close();
+  signedInState = await signInState(browser, stack, pageErrors);
   const created = await api("POST", "/api/workspaces", { name: WORKSPACE });
   expect(created.status).toBe(201);
 }, 90_000);

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Message } from "../../src/protocol/message.ts";
 import { type Frame, MuxClient, newSessionId } from "../helpers/mux-client.ts";
+import { addPromptTemplateAndSkill } from "../helpers/pi-command-fixtures.ts";
 import { solidPng } from "../helpers/png.ts";
 import { type Stack, startStack } from "../helpers/stack.ts";
 
@@ -59,16 +60,7 @@ beforeAll(async () => {
   const created = await api("POST", "/workspaces", { name: "pictures" });
   expect(created.status).toBe(201);
   workspace = created.json.path as string;
-  mkdirSync(join(workspace, ".pi/prompts"), { recursive: true });
-  writeFileSync(
-    join(workspace, ".pi/prompts/haiku.md"),
-    "---\ndescription: Write a haiku about a topic\n---\nWrite a haiku about $1, in the style of Basho.\n",
-  );
-  mkdirSync(join(workspace, ".pi/skills/tidy-notes"), { recursive: true });
-  writeFileSync(
-    join(workspace, ".pi/skills/tidy-notes/SKILL.md"),
-    "---\nname: tidy-notes\ndescription: Tidy a notes file\n---\nSort the notes and remove duplicates.\n",
-  );
+  addPromptTemplateAndSkill(workspace);
   mkdirSync(join(workspace, ".pi/extensions"), { recursive: true });
   writeFileSync(
     join(workspace, ".pi/extensions/greeter.ts"),

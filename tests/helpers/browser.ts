@@ -78,6 +78,22 @@ export async function newPage(
 }
 
 /**
+ * Cookies of one sign-in as the stack's admin, for every test of a file to reuse (logins are
+ * rate-limited): signs in on a page of its own (errors go to `pageErrors`) and closes it.
+ */
+export async function signInState(
+  browser: Browser,
+  stack: Parameters<typeof signIn>[1],
+  pageErrors: string[],
+): Promise<Awaited<ReturnType<BrowserContext["storageState"]>>> {
+  const { context, page } = await newPage(browser, pageErrors);
+  await signIn(page, stack);
+  const state = await context.storageState();
+  await context.close();
+  return state;
+}
+
+/**
  * Picks `provider/model` in the chat header's model picker once it can be used (the session is idle and
  * the models are listed), and waits until the session runs on it.
  */
