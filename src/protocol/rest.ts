@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ThinkingLevel } from "./common.ts";
+import { SearchMode } from "./history.ts";
 import { PromptImages } from "./images.ts";
 import { WorkspaceName } from "./runner.ts";
 
@@ -316,4 +317,30 @@ export const OpenApiDocument = z.looseObject({
   openapi: z.string().regex(/^3\.1\.\d+$/),
   info: z.looseObject({ title: z.string(), version: z.string() }),
   paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+});
+
+// Session routes' queries and bodies (PROTOCOL.md §4.2).
+
+/** `GET /api/sessions` and `/api/sessions/search` paging. */
+const Paging = {
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+};
+/** `GET /api/sessions` query. */
+export const SessionListQuery = z.strictObject({ workspace: WorkspaceName.optional(), ...Paging });
+/** `GET /api/sessions/search` query. */
+export const SessionSearchQuery = z.strictObject({
+  q: z.string().trim().min(1, "q must not be empty").max(1000),
+  workspace: WorkspaceName.optional(),
+  mode: SearchMode.default("auto"),
+  ...Paging,
+  limit: Paging.limit.pipe(z.number().max(200)),
+});
+/** `GET /api/sessions/{id}/messages` query. */
+export const SessionMessagesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+/** `PATCH /api/sessions/{id}` body. */
+export const RenameSessionRequest = z.strictObject({
+  title: z.string().trim().min(1, "title must not be empty").max(200),
 });

@@ -13,11 +13,14 @@ import {
   CreateSessionRequest,
   EventResumeId,
   InputAnswerRequest,
+  RenameSessionRequest,
   SendMessageRequest,
   SessionCommandsResponse,
   SessionEventsQuery,
+  SessionListQuery,
+  SessionMessagesQuery,
+  SessionSearchQuery,
 } from "../../protocol/index.ts";
-import { ListQuery, MessagesQuery, RenameBody, SearchQuery } from "../routes/sessions.ts";
 import { empty, json, type RouteDoc } from "./route-doc.ts";
 
 const SessionPath = z.object({ id: SessionId });
@@ -33,7 +36,7 @@ export const SESSION_ROUTES: RouteDoc[] = [
     tag: "sessions",
     auth: "user",
     runner: true,
-    params: { query: ListQuery },
+    params: { query: SessionListQuery },
     responses: { 200: json(HistoryListResult, "one page; `next_offset` when more may follow") },
     errors: { BAD_REQUEST: "a query the schema refuses (`details.issues`)" },
   },
@@ -45,7 +48,7 @@ export const SESSION_ROUTES: RouteDoc[] = [
     tag: "sessions",
     auth: "user",
     runner: true,
-    params: { query: SearchQuery },
+    params: { query: SessionSearchQuery },
     responses: { 200: json(HistorySearchResult, "the hits") },
     errors: { BAD_REQUEST: "an empty `q` or a bad mode" },
   },
@@ -70,7 +73,7 @@ export const SESSION_ROUTES: RouteDoc[] = [
     auth: "user",
     runner: true,
     params: { path: SessionPath },
-    body: RenameBody,
+    body: RenameSessionRequest,
     responses: { 200: json(SessionSummary, "the renamed session") },
     errors: { BAD_REQUEST: "a bad session id or title", NOT_FOUND: OWN_SESSION },
   },
@@ -94,7 +97,7 @@ export const SESSION_ROUTES: RouteDoc[] = [
     tag: "sessions",
     auth: "user",
     runner: true,
-    params: { path: SessionPath, query: MessagesQuery },
+    params: { path: SessionPath, query: SessionMessagesQuery },
     responses: { 200: json(HistoryMessagesResult, "the messages") },
     errors: { BAD_REQUEST: "a bad session id or limit", NOT_FOUND: OWN_SESSION },
   },

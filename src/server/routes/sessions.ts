@@ -1,29 +1,17 @@
 import { join } from "node:path";
 import type { Hono } from "hono";
-import { z } from "zod";
-import { SearchMode, SessionId, WorkspaceName } from "../../protocol/index.ts";
+import {
+  RenameSessionRequest,
+  SessionId,
+  SessionListQuery,
+  SessionMessagesQuery,
+  SessionSearchQuery,
+} from "../../protocol/index.ts";
 import type { AppEnv } from "../app.ts";
 import type { HistoryGateway } from "../history-gateway.ts";
 import { ApiError, parseJsonBody, parseQuery } from "../http-errors.ts";
 import type { MuxUser } from "../mux/mux-connection.ts";
 import { runnerErrorToApi } from "../runner/runner-errors.ts";
-
-const Paging = {
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-};
-export const ListQuery = z.strictObject({ workspace: WorkspaceName.optional(), ...Paging });
-export const SearchQuery = z.strictObject({
-  q: z.string().trim().min(1, "q must not be empty").max(1000),
-  workspace: WorkspaceName.optional(),
-  mode: SearchMode.default("auto"),
-  ...Paging,
-  limit: Paging.limit.pipe(z.number().max(200)),
-});
-export const MessagesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).optional() });
-export const RenameBody = z.strictObject({
-  title: z.string().trim().min(1, "title must not be empty").max(200),
-});
 
 function sessionIdParam(raw: string): string {
   const parsed = SessionId.safeParse(raw);
@@ -45,7 +33,7 @@ export function registerSessionRoutes(
     });
 
   app.get("/api/sessions", async (c) => {
-    const query = parseQuery(ListQuery, c.req.query());
+    const query = parseQuery(SessionListQuery, c.req.query());
     const path = workspacePath(c.var.user, query.workspace);
     return c.json(
       await call(
@@ -59,7 +47,7 @@ export function registerSessionRoutes(
   });
 
   app.get("/api/sessions/search", async (c) => {
-    const query = parseQuery(SearchQuery, c.req.query());
+    const query = parseQuery(SessionSearchQuery, c.req.query());
     const path = workspacePath(c.var.user, query.workspace);
     return c.json(
       await call(
@@ -80,7 +68,7 @@ export function registerSessionRoutes(
 
   app.patch("/api/sessions/:id", async (c) => {
     const id = sessionIdParam(c.req.param("id"));
-    const body = await parseJsonBody(c.req.raw, RenameBody);
+    const body = await parseJsonBody(c.req.raw, RenameSessionRequest);
     return c.json(await call(history.rename(c.var.user, id, body.title)));
   });
 
@@ -91,7 +79,7 @@ export function registerSessionRoutes(
 
   app.get("/api/sessions/:id/messages", async (c) => {
     const id = sessionIdParam(c.req.param("id"));
-    const query = parseQuery(MessagesQuery, c.req.query());
+    const query = parseQuery(SessionMessagesQuery, c.req.query());
     return c.json(await call(history.messages(c.var.user, id, query.limit)));
   });
 }
