@@ -120,10 +120,22 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /**
        * Sessions generating at once, all users together; more wait in a FIFO queue. 0 = unlimited;
-       * unset = 5 × the machine's cores (`os.availableParallelism()`), from the measured cost of a
+       * unset = 10 × the machine's cores (`os.availableParallelism()`), from the measured cost of a
        * streaming session (BENCHMARKS.md "End-to-end streaming").
        */
       max_generating_sessions: z.number().int().min(0).max(100_000).optional(),
+    })
+    .prefault({}),
+  /** The LLM gateway in serve (CONFIGURATION.md `[llm_gateway]`). */
+  llm_gateway: z
+    .strictObject({
+      /**
+       * Under load the gateway merges a provider's streamed text deltas that come within this many ms into
+       * one record (each record costs pi CPU); 0 never merges. Text and order are unchanged.
+       */
+      merge_window_ms: z.number().int().min(0).max(1000).default(40),
+      /** Merging is on while more answers stream at once than this; unset = the machine's cores. */
+      merge_above_streams: z.number().int().min(0).max(100_000).optional(),
     })
     .prefault({}),
   /** An external hstry to store history in; absent: the runner starts the embedded `oqto hstry`. */

@@ -11,6 +11,7 @@ import { createApp } from "./app.ts";
 import { createAuth, mintSetupToken } from "./auth/index.ts";
 import { HistoryGateway } from "./history-gateway.ts";
 import { errorResponse } from "./http-errors.ts";
+import { deltaMergeSettings } from "./llm-gateway/delta-merge/merge-load.ts";
 import { GATEWAY_PREFIX } from "./llm-gateway/gateway.ts";
 import { createLlmAccess } from "./llm-gateway/llm-access.ts";
 import { readMetricsToken } from "./metrics/metrics-token.ts";
@@ -70,7 +71,14 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
   const store = openStore(dataDir);
   const auth = createAuth({ config, store, dataDir });
   const ownership = ownershipFrom(store);
-  const llm = createLlmAccess({ store, dataDir, ownership, log, eavs: config.eavs });
+  const llm = createLlmAccess({
+    store,
+    dataDir,
+    ownership,
+    log,
+    eavs: config.eavs,
+    merge: deltaMergeSettings(config),
+  });
   if (llm.eavs) {
     log(`LLM access through eavs at ${llm.eavs.url}: one virtual key per user`);
     await llm.eavs.start();
@@ -229,6 +237,7 @@ export async function runServerRuntime(options: ServerRuntimeOptions): Promise<v
           runnerRestarts: () => runnerRestarts,
           usage: () => store.llmUsage.report({ group: "day", from: "0000-01-01", to: "9999-12-31" }).total,
           gatewayResponses: () => llm.gateway.responsesByStatus,
+          gatewayRecordsMerged: () => llm.gateway.deltaRecordsSaved,
         }),
     },
     ...(options.provisioner && {

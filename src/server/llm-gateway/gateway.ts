@@ -3,6 +3,10 @@ import { RELAY_DROPPED_REQUEST_HEADERS, RELAY_DROPPED_RESPONSE_HEADERS } from ".
 import { upstreamUrl } from "../../shared/upstream-url.ts";
 import type { SessionOwnership } from "../mux/agent-channel.ts";
 import type { Store } from "../store/index.ts";
+import { DeltaMerger } from "./delta-merge/delta-merger.ts";
+import { deltaRuleFor } from "./delta-merge/index.ts";
+import type { DeltaMergeLoad } from "./delta-merge/merge-load.ts";
+import { mergedDeltaBody } from "./delta-merge/merged-body.ts";
 import type { ApiDialect, TokenUsage } from "./dialects/dialect.ts";
 import { dialectFor } from "./dialects/index.ts";
 import type { LimitGuard } from "./limit-guard.ts";
@@ -39,6 +43,8 @@ export interface LlmGatewayDeps {
   tokens: SessionTokens;
   ownership: SessionOwnership;
   guard: LimitGuard;
+  /** Streams counted for merging their deltas under load. */
+  merge: DeltaMergeLoad;
   log: (message: string) => void;
 }
 
@@ -104,6 +110,11 @@ export class LlmGateway {
   /** The gateway's answers by HTTP status since start, refusals included (the metrics). */
   get responsesByStatus(): ReadonlyMap<number, number> {
     return this.responses;
+  }
+
+  /** Provider records not sent to pi because their deltas were merged into another (the metrics). */
+  get deltaRecordsSaved(): number {
+    return this.deps.merge.recordsSaved;
   }
 
   async handle(request: Request): Promise<Response> {
@@ -249,8 +260,22 @@ export class LlmGateway {
         headers: responseHeaders,
       });
     }
-    const meter = dialect.meter(upstream.headers.get("content-type"));
-    const body = meteredBody(upstream.body, meter, () => this.record(admitted, meter.finish()));
+    const contentType = upstream.headers.get("content-type");
+    const meter = dialect.meter(contentType);
+    const rule = contentType?.toLowerCase().includes("text/event-stream")
+      ? deltaRuleFor(dialect.api)
+      : undefined;
+    const merge = this.deps.merge;
+    const streamEnded = rule && merge.settings.windowMs > 0 ? merge.begin() : undefined;
+    let body = meteredBody(upstream.body, meter, () => {
+      streamEnded?.();
+      this.record(admitted, meter.finish());
+    });
+    // The meter reads the provider's own bytes; pi gets them with deltas merged while the gateway is busy.
+    if (rule && streamEnded) {
+      const merger = new DeltaMerger(rule, (saved) => merge.countSaved(saved));
+      body = mergedDeltaBody(body, merger, () => merge.windowMs());
+    }
     return new Response(body, {
       status: upstream.status,
       statusText: upstream.statusText,

@@ -5,6 +5,7 @@ import type { Config } from "../../config/schema.ts";
 import { EavsClient } from "../../llm/eavs/eavs-client.ts";
 import type { SessionOwnership } from "../mux/agent-channel.ts";
 import type { Store } from "../store/index.ts";
+import { DeltaMergeLoad, type DeltaMergeSettings } from "./delta-merge/merge-load.ts";
 import { EavsBackend } from "./eavs-backend.ts";
 import { LlmGateway } from "./gateway.ts";
 import { KeyVault } from "./key-vault.ts";
@@ -33,6 +34,8 @@ export function createLlmAccess(options: {
   log: (message: string) => void;
   /** `config.eavs`: when set, the eavs back end. */
   eavs?: Config["eavs"];
+  /** `deltaMergeSettings(config)`: when the gateway merges streamed deltas. */
+  merge: DeltaMergeSettings;
   /** Where `env:VAR` and the vault secret are looked up (tests pass their own). */
   env?: Record<string, string | undefined>;
 }): LlmAccess {
@@ -64,6 +67,7 @@ export function createLlmAccess(options: {
     tokens,
     ownership: options.ownership,
     guard,
+    merge: new DeltaMergeLoad(options.merge),
     log,
   });
   return { catalog, backend, eavs, tokens, guard, gateway };

@@ -24,6 +24,8 @@ export interface MetricsSources {
   usage: () => UsageTotals;
   /** Gateway answers by HTTP status since serve started (refusals included). */
   gatewayResponses: () => ReadonlyMap<number, number>;
+  /** Stream records the gateway did not send because their deltas went in a merged record. */
+  gatewayRecordsMerged: () => number;
 }
 
 async function sessionsByState(runners: RunnerClient[]) {
@@ -152,5 +154,10 @@ export async function collectServerMetrics(sources: MetricsSources): Promise<Met
         .sort(([a], [b]) => a - b)
         .map(([status, value]) => ({ labels: { status: String(status) }, value })),
     },
+    counter(
+      "oqto_llm_gateway_delta_records_merged_total",
+      "Provider stream records not sent to pi because their deltas went into a merged record, since start.",
+      sources.gatewayRecordsMerged(),
+    ),
   ];
 }

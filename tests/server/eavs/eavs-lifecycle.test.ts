@@ -16,6 +16,7 @@ import type { EavsStatus, ProviderSyncResult } from "../../../src/protocol/eavs.
 import { LLM_TOKEN_ENV } from "../../../src/protocol/llm.ts";
 import { type AppEnv, createApp } from "../../../src/server/app.ts";
 import { createAuth } from "../../../src/server/auth/index.ts";
+import { deltaMergeSettings } from "../../../src/server/llm-gateway/delta-merge/merge-load.ts";
 import type { EavsBackend } from "../../../src/server/llm-gateway/eavs-backend.ts";
 import { eavsKeyName, eavsPermissionsFor } from "../../../src/server/llm-gateway/eavs-keys.ts";
 import { createLlmAccess } from "../../../src/server/llm-gateway/llm-access.ts";
@@ -64,6 +65,7 @@ async function startEavsApp(url: string): Promise<EavsApp> {
     ownership: ownershipFrom(store),
     log: (message) => logs.push(message),
     eavs: config.eavs,
+    merge: deltaMergeSettings(config),
     env: { [MASTER_ENV]: FAKE_EAVS_MASTER_KEY },
   });
   const eavs = llm.eavs;
@@ -168,6 +170,7 @@ describe("[eavs] config", () => {
           ownership: ownershipFrom(store),
           log: () => {},
           eavs: { url: "http://127.0.0.1:1", master_key: master, timeout_s: 1 },
+          merge: { windowMs: 0, aboveStreams: 0 },
           env,
         });
       expect(() => start("env:NOT_SET_ANYWHERE", {})).toThrow(ConfigError);

@@ -4,8 +4,14 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigSchema } from "../../../src/config/schema.ts";
 import type { ProviderBodyInput } from "../../../src/protocol/llm.ts";
 import { ProviderBody } from "../../../src/protocol/llm.ts";
+import {
+  DeltaMergeLoad,
+  type DeltaMergeSettings,
+  deltaMergeSettings,
+} from "../../../src/server/llm-gateway/delta-merge/merge-load.ts";
 import { LlmGateway } from "../../../src/server/llm-gateway/gateway.ts";
 import { KeyVault } from "../../../src/server/llm-gateway/key-vault.ts";
 import { LimitGuard } from "../../../src/server/llm-gateway/limit-guard.ts";
@@ -22,6 +28,7 @@ export interface GatewayHarness {
   /** The embedded back end, with its addProvider; the gateway's back end unless another was given. */
   catalog: ProviderCatalog;
   backend: LlmBackend;
+  gateway: LlmGateway;
   tokens: SessionTokens;
   /** `http://127.0.0.1:PORT/llm` */
   base: string;
@@ -35,9 +42,13 @@ export interface GatewayHarness {
 
 let counter = 0;
 
-/** `makeBackend`: what stands behind the gateway (default: the embedded catalog). */
+/**
+ * `makeBackend`: what stands behind the gateway (default: the embedded catalog); `merge`: when it merges
+ * streamed deltas (default: serve's defaults).
+ */
 export function startGateway(
   makeBackend?: (store: Store, vault: KeyVault, dir: string) => LlmBackend,
+  merge: DeltaMergeSettings = deltaMergeSettings(ConfigSchema.parse({})),
 ): GatewayHarness {
   const dir = mkdtempSync("/tmp/oqto-gw-");
   const store = openStore(join(dir, "data"));
@@ -54,6 +65,7 @@ export function startGateway(
     tokens,
     ownership,
     guard: new LimitGuard(store),
+    merge: new DeltaMergeLoad(merge),
     log,
   });
   const server = Bun.serve({
@@ -67,6 +79,7 @@ export function startGateway(
     store,
     catalog,
     backend,
+    gateway,
     tokens,
     base: `http://127.0.0.1:${server.port}/llm`,
     logs,
