@@ -21,9 +21,14 @@
  *     answered its first `get_state`, after `session.created`), N at once.
  *
  *   bun bench/streaming.ts [--sessions 1,10,20,50] [--deltas 200] [--delay-ms 10] [--admission 0|N|default]
+ *                          [--turns 1,2] [--merge-window-ms MS] [--merge-above N]
+ *
+ * `--turns` says which of each session's turns are measured (all run): the first is its pi's first, with
+ * pi's one-time costs (its provider module loaded, its code compiled), the second shows a session that
+ * has answered before. `--merge-window-ms` / `--merge-above` set `[llm_gateway]` (0 ms: merging off).
  *
  * `--admission` sets how many sessions serve lets generate at once (0, the default here: all of them;
- * `default`: serve's own default, 5 × cores); sessions over it wait in serve's queue, so their time to
+ * `default`: serve's own default, 10 × cores); sessions over it wait in serve's queue, so their time to
  * first delta includes the wait while their per-delta latency counts only once admitted.
  */
 import { readFileSync } from "node:fs";
@@ -61,6 +66,12 @@ const { values } = parseArgs({
     "delay-ms": { type: "string", default: "10" },
     /** [admission] max_generating_sessions: 0 measures the machine unguarded; "default" leaves serve's. */
     admission: { type: "string", default: "0" },
+    /** Which of each session's turns to measure, e.g. "1,2": its pi's first (cold) and second (warm). */
+    turns: { type: "string", default: "1,2" },
+    /** [llm_gateway] merge_window_ms: 0 sends every delta in its own record; unset leaves serve's default. */
+    "merge-window-ms": { type: "string" },
+    /** [llm_gateway] merge_above_streams: unset leaves serve's default (the cores). */
+    "merge-above": { type: "string" },
   },
 });
 const SESSION_COUNTS = String(values.sessions)
@@ -70,8 +81,16 @@ const SESSION_COUNTS = String(values.sessions)
 const K = Number(values.deltas);
 const D = Number(values["delay-ms"]);
 const MAX_SESSIONS = Math.max(...SESSION_COUNTS);
-if (SESSION_COUNTS.length === 0 || !(K > 0) || !(D >= 0)) {
-  console.error("usage: bun bench/streaming.ts [--sessions 1,10,20,50] [--deltas 200] [--delay-ms 10]");
+const TURNS = String(values.turns)
+  .split(",")
+  .map((s) => Number(s.trim()))
+  .filter((t) => Number.isInteger(t) && t > 0)
+  .sort((a, b) => a - b);
+const LAST_TURN = Math.max(...TURNS);
+if (SESSION_COUNTS.length === 0 || TURNS.length === 0 || !(K > 0) || !(D >= 0)) {
+  console.error(
+    "usage: bun bench/streaming.ts [--sessions 1,10,20,50] [--deltas 200] [--delay-ms 10] [--turns 1,2]",
+  );
   process.exit(2);
 }
 
@@ -82,9 +101,14 @@ const progress = (message: string) => console.error(`[streaming] ${message}`);
 progress(`starting the stack (serve, runner, history) …`);
 const stack = await startStack({
   runnerConfig: `max_sessions = ${Math.max(32, MAX_SESSIONS + 2)}\npool_size = 2`,
-  ...(values.admission === "default"
-    ? {}
-    : { extraConfig: `[admission]\nmax_generating_sessions = ${Number(values.admission)}\n` }),
+  extraConfig: [
+    values.admission === "default"
+      ? ""
+      : `[admission]\nmax_generating_sessions = ${Number(values.admission)}\n`,
+    values["merge-window-ms"] === undefined && values["merge-above"] === undefined ? "" : "[llm_gateway]\n",
+    values["merge-window-ms"] === undefined ? "" : `merge_window_ms = ${Number(values["merge-window-ms"])}\n`,
+    values["merge-above"] === undefined ? "" : `merge_above_streams = ${Number(values["merge-above"])}\n`,
+  ].join(""),
 });
 const fake = stack.fakeLlm;
 
@@ -139,20 +163,26 @@ async function streamDirect(n: number): Promise<StreamResult> {
   return result;
 }
 
-interface OqtoRound {
+/** One turn of every session, streaming at once. */
+interface TurnRound {
+  turn: number;
   stream: StreamResult;
-  createMs: number[];
-  createdFirst: number;
-  /** CPU ms during the creation: pi's (every new process, summed) and the runner's. */
-  createCpuMs: { pi: number; runner: number };
   windowMs: number;
   /** The whole machine's CPU over the window, ms (all cores summed), and how much of it was steal. */
   machineCpuMs: number;
   stealMs: number;
   cpuMs: Record<(typeof ROLE_NAMES)[number] | "bench", number>;
-  pssIdle: Record<keyof Roles, number>;
   pssStreaming: Record<keyof Roles, number>;
+}
+
+interface OqtoRound {
+  createMs: number[];
+  createdFirst: number;
+  /** CPU ms during the creation: pi's (every new process, summed) and the runner's. */
+  createCpuMs: { pi: number; runner: number };
+  pssIdle: Record<keyof Roles, number>;
   piProcesses: number;
+  turns: TurnRound[];
 }
 
 /** N sessions created at once, then all streaming at once to the one client. */
@@ -182,10 +212,32 @@ async function streamOqto(client: BenchMuxClient, workspace: string, n: number):
   const roles = rolesUnder(stack.serve.pid);
   const pssIdle = await pssByRole(roles);
 
+  const turns: TurnRound[] = [];
+  for (let turn = 1; turn <= LAST_TURN; turn++) {
+    const round = await streamTurn(client, sessions, roles, turn);
+    if (TURNS.includes(turn)) turns.push(round);
+    if (turn < LAST_TURN) await Bun.sleep(500);
+  }
+
+  // Close the sessions so that the next round starts with none.
+  await Promise.all(sessions.map(({ id }) => client.command(id, "session.close")));
+  const deadline = Date.now() + 20_000;
+  while (rolesUnder(stack.serve.pid).pi.length > 0 && Date.now() < deadline) await Bun.sleep(100);
+  fake.reset();
+  return { createMs, createdFirst, createCpuMs, pssIdle, piProcesses: roles.pi.length, turns };
+}
+
+/** Turn `turn` of every session at once: K deltas D ms apart each, timed, with CPU per role. */
+async function streamTurn(
+  client: BenchMuxClient,
+  sessions: Array<{ number: number; id: string }>,
+  roles: Roles,
+  turn: number,
+): Promise<TurnRound> {
   fake.timeTextDeltas(true);
   fake.script(
     sessions.map(({ number }) => ({
-      match: `stream-${number}-go`,
+      match: `stream-${number}-turn-${turn}-go`,
       text: Array.from({ length: K }, (_, i) => deltaText(number, i)),
       delayMs: D,
     })),
@@ -202,7 +254,7 @@ async function streamOqto(client: BenchMuxClient, workspace: string, n: number):
   const idle = sessions.map(({ id }) => client.nextIdle(id));
   const prompts = sessions.map(({ number, id }, index) => {
     (tracks[index] as Track).startedAt = performance.now();
-    return client.command(id, "prompt", { message: `stream-${number}-go` });
+    return client.command(id, "prompt", { message: `stream-${number}-turn-${turn}-go` });
   });
   // PSS while streaming: once, halfway through the scripted stream.
   const pssStreaming = Bun.sleep((K * D) / 2).then(() => pssByRole(roles));
@@ -221,29 +273,18 @@ async function streamOqto(client: BenchMuxClient, workspace: string, n: number):
       ]),
     ),
     bench: (benchCpu.user + benchCpu.system) / 1000,
-  } as OqtoRound["cpuMs"];
+  } as TurnRound["cpuMs"];
   const stream = summarise(tracks, (text) => fake.textDeltaSentAt(text));
   fake.timeTextDeltas(false);
-  const streaming = await pssStreaming;
-
-  // Close the sessions so that the next round starts with none.
   for (const { id } of sessions) client.tracks.delete(id);
-  await Promise.all(sessions.map(({ id }) => client.command(id, "session.close")));
-  const deadline = Date.now() + 20_000;
-  while (rolesUnder(stack.serve.pid).pi.length > 0 && Date.now() < deadline) await Bun.sleep(100);
-  fake.reset();
   return {
+    turn,
     stream,
-    createMs,
-    createdFirst,
-    createCpuMs,
     windowMs,
     machineCpuMs: ((machineAfter.busy - machineBefore.busy) * 1000) / CLK_TCK,
     stealMs: ((machineAfter.steal - machineBefore.steal) * 1000) / CLK_TCK,
     cpuMs,
-    pssIdle,
-    pssStreaming: streaming,
-    piProcesses: roles.pi.length,
+    pssStreaming: await pssStreaming,
   };
 }
 
@@ -287,10 +328,12 @@ try {
     progress(`${n} session(s): through Oqto (create ${n} at once, then stream) …`);
     const oqto = await streamOqto(client, workspace, n);
     rows.push({ n, direct, oqto });
-    progress(
-      `  added p50 ${f2(percentile(oqto.stream.latencies, 50) - percentile(direct.latencies, 50))} ms, ` +
-        `lost ${oqto.stream.lost}, window ${f1(oqto.windowMs)} ms`,
-    );
+    for (const t of oqto.turns) {
+      progress(
+        `  turn ${t.turn}: added p50 ${f2(percentile(t.stream.latencies, 50) - percentile(direct.latencies, 50))} ms, ` +
+          `lost ${t.stream.lost}, window ${f1(t.windowMs)} ms`,
+      );
+    }
   }
   resyncs = client.resyncs;
   client.ws.close();
@@ -319,7 +362,8 @@ line(
 line(
   `machine: ${cpus().length} cores, ${f1(totalmem() / 2 ** 30)} GiB, load average ${load.map((l) => l.toFixed(2)).join(" ")} at start; ` +
     `Bun ${Bun.version}, pi ${piVersion}; commit ${gitRev || "(not a git checkout)"}${gitDirty ? " with uncommitted changes in src/" : ""}; ` +
-    `admission: ${values.admission === "default" ? "serve's default" : Number(values.admission) === 0 ? "unlimited" : `${values.admission} generating at once`}`,
+    `admission: ${values.admission === "default" ? "serve's default" : Number(values.admission) === 0 ? "unlimited" : `${values.admission} generating at once`}; ` +
+    `gateway delta merging: ${values["merge-window-ms"] === undefined ? "serve's default" : Number(values["merge-window-ms"]) === 0 ? "off" : `${values["merge-window-ms"]} ms window`}`,
 );
 line();
 line(
@@ -327,23 +371,24 @@ line(
 );
 line();
 line(
-  "| sessions | deltas received / sent | lost / duplicated / reordered | text intact | direct | through Oqto | added by Oqto | first delta direct | first delta through Oqto |",
+  "| sessions | turn | deltas received / sent | lost / duplicated / reordered | text intact | direct | through Oqto | added by Oqto | first delta direct | first delta through Oqto |",
 );
-line("|---|---|---|---|---|---|---|---|---|");
-for (const { n, direct, oqto } of rows) {
-  const s = oqto.stream;
-  const added = `${f2(percentile(s.latencies, 50) - percentile(direct.latencies, 50))} / ${f2(
-    percentile(s.latencies, 99) - percentile(direct.latencies, 99),
-  )}`;
-  line(
-    `| ${n} | ${s.received} / ${n * K} | ${s.lost} / ${s.duplicated} / ${s.reordered} | ${s.intactSessions} of ${n} | ${pair(direct.latencies)} | ${pair(s.latencies)} | ${added} | ${pair(direct.firstDelta)} | ${pair(s.firstDelta)} |`,
-  );
-}
+line("|---|---|---|---|---|---|---|---|---|---|");
+for (const { n, direct, oqto } of rows)
+  for (const t of oqto.turns) {
+    const s = t.stream;
+    const added = `${f2(percentile(s.latencies, 50) - percentile(direct.latencies, 50))} / ${f2(
+      percentile(s.latencies, 99) - percentile(direct.latencies, 99),
+    )}`;
+    line(
+      `| ${n} | ${t.turn} | ${s.received} / ${n * K} | ${s.lost} / ${s.duplicated} / ${s.reordered} | ${s.intactSessions} of ${n} | ${pair(direct.latencies)} | ${pair(s.latencies)} | ${added} | ${pair(direct.firstDelta)} | ${pair(s.firstDelta)} |`,
+    );
+  }
 const directBad = rows.filter(({ direct }) => direct.lost + direct.duplicated + direct.reordered > 0);
 line();
 line(
   `(direct reads: ${directBad.length === 0 ? "all deltas, once, in order" : `problems at ${directBad.map((r) => r.n).join(", ")} sessions`}; ` +
-    `frames carrying text deltas through Oqto (of them coalesced, with \`seq_from\`): ${rows.map(({ n, oqto }) => `${oqto.stream.frames} (${oqto.stream.coalesced}) at ${n}`).join(", ")}; resync_required frames: ${resyncs})`,
+    `frames carrying text deltas through Oqto (of them coalesced, with \`seq_from\`): ${rows.flatMap(({ n, oqto }) => oqto.turns.map((t) => `${t.stream.frames} (${t.stream.coalesced}) at ${n} turn ${t.turn}`)).join(", ")}; resync_required frames: ${resyncs})`,
 );
 
 line();
@@ -352,20 +397,33 @@ line(
 );
 line();
 line(
-  `| sessions | window ms | pi (summed) | runner | serve | history | Oqto total | this process (fake LLM + client) | whole machine (of ${cpus().length * 100} %) |`,
+  `| sessions | turn | window ms | pi (summed) | runner | serve | history | Oqto total | this process (fake LLM + client) | whole machine (of ${cpus().length * 100} %) |`,
 );
-line("|---|---|---|---|---|---|---|---|---|");
-for (const { n, oqto } of rows) {
-  const deltas = Math.max(1, oqto.stream.received);
-  const cell = (ms: number) => `${f1((ms / oqto.windowMs) * 100)} % · ${f3(ms / deltas)}`;
-  const total = ROLE_NAMES.reduce((sum, role) => sum + oqto.cpuMs[role], 0);
-  line(
-    `| ${n} | ${f1(oqto.windowMs)} | ${cell(oqto.cpuMs.pi)} | ${cell(oqto.cpuMs.runner)} | ${cell(oqto.cpuMs.serve)} | ${cell(oqto.cpuMs.history)} | ${cell(total)} | ${cell(oqto.cpuMs.bench)} | ${f1((oqto.machineCpuMs / oqto.windowMs) * 100)} %${oqto.stealMs > 0 ? ` (steal ${f1((oqto.stealMs / oqto.windowMs) * 100)} %)` : ""} |`,
-  );
-}
+line("|---|---|---|---|---|---|---|---|---|---|");
+for (const { n, oqto } of rows)
+  for (const t of oqto.turns) {
+    const deltas = Math.max(1, t.stream.received);
+    const cell = (ms: number) => `${f1((ms / t.windowMs) * 100)} % · ${f3(ms / deltas)}`;
+    const total = ROLE_NAMES.reduce((sum, role) => sum + t.cpuMs[role], 0);
+    line(
+      `| ${n} | ${t.turn} | ${f1(t.windowMs)} | ${cell(t.cpuMs.pi)} | ${cell(t.cpuMs.runner)} | ${cell(t.cpuMs.serve)} | ${cell(t.cpuMs.history)} | ${cell(total)} | ${cell(t.cpuMs.bench)} | ${f1((t.machineCpuMs / t.windowMs) * 100)} %${t.stealMs > 0 ? ` (steal ${f1((t.stealMs / t.windowMs) * 100)} %)` : ""} |`,
+    );
+  }
+line();
+line(
+  `A streaming session's own cost, pi + runner + serve: CPU ms per delta, and that at the stream's rate (${D > 0 ? `${f1(1000 / D)} deltas/s` : "no pacing"}) as % of one core (the issue's measure; not divided by a window that saturation stretches)`,
+);
+line();
+line("| sessions | turn | CPU ms per delta | % of one core at the stream's rate |");
+line("|---|---|---|---|");
+for (const { n, oqto } of rows)
+  for (const t of oqto.turns) {
+    const perDelta = (t.cpuMs.pi + t.cpuMs.runner + t.cpuMs.serve) / Math.max(1, t.stream.received);
+    line(`| ${n} | ${t.turn} | ${f3(perDelta)} | ${D > 0 ? `${f1((perDelta / D) * 100)} %` : "–"} |`);
+  }
 
 line();
-line("PSS per role, MB: sessions created and idle / halfway through the stream");
+line("PSS per role, MB: sessions created and idle / halfway through the last measured turn's stream");
 line();
 line("| sessions | pi (summed) | pi per session | runner | serve | history | total |");
 line("|---|---|---|---|---|---|---|");
@@ -377,7 +435,7 @@ if (pssNoSessions) {
 }
 for (const { n, oqto } of rows) {
   const a = oqto.pssIdle;
-  const b = oqto.pssStreaming;
+  const b = (oqto.turns.at(-1) as TurnRound).pssStreaming;
   const both = (role: keyof Roles) => `${f1(a[role])} / ${f1(b[role])}`;
   const total = (p: Record<keyof Roles, number>) => p.pi + p.runner + p.serve + p.history;
   line(
