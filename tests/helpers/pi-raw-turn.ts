@@ -88,6 +88,19 @@ export class RawPi {
     this.proc.stdin.flush();
   }
 
+  /** A warm spare (OQTO_POOLED=1): waits for its `oqto_pool_ready` line and returns it. */
+  async poolReady(): Promise<Record<string, unknown>> {
+    for (;;) {
+      const line = JSON.parse(await this.nextLine()) as Record<string, unknown>;
+      if (line.type === "oqto_pool_ready") return line;
+    }
+  }
+
+  /** Hands a warm spare to `sessionId` (its first line, before any command). */
+  bind(sessionId: string): void {
+    this.send({ type: "oqto_bind", session_id: sessionId });
+  }
+
   /** Waits until pi answers get_state (started and ready). */
   async ready(): Promise<void> {
     this.send({ type: "get_state", id: "ready" });

@@ -2,7 +2,8 @@
  * The lean front end (src/runner/harness/pi/lean-rpc.ts) against pi's own RPC mode, both real pi
  * answering the same scripted turn: the translator makes the same canonical events of both, the
  * lean lines per delta stay the same size however long the answer grows, and a message cut off
- * mid-stream keeps exactly the text its deltas brought.
+ * mid-stream keeps exactly the text its deltas brought; a warm spare warms its provider code without
+ * asking the LLM.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { EventName, EventPayload } from "../../src/protocol/events.ts";
@@ -130,4 +131,32 @@ describe("lean pi RPC front end", () => {
       expect(text).toBe(TEXT.slice(0, 99).join(""));
     }
   });
+});
+
+describe("a warm spare (OQTO_POOLED=1)", () => {
+  test("runs pi's provider code over a canned answer before it says ready, without a request to the LLM", async () => {
+    const wires = piWires(env, "s-pooled");
+    const before = env.llm.exchanges().length;
+    const pi = new RawPi(wires.lean, { ...wires.env, OQTO_POOLED: "1" }, env.workspace);
+    try {
+      const ready = await pi.poolReady();
+      // RunnerEnv's models.json names one provider, on OpenAI Chat Completions.
+      expect(ready.warmed).toEqual(["openai-completions"]);
+      expect(env.llm.exchanges().length).toBe(before);
+
+      // Bound and prompted, it answers from the real provider (fetch is its own again), once.
+      pi.bind("s-pooled");
+      await pi.ready();
+      env.llm.script([{ text: ["after ", "the ", "warm-up"] }]);
+      const turn = await pi.turn("go");
+      const text = translate(turn.lines)
+        .filter((e) => e.event === "stream.text_delta")
+        .map((e) => e.delta)
+        .join("");
+      expect(text).toBe("after the warm-up");
+      expect(env.llm.exchanges().length).toBe(before + 1);
+    } finally {
+      await pi.close();
+    }
+  }, 60_000);
 });

@@ -17,7 +17,11 @@
  * A warm spare of the pool (OQTO_POOLED=1) writes `{"type":"oqto_pool_ready"}` once pi reads its
  * commands, and takes the first line it is sent, `{"type":"oqto_bind","session_id"}`, as the session
  * it now serves (OQTO_SESSION_ID for the tools and extensions it starts from then on) before pi sees
- * any command.
+ * any command. Before it says ready (listing what it warmed: `"warmed": [api, …]`), a spare runs pi-ai's own provider code once for each API its
+ * models.json names (OpenAI Chat Completions, Anthropic Messages) over a canned answer served in the
+ * process: a fresh pi otherwise loads its provider's SDK and compiles its streaming code during the
+ * user's first answer (~70 ms of its ~220 ms of CPU; BENCHMARKS.md). Only requests to the canned
+ * origin are answered so; every other fetch goes out as before, and fetch is restored after.
  *
  * The code runs as `bun -e <LEAN_RPC_SOURCE> -- <cli.js> --mode rpc …`, so no file of Oqto's has to
  * exist inside the sandbox. It is plain JavaScript in a string because it runs in pi's process, not
@@ -40,9 +44,74 @@ const subscribe = AgentSession.prototype.subscribe;
 AgentSession.prototype.subscribe = function (listener) {
   return subscribe.call(this, (event) => listener(lean(event)));
 };
+const WARM_ORIGIN = "http://oqto-warm-up.invalid";
+const CANNED_ANSWERS = {
+  "openai-completions": () => {
+    const chunk = (delta, finish = null) =>
+      "data: " + JSON.stringify({ id: "warm", object: "chat.completion.chunk", created: 0, model: "warm",
+        choices: [{ index: 0, delta, finish_reason: finish }] }) + "\\n\\n";
+    let sse = chunk({ role: "assistant", content: "" });
+    for (let i = 0; i < 100; i++) sse += chunk({ content: "warm " + i + " " });
+    return sse + chunk({}, "stop") + "data: [DONE]\\n\\n";
+  },
+  "anthropic-messages": () => {
+    const event = (data) => "event: " + data.type + "\\ndata: " + JSON.stringify(data) + "\\n\\n";
+    let sse = event({ type: "message_start", message: { id: "warm", type: "message", role: "assistant", model: "warm",
+      content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } } });
+    sse += event({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+    for (let i = 0; i < 100; i++)
+      sse += event({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "warm " + i + " " } });
+    sse += event({ type: "content_block_stop", index: 0 });
+    sse += event({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 100 } });
+    return sse + event({ type: "message_stop" });
+  },
+};
+const warmUp = async () => {
+  const { dirname, join } = await import("node:path");
+  const apis = new Set();
+  try {
+    const models = JSON.parse(await Bun.file(join(process.env.PI_CODING_AGENT_DIR ?? "", "models.json")).text());
+    for (const provider of Object.values(models.providers ?? {})) {
+      if (provider?.api) apis.add(provider.api);
+      for (const model of provider?.models ?? []) if (model?.api) apis.add(model.api);
+    }
+  } catch {
+    return []; // no models.json: nothing to warm
+  }
+  const candidates = [...apis].filter((api) => api in CANNED_ANSWERS);
+  if (candidates.length === 0) return [];
+  const { streamSimple } = await import(Bun.resolveSync("@mariozechner/pi-ai", dirname(cli)));
+  const realFetch = globalThis.fetch;
+  const answers = new Map(candidates.map((api) => [api, CANNED_ANSWERS[api]()]));
+  globalThis.fetch = function (input, init) {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input?.url ?? "";
+    if (!url.startsWith(WARM_ORIGIN + "/")) return realFetch.call(this, input, init);
+    const api = url.slice(WARM_ORIGIN.length + 1).split("/")[0];
+    return Promise.resolve(new Response(answers.get(api) ?? "", { headers: { "content-type": "text/event-stream" } }));
+  };
+  const warmed = [];
+  try {
+    for (const api of candidates) {
+      const model = { id: "warm", name: "warm", api, provider: "oqto-warm-up", baseUrl: WARM_ORIGIN + "/" + api,
+        reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        contextWindow: 8192, maxTokens: 256 };
+      // Twice: the second pass runs what the first compiled, as a user's answer would.
+      let answered = true;
+      for (let pass = 0; pass < 2; pass++) {
+        const events = streamSimple(model, { messages: [{ role: "user", content: "warm", timestamp: 0 }] },
+          { apiKey: "oqto-warm-up", maxRetries: 0 });
+        for await (const event of events) if (event.type === "error") answered = false;
+      }
+      if (answered) warmed.push(api);
+    }
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  return warmed;
+};
 if (process.env.OQTO_POOLED === "1") {
-  // A warm spare (pi-pool.ts): say when pi reads commands, and take the first line as the session
-  // it is handed to before pi sees anything else.
+  // A warm spare (pi-pool.ts): say when pi reads commands (after warming its provider code), and take
+  // the first line as the session it is handed to before pi sees anything else.
   const rawWrite = process.stdout.write.bind(process.stdout);
   const on = process.stdin.on;
   process.stdin.on = function (name, listener) {
@@ -61,7 +130,9 @@ if (process.env.OQTO_POOLED === "1") {
       bound = true;
       if (end + 1 < head.length) listener(head.subarray(end + 1));
     });
-    rawWrite('{"type":"oqto_pool_ready"}\\n');
+    // A warm-up that fails or hangs never keeps the spare from serving: at worst it serves cold.
+    const ready = (warmed) => rawWrite(JSON.stringify({ type: "oqto_pool_ready", warmed: warmed ?? [] }) + "\\n");
+    Promise.race([warmUp().catch(() => []), Bun.sleep(5000)]).then(ready, () => ready([]));
     return this;
   };
 }
