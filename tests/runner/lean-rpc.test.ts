@@ -133,8 +133,28 @@ describe("lean pi RPC front end", () => {
   });
 });
 
-describe("a warm spare (OQTO_POOLED=1)", () => {
-  test("runs pi's provider code over a canned answer before it says ready, without a request to the LLM", async () => {
+describe("warming pi's provider code", () => {
+  test("a process started for its session warms in the background: no request to the LLM, its first answer exact", async () => {
+    const wires = piWires(env, "s-direct");
+    const before = env.llm.exchanges().length;
+    const pi = new RawPi(wires.lean, wires.env, env.workspace);
+    try {
+      await pi.ready();
+      await Bun.sleep(1000);
+      expect(env.llm.exchanges().length).toBe(before);
+      env.llm.script([{ text: ["first ", "answer"] }]);
+      const text = translate((await pi.turn("go")).lines)
+        .filter((e) => e.event === "stream.text_delta")
+        .map((e) => e.delta)
+        .join("");
+      expect(text).toBe("first answer");
+      expect(env.llm.exchanges().length).toBe(before + 1);
+    } finally {
+      await pi.close();
+    }
+  }, 60_000);
+
+  test("a warm spare (OQTO_POOLED=1) warms before it says ready, without a request to the LLM", async () => {
     const wires = piWires(env, "s-pooled");
     const before = env.llm.exchanges().length;
     const pi = new RawPi(wires.lean, { ...wires.env, OQTO_POOLED: "1" }, env.workspace);

@@ -14,14 +14,18 @@
  * `AgentSession`, the import fails loudly at start (pi exits with the error on stderr) instead of
  * running unslimmed unnoticed.
  *
- * A warm spare of the pool (OQTO_POOLED=1) writes `{"type":"oqto_pool_ready"}` once pi reads its
- * commands, and takes the first line it is sent, `{"type":"oqto_bind","session_id"}`, as the session
- * it now serves (OQTO_SESSION_ID for the tools and extensions it starts from then on) before pi sees
- * any command. Before it says ready (listing what it warmed: `"warmed": [api, …]`), a spare runs pi-ai's own provider code once for each API its
- * models.json names (OpenAI Chat Completions, Anthropic Messages) over a canned answer served in the
- * process: a fresh pi otherwise loads its provider's SDK and compiles its streaming code during the
- * user's first answer (~70 ms of its ~220 ms of CPU; BENCHMARKS.md). Only requests to the canned
- * origin are answered so; every other fetch goes out as before, and fetch is restored after.
+ * A warm spare of the pool (OQTO_POOLED=1) writes `{"type":"oqto_pool_ready","warmed":[…]}` once pi
+ * reads its commands, and takes the first line it is sent, `{"type":"oqto_bind","session_id"}`, as the
+ * session it now serves (OQTO_SESSION_ID for the tools and extensions it starts from then on) before
+ * pi sees any command.
+ *
+ * Warming: a fresh pi loads its provider's SDK and compiles its streaming code during the user's first
+ * answer (~70 ms of its ~220 ms of CPU, and 30-40 ms more to the first delta; BENCHMARKS.md). So every
+ * process runs pi-ai's own provider code twice over a canned answer served in the process, for each API
+ * its models.json names that has one here (OpenAI Chat Completions, Anthropic Messages): a spare before
+ * it says ready (listing what it warmed), a process started for its session in the background once pi
+ * reads commands. Only requests to the canned origin are answered so; every other fetch goes out as
+ * before, and fetch is restored after. A warm-up that fails or takes over 5 s never holds a spare back.
  *
  * The code runs as `bun -e <LEAN_RPC_SOURCE> -- <cli.js> --mode rpc …`, so no file of Oqto's has to
  * exist inside the sandbox. It is plain JavaScript in a string because it runs in pi's process, not
@@ -130,10 +134,20 @@ if (process.env.OQTO_POOLED === "1") {
       bound = true;
       if (end + 1 < head.length) listener(head.subarray(end + 1));
     });
-    // A warm-up that fails or hangs never keeps the spare from serving: at worst it serves cold.
     const ready = (warmed) => rawWrite(JSON.stringify({ type: "oqto_pool_ready", warmed: warmed ?? [] }) + "\\n");
     Promise.race([warmUp().catch(() => []), Bun.sleep(5000)]).then(ready, () => ready([]));
     return this;
+  };
+} else {
+  // A process started for its session: pi answers at once, and its provider code warms meanwhile
+  // (before the user's first prompt, typically; a prompt sent at once shares the cores with it).
+  const on = process.stdin.on;
+  process.stdin.on = function (name, listener) {
+    if (name === "data") {
+      process.stdin.on = on;
+      warmUp().catch(() => []);
+    }
+    return on.call(this, name, listener);
   };
 }
 await import(cli);
