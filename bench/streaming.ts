@@ -28,7 +28,7 @@
  * has answered before. `--merge-window-ms` / `--merge-above` set `[llm_gateway]` (0 ms: merging off).
  *
  * `--admission` sets how many sessions serve lets generate at once (0, the default here: all of them;
- * `default`: serve's own default, 10 × cores); sessions over it wait in serve's queue, so their time to
+ * `default`: serve's own default, 15 × cores); sessions over it wait in serve's queue, so their time to
  * first delta includes the wait while their per-delta latency counts only once admitted.
  */
 import { readFileSync } from "node:fs";

@@ -120,7 +120,7 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /**
        * Sessions generating at once, all users together; more wait in a FIFO queue. 0 = unlimited;
-       * unset = 10 × the machine's cores (`os.availableParallelism()`), from the measured cost of a
+       * unset = 15 × the machine's cores (`os.availableParallelism()`), from the measured cost of a
        * streaming session (BENCHMARKS.md "End-to-end streaming").
        */
       max_generating_sessions: z.number().int().min(0).max(100_000).optional(),

@@ -71,10 +71,10 @@ describe("AdmissionQueue", () => {
 });
 
 describe("admission limit", () => {
-  test("defaults to 10 per core; the config overrides it; unknown keys are errors", () => {
+  test("defaults to 15 per core; the config overrides it; unknown keys are errors", () => {
     const config = ConfigSchema.parse({});
     expect(admissionLimit(config, 2)).toBe(2 * SESSIONS_PER_CORE);
-    expect(SESSIONS_PER_CORE).toBe(10);
+    expect(SESSIONS_PER_CORE).toBe(15);
     expect(admissionLimit(ConfigSchema.parse({ admission: { max_generating_sessions: 3 } }), 8)).toBe(3);
     expect(admissionLimit(ConfigSchema.parse({ admission: { max_generating_sessions: 0 } }), 8)).toBe(0);
     expect(ConfigSchema.safeParse({ admission: { max_sessions: 3 } }).success).toBe(false);
