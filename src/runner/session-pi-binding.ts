@@ -98,7 +98,7 @@ export class PiBinding {
         const { message } = payload as EventPayload<"stream.message_end">;
         history?.record(message);
         // The prompt is in history at once, not only at the turn's end: a runner killed mid-turn keeps it.
-        if (message.role === "user") void history?.flush();
+        if (message.role === "user") void history?.flush({ settled: true });
         if (session.title === undefined) this.titleFromFirstMessage(message);
       },
       agentStarted: () => turns.agentStarted(),

@@ -10,6 +10,10 @@ import type { Message } from "../../protocol/message.ts";
 import { applyToolCallStatus } from "../harness/pi/message-mapper.ts";
 import { rebaseMessage } from "./message-ids.ts";
 
+/** A tool call whose result has not been queued with it (its status is set from the result). */
+const awaitsResult = (part: Message["parts"][number]) =>
+  part.type === "tool_call" && part.status !== "success" && part.status !== "error";
+
 /** Waits before the retries of a turn's write; after the last one the turn is reported unsaved. */
 const WRITE_RETRY_DELAYS_MS: readonly number[] = [100, 500, 2000];
 
@@ -145,12 +149,17 @@ export class ConversationSync {
     });
   }
 
-  /** Session close: one attempt to write what is still queued. */
-  flush(): Promise<void> {
+  /**
+   * One attempt to write what is still queued (session close). `settled` (a write mid-turn, e.g. the
+   * prompt at once) keeps back the rows from the first tool call still waiting for its result: a
+   * call's status is set from its result when both are written, so a call written before its result
+   * would stay without one.
+   */
+  flush(options: { settled?: boolean } = {}): Promise<void> {
     return this.enqueue(async () => {
       if (this.discarded || (this.pending.size === 0 && !this.binding)) return;
       try {
-        await this.writeAll();
+        await this.writeAll(options.settled === true);
       } catch (error) {
         this.markDirty(true);
         this.options.log(`history: queued messages not written yet: ${(error as Error).message}`);
@@ -333,8 +342,11 @@ export class ConversationSync {
     this.writtenFields = key;
   }
 
-  /** Writes every queued group; returns the current conversation's version after the last write. */
-  private async writeAll(): Promise<MessageVersion> {
+  /**
+   * Writes every queued group (with `settled`, each only up to its first tool call still waiting for
+   * its result); returns the current conversation's version after the last write.
+   */
+  private async writeAll(settled = false): Promise<MessageVersion> {
     if (this.binding) await this.bindNow();
     const facts = this.options.facts();
     if (!facts) throw new Error("no pi session is bound");
@@ -342,12 +354,18 @@ export class ConversationSync {
     let version: MessageVersion | undefined;
     for (const [piSessionId, group] of [...this.pending]) {
       const current = piSessionId === facts.piSessionId;
-      const queued = [...group.rows.values()];
-      const rows = queued.map((row) => structuredClone(row)).sort((a, b) => a.idx - b.idx);
+      const queued = [...group.rows.values()].sort((a, b) => a.idx - b.idx);
+      let rows = queued.map((row) => structuredClone(row));
       applyToolCallStatus(rows);
+      if (settled) {
+        const waiting = rows.findIndex((row) => row.parts.some(awaitsResult));
+        if (waiting >= 0) rows = rows.slice(0, waiting);
+        if (rows.length === 0) continue;
+      }
       const written = await this.store.appendMessages(current ? this.recordOf(facts) : group.record, rows);
-      // Rows queued (or replaced) while this write was under way stay queued for the next one.
-      for (const row of queued) if (group.rows.get(row.idx) === row) group.rows.delete(row.idx);
+      // Rows queued (or replaced) while this write was under way, or kept back, stay queued for the next one.
+      for (const row of queued.slice(0, rows.length))
+        if (group.rows.get(row.idx) === row) group.rows.delete(row.idx);
       if (group.rows.size === 0 && this.pending.get(piSessionId) === group) this.pending.delete(piSessionId);
       if (current) version = written;
     }
