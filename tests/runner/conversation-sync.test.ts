@@ -20,14 +20,17 @@ afterAll(async () => {
   await hstry?.close();
 });
 
-function syncFor(sessionId: string): ConversationSync {
+/** A session's sync, bound to a new conversation. */
+async function boundSync(sessionId: string): Promise<ConversationSync> {
   const facts: ConversationFacts = {
     sessionId,
     piSessionId: `pi-${sessionId}`,
     workspace: "/w",
     createdAt: 1,
   };
-  return new ConversationSync({ store, facts: () => facts, onDirty: () => {}, log: () => {} });
+  const sync = new ConversationSync({ store, facts: () => facts, onDirty: () => {}, log: () => {} });
+  await sync.bind({ messageCount: 0, loadMessages: async () => [] });
+  return sync;
 }
 
 const message = (
@@ -55,8 +58,7 @@ async function stored(sessionId: string) {
 
 test("a mid-turn write keeps back a tool call without its result; the turn's write gives it its status", async () => {
   const s = "cs-race";
-  const sync = syncFor(s);
-  await sync.bind({ messageCount: 0, loadMessages: async () => [] });
+  const sync = await boundSync(s);
   sync.record(user(s, 0));
   // The call's message is queued before the prompt's write runs (a busy machine): it waits.
   sync.record(call(s, 1, "call_1"));
@@ -74,8 +76,7 @@ test("a mid-turn write keeps back a tool call without its result; the turn's wri
 
 test("a settled write takes a call whose result is queued with it; a turn's end writes an unanswered call too", async () => {
   const s = "cs-settled";
-  const sync = syncFor(s);
-  await sync.bind({ messageCount: 0, loadMessages: async () => [] });
+  const sync = await boundSync(s);
   sync.record(user(s, 0));
   sync.record(call(s, 1, "call_a"));
   sync.record(result(s, 2, "call_a"));

@@ -133,6 +133,13 @@ describe("lean pi RPC front end", () => {
   });
 });
 
+/** The text a turn streamed, as the translator makes it of pi's lines. */
+const streamedText = (turn: RawTurn) =>
+  translate(turn.lines)
+    .filter((e) => e.event === "stream.text_delta")
+    .map((e) => e.delta)
+    .join("");
+
 describe("warming pi's provider code", () => {
   test("a process started for its session warms in the background: no request to the LLM, its first answer exact", async () => {
     const wires = piWires(env, "s-direct");
@@ -143,11 +150,7 @@ describe("warming pi's provider code", () => {
       await Bun.sleep(1000);
       expect(env.llm.exchanges().length).toBe(before);
       env.llm.script([{ text: ["first ", "answer"] }]);
-      const text = translate((await pi.turn("go")).lines)
-        .filter((e) => e.event === "stream.text_delta")
-        .map((e) => e.delta)
-        .join("");
-      expect(text).toBe("first answer");
+      expect(streamedText(await pi.turn("go"))).toBe("first answer");
       expect(env.llm.exchanges().length).toBe(before + 1);
     } finally {
       await pi.close();
@@ -168,12 +171,7 @@ describe("warming pi's provider code", () => {
       pi.bind("s-pooled");
       await pi.ready();
       env.llm.script([{ text: ["after ", "the ", "warm-up"] }]);
-      const turn = await pi.turn("go");
-      const text = translate(turn.lines)
-        .filter((e) => e.event === "stream.text_delta")
-        .map((e) => e.delta)
-        .join("");
-      expect(text).toBe("after the warm-up");
+      expect(streamedText(await pi.turn("go"))).toBe("after the warm-up");
       expect(env.llm.exchanges().length).toBe(before + 1);
     } finally {
       await pi.close();

@@ -113,43 +113,37 @@ const warmUp = async () => {
   }
   return warmed;
 };
-if (process.env.OQTO_POOLED === "1") {
-  // A warm spare (pi-pool.ts): say when pi reads commands (after warming its provider code), and take
-  // the first line as the session it is handed to before pi sees anything else.
-  const rawWrite = process.stdout.write.bind(process.stdout);
-  const on = process.stdin.on;
-  process.stdin.on = function (name, listener) {
-    if (name !== "data") return on.call(this, name, listener);
-    process.stdin.on = on;
-    let head = Buffer.alloc(0);
-    let bound = false;
-    on.call(this, "data", (chunk) => {
-      if (bound) return listener(chunk);
-      head = Buffer.concat([head, Buffer.from(chunk)]);
-      const end = head.indexOf(10);
-      if (end < 0) return;
-      const bind = JSON.parse(head.subarray(0, end).toString("utf8"));
-      if (bind.type !== "oqto_bind" || typeof bind.session_id !== "string") throw new Error("pooled pi: no oqto_bind first");
-      process.env.OQTO_SESSION_ID = bind.session_id;
-      bound = true;
-      if (end + 1 < head.length) listener(head.subarray(end + 1));
-    });
-    const ready = (warmed) => rawWrite(JSON.stringify({ type: "oqto_pool_ready", warmed: warmed ?? [] }) + "\\n");
-    Promise.race([warmUp().catch(() => []), Bun.sleep(5000)]).then(ready, () => ready([]));
-    return this;
-  };
-} else {
-  // A process started for its session: pi answers at once, and its provider code warms meanwhile
-  // (before the user's first prompt, typically; a prompt sent at once shares the cores with it).
-  const on = process.stdin.on;
-  process.stdin.on = function (name, listener) {
-    if (name === "data") {
-      process.stdin.on = on;
-      warmUp().catch(() => []);
-    }
+// pi attaches its command reader once it is ready: then a process started for its session warms its
+// provider code in the background (before the user's first prompt, typically; a prompt sent at once
+// shares the cores with it), and a warm spare (pi-pool.ts) warms first, then says it is ready and takes
+// the first line as the session it is handed to before pi sees anything else.
+// stdout's own write, taken before pi loads: the ready line passes through nothing pi installs.
+const rawWrite = process.stdout.write.bind(process.stdout);
+const on = process.stdin.on;
+process.stdin.on = function (name, listener) {
+  if (name !== "data") return on.call(this, name, listener);
+  process.stdin.on = on;
+  if (process.env.OQTO_POOLED !== "1") {
+    warmUp().catch(() => []);
     return on.call(this, name, listener);
-  };
-}
+  }
+  let head = Buffer.alloc(0);
+  let bound = false;
+  on.call(this, "data", (chunk) => {
+    if (bound) return listener(chunk);
+    head = Buffer.concat([head, Buffer.from(chunk)]);
+    const end = head.indexOf(10);
+    if (end < 0) return;
+    const bind = JSON.parse(head.subarray(0, end).toString("utf8"));
+    if (bind.type !== "oqto_bind" || typeof bind.session_id !== "string") throw new Error("pooled pi: no oqto_bind first");
+    process.env.OQTO_SESSION_ID = bind.session_id;
+    bound = true;
+    if (end + 1 < head.length) listener(head.subarray(end + 1));
+  });
+  const ready = (warmed) => rawWrite(JSON.stringify({ type: "oqto_pool_ready", warmed }) + "\\n");
+  Promise.race([warmUp().catch(() => []), Bun.sleep(5000).then(() => [])]).then(ready, () => ready([]));
+  return this;
+};
 await import(cli);
 `;
 
